@@ -1,0 +1,39 @@
+# The front door. `make test` and `make run` are the two commands the README promises.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+PYTEST ?= /usr/bin/python3 -m pytest
+
+.PHONY: all deps build test unit integration run bench format clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure
+
+integration: build
+	CAUSEWAY_BIN=$(abspath $(BUILD))/causeway $(PYTEST) -q tests/integration
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) integration
+
+run: deps build
+	$(BUILD)/causeway validate -c examples/
+
+bench: deps build
+	bash bench/translate_scale.sh
+
+format:
+	clang-format -i $$(find src tests bench -name '*.[ch]')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,44 @@
+/* Options shared by the commands that load manifests (private to cli/). */
+#ifndef CW_CLI_OPTIONS_H
+#define CW_CLI_OPTIONS_H
+
+#include <stdio.h>
+
+#include "config/config_types.h"
+#include "translate/translate.h"
+#include "util/arena.h"
+
+enum cw_output_format {
+    CW_OUTPUT_TABLE = 0,
+    CW_OUTPUT_YAML,
+    CW_OUTPUT_JSON,
+};
+
+struct cw_common_options {
+    struct cw_arena arena;
+    const char **paths;
+    unsigned n_paths;
+    struct cw_gateway_identity gateway;
+    enum cw_output_format output;
+};
+
+/* Result of trying one argument: consumed it (and maybe its value), not ours, or a usage error. */
+enum cw_opt_result {
+    CW_OPT_TAKEN = 0,
+    CW_OPT_UNKNOWN,
+    CW_OPT_ERROR,
+};
+
+void cw_common_options_init(struct cw_common_options *o);
+void cw_common_options_deinit(struct cw_common_options *o);
+
+/*
+ * Tries argv[*i] (and argv[*i + 1] for options with a value) as a common option, advancing *i
+ * past what it consumed. Reports usage errors on stderr.
+ */
+enum cw_opt_result cw_common_option(struct cw_common_options *o, int argc, char **argv, int *i);
+
+/* Help text for the common options. */
+void cw_common_options_help(FILE *out);
+
+#endif

@@ -1,0 +1,519 @@
+/*
+ * The generic decoder behind schema.h. YAML typing follows what kubectl's strict validation
+ * accepts for a CRD: integers must be unquoted integers, strings must not be unquoted numbers
+ * or booleans, null means absent.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/schema.h"
+#include "util/text.h"
+
+int cw_node_position(struct fy_node *node, uint32_t *line, uint32_t *col)
+{
+    while (node) {
+        enum fy_node_type t = fy_node_get_type(node);
+        if (t == FYNT_SCALAR) {
+            const struct fy_mark *m = fy_token_start_mark(fy_node_get_scalar_token(node));
+            if (!m)
+                return -1;
+            *line = (uint32_t)m->line + 1;
+            *col = (uint32_t)m->column + 1;
+            return 0;
+        }
+        void *iter = NULL;
+        if (t == FYNT_MAPPING) {
+            struct fy_node_pair *p = fy_node_mapping_iterate(node, &iter);
+            node = p ? fy_node_pair_key(p) : NULL;
+        } else {
+            node = fy_node_sequence_iterate(node, &iter);
+        }
+    }
+    return -1;
+}
+
+const char *cw_node_text(struct cw_arena *arena, struct fy_node *node)
+{
+    if (!node || fy_node_get_type(node) != FYNT_SCALAR)
+        return NULL;
+    size_t len;
+    const char *s = fy_node_get_scalar(node, &len);
+    return s ? cw_arena_strndup(arena, s, len) : NULL;
+}
+
+static void report(struct cw_decode *d, const char *msg)
+{
+    cw_diags_add(d->diags, CW_SEV_ERROR, d->file, d->line, d->col, d->subject, d->path, "%s", msg);
+    if (d->object && !d->object->error)
+        d->object->error = d->path_len ? cw_arena_printf(d->arena, "%s: %s", d->path, msg)
+                                        : cw_arena_strdup(d->arena, msg);
+}
+
+void cw_decode_error(struct cw_decode *d, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t saved = d->path_len;
+    if (field) {
+        int n = snprintf(d->path + d->path_len, sizeof(d->path) - d->path_len, "%s%s",
+                         d->path_len ? "." : "", field);
+        if (n > 0 && d->path_len + (size_t)n < sizeof(d->path))
+            d->path_len += (size_t)n;
+    }
+    report(d, msg);
+    d->path_len = saved;
+    d->path[saved] = '\0';
+}
+
+/* Reports at <node>'s own position. */
+static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    uint32_t l = d->line, c = d->col;
+    cw_node_position(node, &d->line, &d->col);
+    report(d, msg);
+    d->line = l;
+    d->col = c;
+}
+
+static size_t push(struct cw_decode *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t push(struct cw_decode *d, const char *fmt, ...)
+{
+    size_t saved = d->path_len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(d->path + d->path_len, sizeof(d->path) - d->path_len, fmt, ap);
+    va_end(ap);
+    if (n > 0 && d->path_len + (size_t)n < sizeof(d->path))
+        d->path_len += (size_t)n;
+    else
+        d->path[d->path_len] = '\0';
+    return saved;
+}
+
+static void pop(struct cw_decode *d, size_t saved)
+{
+    d->path_len = saved;
+    d->path[saved] = '\0';
+}
+
+static const char *type_name(struct fy_node *node)
+{
+    switch (fy_node_get_type(node)) {
+    case FYNT_MAPPING:
+        return "a mapping";
+    case FYNT_SEQUENCE:
+        return "a list";
+    default:
+        return "a scalar";
+    }
+}
+
+static bool is_plain(struct fy_node *node)
+{
+    return fy_node_get_style(node) == FYNS_PLAIN;
+}
+
+/* YAML 1.2 core schema: what an unquoted scalar means besides a string. */
+static const char *plain_scalar_type(const char *s)
+{
+    static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE", NULL};
+    for (int i = 0; bools[i]; i++)
+        if (strcmp(s, bools[i]) == 0)
+            return "a boolean";
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!*p)
+        return NULL;
+    bool digit = false, dot = false;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9')
+            digit = true;
+        else if (*p == '.' && !dot)
+            dot = true;
+        else
+            return NULL;
+    }
+    return digit ? "a number" : NULL;
+}
+
+static bool is_null(struct fy_node *node)
+{
+    if (!node)
+        return true;
+    if (fy_node_get_type(node) != FYNT_SCALAR || !is_plain(node))
+        return false;
+    size_t len;
+    const char *s = fy_node_get_scalar(node, &len);
+    return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && memcmp(s, "null", 4) == 0) ||
+           (len == 4 && memcmp(s, "Null", 4) == 0) || (len == 4 && memcmp(s, "NULL", 4) == 0);
+}
+
+/* Decodes a string scalar; returns NULL (after reporting) when <node> is not a string. */
+static const char *decode_string(struct cw_decode *d, struct fy_node *node)
+{
+    if (fy_node_get_type(node) != FYNT_SCALAR) {
+        node_error(d, node, "expected a string, got %s", type_name(node));
+        return NULL;
+    }
+    const char *s = cw_node_text(d->arena, node);
+    const char *other = is_plain(node) ? plain_scalar_type(s) : NULL;
+    if (other) {
+        node_error(d, node, "expected a string, got %s (quote it: \"%s\")", other, s);
+        return NULL;
+    }
+    return s;
+}
+
+static int decode_integer(struct cw_decode *d, struct fy_node *node, int64_t min, int64_t max,
+                          int64_t *out)
+{
+    const char *s = fy_node_get_type(node) == FYNT_SCALAR ? cw_node_text(d->arena, node) : NULL;
+    if (!s) {
+        node_error(d, node, "expected an integer, got %s", type_name(node));
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0') {
+        node_error(d, node, "expected an integer, got \"%s\"", s);
+        return -1;
+    }
+    if (!is_plain(node)) {
+        /* kubectl rejects "8080" for an integer field; say how to fix it. */
+        node_error(d, node, "expected an integer, got the string \"%s\" (remove the quotes)", s);
+        return -1;
+    }
+    if (errno == ERANGE || v < min || v > max) {
+        node_error(d, node, "must be between %lld and %lld, got %s", (long long)min,
+                   (long long)max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void decode_bool(struct cw_decode *d, struct fy_node *node, bool *out)
+{
+    const char *s = fy_node_get_type(node) == FYNT_SCALAR ? cw_node_text(d->arena, node) : NULL;
+    bool is_true = s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"));
+    bool is_false = s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"));
+    if (s && is_plain(node) && (is_true || is_false)) {
+        *out = is_true;
+        return;
+    }
+    if (!s)
+        node_error(d, node, "expected true or false, got %s", type_name(node));
+    else if (is_true || is_false) /* "true" quoted is a string to kubectl */
+        node_error(d, node, "expected true or false, got the string \"%s\" (remove the quotes)",
+                   s);
+    else
+        node_error(d, node, "expected true or false, got \"%s\"", s);
+}
+
+static void decode_enum(struct cw_decode *d, struct fy_node *node, const char *const *names,
+                        int *out)
+{
+    const char *s = decode_string(d, node);
+    if (!s)
+        return;
+    for (int i = 0; names[i]; i++) {
+        if (names[i][0] && strcmp(names[i], s) == 0) {
+            *out = i;
+            return;
+        }
+    }
+    char allowed[256] = "";
+    size_t off = 0;
+    for (int i = 0; names[i]; i++)
+        if (names[i][0] && off < sizeof(allowed))
+            off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s",
+                                    off ? ", " : "", names[i]);
+    node_error(d, node, "unknown value \"%s\" (allowed: %s)", s, allowed);
+}
+
+static void decode_strs(struct cw_decode *d, struct fy_node *node, const struct cw_field *f,
+                        cw_strs_t *out)
+{
+    if (fy_node_get_type(node) != FYNT_SEQUENCE) {
+        node_error(d, node, "expected a list of strings, got %s", type_name(node));
+        return;
+    }
+    int n = fy_node_sequence_item_count(node);
+    out->v = CW_ARENA_ARRAY(d->arena, const char *, n > 0 ? n : 1);
+    void *iter = NULL;
+    struct fy_node *item;
+    for (int i = 0; (item = fy_node_sequence_iterate(node, &iter)); i++) {
+        size_t saved = push(d, "[%d]", i);
+        const char *s = decode_string(d, item);
+        const char *why = (s && f->check) ? f->check(s) : NULL;
+        if (why)
+            node_error(d, item, "\"%s\": %s", s, why);
+        else if (s)
+            out->v[out->n++] = s;
+        pop(d, saved);
+    }
+}
+
+static void decode_labels(struct cw_decode *d, struct fy_node *node, cw_labels_t *out)
+{
+    if (fy_node_get_type(node) != FYNT_MAPPING) {
+        node_error(d, node, "expected a map of strings, got %s", type_name(node));
+        return;
+    }
+    int n = fy_node_mapping_item_count(node);
+    out->v = CW_ARENA_ARRAY(d->arena, struct cw_label, n > 0 ? n : 1);
+    void *iter = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(node, &iter))) {
+        const char *key = cw_node_text(d->arena, fy_node_pair_key(p));
+        if (!key) {
+            node_error(d, fy_node_pair_key(p), "label keys must be strings");
+            continue;
+        }
+        size_t saved = push(d, ".%s", key);
+        struct fy_node *v = fy_node_pair_value(p);
+        const char *value = is_null(v) ? "" : decode_string(d, v);
+        if (value)
+            out->v[out->n++] = (struct cw_label){key, value};
+        pop(d, saved);
+    }
+}
+
+static void decode_list(struct cw_decode *d, struct fy_node *node, const struct cw_field *f,
+                        void *out)
+{
+    struct {
+        void *v;
+        uint32_t n;
+    } *list = out;
+    if (fy_node_get_type(node) != FYNT_SEQUENCE) {
+        node_error(d, node, "expected a list, got %s", type_name(node));
+        return;
+    }
+    int n = fy_node_sequence_item_count(node);
+    list->v = cw_arena_alloc(d->arena, (size_t)f->elem_size * (size_t)(n > 0 ? n : 1));
+    void *iter = NULL;
+    struct fy_node *item;
+    for (int i = 0; (item = fy_node_sequence_iterate(node, &iter)); i++) {
+        size_t saved = push(d, "[%d]", i);
+        cw_decode_object(d, item, f->sub, (char *)list->v + (size_t)f->elem_size * list->n);
+        list->n++;
+        pop(d, saved);
+    }
+}
+
+static void decode_duration(struct cw_decode *d, struct fy_node *node, uint64_t *out)
+{
+    /*
+     * "interval: 30" is a number to YAML; quoting it would not help (a unit is missing), so
+     * let the duration parser explain instead of asking for quotes.
+     */
+    const char *s = fy_node_get_type(node) == FYNT_SCALAR && is_plain(node)
+                        ? cw_node_text(d->arena, node)
+                        : decode_string(d, node);
+    const char *why;
+    if (s && cw_duration_parse(s, out, &why) != 0)
+        node_error(d, node, "invalid duration \"%s\": %s", s, why);
+}
+
+static void decode_value(struct cw_decode *d, struct fy_node *node, const struct cw_field *f,
+                         void *out)
+{
+    void *slot = (char *)out + f->offset;
+    int64_t v;
+    switch (f->type) {
+    case CW_F_STR: {
+        const char *s = decode_string(d, node);
+        const char *why = (s && f->check) ? f->check(s) : NULL;
+        if (s && (f->flags & CW_F_NONEMPTY) && !*s)
+            why = "must not be empty";
+        if (why)
+            node_error(d, node, "\"%s\": %s", s, why);
+        else if (s)
+            *(const char **)slot = s;
+        break;
+    }
+    case CW_F_U32:
+        if (decode_integer(d, node, f->min, f->max ? f->max : UINT32_MAX, &v) == 0)
+            *(uint32_t *)slot = (uint32_t)v;
+        break;
+    case CW_F_I32:
+        if (decode_integer(d, node, f->min ? f->min : INT32_MIN, f->max ? f->max : INT32_MAX,
+                           &v) == 0)
+            *(int32_t *)slot = (int32_t)v;
+        break;
+    case CW_F_I64:
+        if (decode_integer(d, node, f->min ? f->min : INT64_MIN, f->max ? f->max : INT64_MAX,
+                           &v) == 0)
+            *(int64_t *)slot = v;
+        break;
+    case CW_F_BOOL:
+        decode_bool(d, node, slot);
+        break;
+    case CW_F_DURATION:
+        decode_duration(d, node, slot);
+        break;
+    case CW_F_ENUM:
+        decode_enum(d, node, f->names, slot);
+        break;
+    case CW_F_STRS:
+        decode_strs(d, node, f, slot);
+        if ((f->flags & CW_F_NONEMPTY) && ((cw_strs_t *)slot)->n == 0)
+            node_error(d, node, "must not be empty");
+        break;
+    case CW_F_LABELS:
+        decode_labels(d, node, slot);
+        break;
+    case CW_F_OBJ:
+        cw_decode_object(d, node, f->sub, slot);
+        break;
+    case CW_F_LIST:
+        decode_list(d, node, f, slot);
+        if ((f->flags & CW_F_NONEMPTY) && fy_node_get_type(node) == FYNT_SEQUENCE &&
+            fy_node_sequence_item_count(node) == 0)
+            node_error(d, node, "must not be empty");
+        break;
+    case CW_F_IGNORE:
+        break;
+    }
+}
+
+static const struct cw_field *find_field(const struct cw_schema *s, const char *name)
+{
+    for (const struct cw_field *f = s->fields; f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+/* Suggests the closest known field name for a typo such as "exportTpo". */
+static const char *closest_field(const struct cw_schema *s, const char *name);
+
+/* Reports every required field of <schema> whose bit is not in <seen>. */
+static void report_missing(struct cw_decode *d, const struct cw_schema *schema, uint64_t seen)
+{
+    for (const struct cw_field *f = schema->fields; f->name; f++)
+        if ((f->flags & CW_F_REQUIRED) && !(seen & (1ull << (f - schema->fields))))
+            cw_decode_error(d, NULL, "missing required field \"%s\"", f->name);
+}
+
+void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw_schema *schema,
+                      void *out)
+{
+    if (fy_node_get_type(node) != FYNT_MAPPING) {
+        /*
+         * "http: {}" written as "http:" is null: treat it as an empty object, whose required
+         * fields are still missing (kubectl drops the null and then reports them).
+         */
+        if (is_null(node)) {
+            report_missing(d, schema, 0);
+            if (schema->post)
+                schema->post(d, out);
+            return;
+        }
+        node_error(d, node, "expected a mapping, got %s", type_name(node));
+        return;
+    }
+    uint32_t line = d->line, col = d->col;
+    cw_node_position(node, &d->line, &d->col);
+    uint32_t obj_line = d->line, obj_col = d->col;
+    uint64_t seen = 0; /* bit per field index, for the required check */
+    void *iter = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(node, &iter))) {
+        struct fy_node *key = fy_node_pair_key(p);
+        const char *name = cw_node_text(d->arena, key);
+        if (!name) {
+            node_error(d, key, "field names must be strings");
+            continue;
+        }
+        const struct cw_field *f = find_field(schema, name);
+        size_t saved = push(d, "%s%s", d->path_len ? "." : "", name);
+        if (!f) {
+            const char *hint = closest_field(schema, name);
+            if (hint)
+                node_error(d, key, "unknown field \"%s\" (did you mean \"%s\"?)", name, hint);
+            else
+                node_error(d, key, "unknown field \"%s\"", name);
+            pop(d, saved);
+            continue;
+        }
+        struct fy_node *value = fy_node_pair_value(p);
+        /* A null value is absent, so "ports:" alone does not satisfy a required field. */
+        if (!is_null(value) || (f->type == CW_F_OBJ && f->present))
+            seen |= 1ull << (f - schema->fields);
+        if (!is_null(value)) {
+            if (f->present)
+                *(bool *)((char *)out + f->present - 1) = true;
+            cw_node_position(key, &d->line, &d->col);
+            decode_value(d, value, f, out);
+        } else if (f->type == CW_F_OBJ && f->present) {
+            /* "tcp:" with nothing after it still selects the TCP listener kind. */
+            *(bool *)((char *)out + f->present - 1) = true;
+        }
+        pop(d, saved);
+    }
+    d->line = obj_line;
+    d->col = obj_col;
+    report_missing(d, schema, seen);
+    if (schema->post)
+        schema->post(d, out);
+    d->line = line;
+    d->col = col;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = (a[i - 1] | 32) == (b[j - 1] | 32) ? 0 : 1;
+            size_t best = diag + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static const char *closest_field(const struct cw_schema *s, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = 3; /* only suggest close typos */
+    for (const struct cw_field *f = s->fields; f->name; f++) {
+        size_t dist = edit_distance(name, f->name);
+        if (dist < best_d) {
+            best_d = dist;
+            best = f->name;
+        }
+    }
+    return best;
+}

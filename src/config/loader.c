@@ -1,0 +1,393 @@
+/*
+ * Files, directories and YAML documents → typed resources. The per-field work is done by the
+ * schema decoder; this file handles the envelope (apiVersion, kind, metadata, List), identity
+ * (duplicate kind/namespace/name) and YAML syntax errors.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "config/kinds.h"
+#include "util/strmap.h"
+
+struct load {
+    struct cw_config *cfg;
+    struct cw_diags *diags;
+    const char *file; /* arena copy */
+    struct cw_strmap *identities; /* "Kind/ns/name" → first object */
+};
+
+void cw_config_init(struct cw_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cw_arena_init(&cfg->arena);
+    cw_strmap_init(&cfg->identities);
+}
+
+void cw_config_deinit(struct cw_config *cfg)
+{
+    CW_VEC_FREE(&cfg->objects);
+    cw_strmap_deinit(&cfg->identities);
+    for (int k = 0; k < CW_KIND_COUNT; k++)
+        CW_VEC_FREE(&cfg->by_kind[k]);
+    cw_arena_deinit(&cfg->arena);
+}
+
+/* ---- metadata ---- */
+
+struct meta_in {
+    struct cw_meta meta;
+    const char *created_text;
+};
+
+static const char *check_timestamp(const char *s);
+
+static const struct cw_field meta_fields[] = {
+    {.name = "name", .type = CW_F_STR, CW_FIELD_AT(struct meta_in, meta.name),
+     .flags = CW_F_REQUIRED, .check = cw_check_dns1123_subdomain},
+    {.name = "namespace", .type = CW_F_STR, CW_FIELD_AT(struct meta_in, meta.ns),
+     .check = cw_check_dns1123_label},
+    {.name = "labels", .type = CW_F_LABELS, CW_FIELD_AT(struct meta_in, meta.labels)},
+    {.name = "creationTimestamp", .type = CW_F_STR, CW_FIELD_AT(struct meta_in, created_text),
+     .check = check_timestamp},
+    {.name = "generation", .type = CW_F_I64, CW_FIELD_AT(struct meta_in, meta.generation),
+     .min = 1},
+    /* Standard ObjectMeta fields that `kubectl get -o yaml` prints; they carry nothing for us. */
+    {.name = "annotations", .type = CW_F_IGNORE},
+    {.name = "uid", .type = CW_F_IGNORE},
+    {.name = "resourceVersion", .type = CW_F_IGNORE},
+    {.name = "managedFields", .type = CW_F_IGNORE},
+    {.name = "finalizers", .type = CW_F_IGNORE},
+    {.name = "ownerReferences", .type = CW_F_IGNORE},
+    {.name = "generateName", .type = CW_F_IGNORE},
+    {.name = "deletionTimestamp", .type = CW_F_IGNORE},
+    {.name = "deletionGracePeriodSeconds", .type = CW_F_IGNORE},
+    {.name = "selfLink", .type = CW_F_IGNORE},
+    {.name = "clusterName", .type = CW_F_IGNORE},
+    {0},
+};
+
+static const struct cw_schema meta_schema = {.fields = meta_fields};
+
+/* RFC 3339 as Kubernetes writes it: 2024-05-01T10:00:00Z or with a numeric offset. */
+static int parse_timestamp(const char *s, int64_t *out)
+{
+    struct tm tm = {0};
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return -1;
+    if (*rest == '.') { /* fractional seconds are allowed and ignored */
+        rest++;
+        while (*rest >= '0' && *rest <= '9')
+            rest++;
+    }
+    int64_t offset = 0;
+    if (*rest == 'Z' || *rest == 'z') {
+        rest++;
+    } else if (*rest == '+' || *rest == '-') {
+        /* Exactly "+hh:mm": anything shorter would make rest + 6 run past the string. */
+        const char *o = rest + 1;
+        bool digits = o[0] >= '0' && o[0] <= '9' && o[1] >= '0' && o[1] <= '9' && o[2] == ':' &&
+                      o[3] >= '0' && o[3] <= '9' && o[4] >= '0' && o[4] <= '9';
+        if (!digits)
+            return -1;
+        int hh = (o[0] - '0') * 10 + (o[1] - '0'), mm = (o[3] - '0') * 10 + (o[4] - '0');
+        offset = (hh * 3600 + mm * 60) * (*rest == '+' ? 1 : -1);
+        rest += 6;
+    } else {
+        return -1;
+    }
+    if (*rest)
+        return -1;
+    *out = (int64_t)timegm(&tm) - offset;
+    return 0;
+}
+
+static const char *check_timestamp(const char *s)
+{
+    int64_t t;
+    return parse_timestamp(s, &t) == 0 ? NULL
+                                        : "not an RFC 3339 timestamp (e.g. 2024-05-01T10:00:00Z)";
+}
+
+/* ---- objects ---- */
+
+static void register_object(struct load *l, struct cw_object *obj, const struct cw_kind_info *ki)
+{
+    struct cw_config *cfg = l->cfg;
+    const char *id = cw_arena_printf(&cfg->arena, "%s/%s/%s", ki->name, obj->meta.ns,
+                                     obj->meta.name);
+    struct cw_object *first = cw_strmap_put_new(l->identities, id, strlen(id), obj);
+    if (first != obj) {
+        const char *why = cw_arena_printf(&cfg->arena, "duplicate %s %s/%s (first defined at %s:%u)",
+                                          ki->name, obj->meta.ns, obj->meta.name, first->file,
+                                          first->line);
+        cw_diags_add(l->diags, CW_SEV_ERROR, obj->file, obj->line, obj->col,
+                     cw_arena_printf(&cfg->arena, "%s %s/%s", ki->name, obj->meta.ns,
+                                     obj->meta.name),
+                     NULL, "%s", why);
+        if (!obj->error)
+            obj->error = why;
+    }
+    obj->load_order = cfg->objects.n;
+    CW_VEC_PUSH(&cfg->objects, obj);
+    CW_VEC_PUSH(&cfg->by_kind[ki->kind], obj);
+}
+
+static struct fy_node *lookup(struct fy_node *map, const char *key)
+{
+    return fy_node_mapping_lookup_by_string(map, key, strlen(key));
+}
+
+/* Decodes metadata into <meta>; returns -1 when the object cannot be identified. */
+static int decode_meta(struct cw_decode *d, struct fy_node *node,
+                       struct cw_meta *meta)
+{
+    struct meta_in in = {.meta = {.generation = 1}};
+    size_t saved = d->path_len;
+    d->path_len = (size_t)snprintf(d->path, sizeof(d->path), "metadata");
+    if (!node)
+        cw_decode_error(d, NULL, "missing required field \"metadata\"");
+    else
+        cw_decode_object(d, node, &meta_schema, &in);
+    d->path_len = saved;
+    d->path[saved] = '\0';
+    if (!in.meta.name)
+        return -1;
+    if (!in.meta.ns)
+        in.meta.ns = "default";
+    in.meta.created = INT64_MAX;
+    if (in.created_text)
+        parse_timestamp(in.created_text, &in.meta.created);
+    *meta = in.meta;
+    return 0;
+}
+
+/*
+ * "Kind ns/name" read straight from the document, so that problems found before (or inside)
+ * metadata still name the object; just "Kind" when there is no usable name.
+ */
+static const char *document_subject(struct cw_arena *arena, const char *kind, struct fy_node *root)
+{
+    struct fy_node *meta = lookup(root, "metadata");
+    const char *name = cw_node_text(arena, lookup(meta, "name"));
+    if (!name || !*name)
+        return kind;
+    const char *ns = cw_node_text(arena, lookup(meta, "namespace"));
+    return cw_arena_printf(arena, "%s %s/%s", kind, ns && *ns ? ns : "default", name);
+}
+
+static void decode_resource(struct load *l, struct fy_node *root, const struct cw_kind_info *ki,
+                            uint32_t line, uint32_t col)
+{
+    struct cw_config *cfg = l->cfg;
+    struct cw_object *obj = cw_arena_alloc(&cfg->arena, ki->size);
+    obj->kind = ki->kind;
+    obj->file = l->file;
+    obj->line = line;
+    obj->col = col;
+    struct cw_decode d = {.arena = &cfg->arena, .diags = l->diags, .file = l->file,
+                          .subject = document_subject(&cfg->arena, ki->name, root),
+                          .object = obj, .line = line, .col = col};
+    if (decode_meta(&d, lookup(root, "metadata"), &obj->meta) != 0)
+        return; /* reported; without a name there is nothing to give a status to */
+    d.subject = cw_arena_printf(&cfg->arena, "%s %s/%s", ki->name, obj->meta.ns, obj->meta.name);
+
+    void *iter = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(root, &iter))) {
+        const char *key = cw_node_text(&cfg->arena, fy_node_pair_key(p));
+        if (key && (!strcmp(key, "apiVersion") || !strcmp(key, "kind") ||
+                    !strcmp(key, "metadata") || !strcmp(key, "spec") || !strcmp(key, "status")))
+            continue;
+        cw_node_position(fy_node_pair_key(p), &d.line, &d.col);
+        cw_decode_error(&d, NULL, "unknown top-level field \"%s\"", key ? key : "?");
+    }
+    d.line = line;
+    d.col = col;
+    struct fy_node *spec = lookup(root, "spec");
+    d.path_len = (size_t)snprintf(d.path, sizeof(d.path), "spec");
+    if (spec)
+        cw_decode_object(&d, spec, ki->spec, obj);
+    else if (ki->spec_required)
+        cw_decode_error(&d, NULL, "missing required field");
+    else
+        cw_decode_object(&d, NULL, ki->spec, obj); /* runs post-checks on the empty spec */
+    register_object(l, obj, ki);
+}
+
+static void decode_document_root(struct load *l, struct fy_node *root, int list_index);
+
+static void decode_list(struct load *l, struct fy_node *root)
+{
+    struct fy_node *items = lookup(root, "items");
+    if (!items || fy_node_get_type(items) != FYNT_SEQUENCE) {
+        uint32_t line = 0, col = 0;
+        cw_node_position(root, &line, &col);
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, "List", "items",
+                     "a List must have an items sequence");
+        return;
+    }
+    void *iter = NULL;
+    struct fy_node *item;
+    for (int i = 0; (item = fy_node_sequence_iterate(items, &iter)); i++)
+        decode_document_root(l, item, i);
+}
+
+static void decode_document_root(struct load *l, struct fy_node *root, int list_index)
+{
+    uint32_t line = 1, col = 1;
+    cw_node_position(root, &line, &col);
+    char where[32] = "";
+    if (list_index >= 0)
+        snprintf(where, sizeof(where), "items[%d]", list_index);
+    if (fy_node_get_type(root) != FYNT_MAPPING) {
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, NULL, where,
+                     "a manifest must be a mapping with apiVersion, kind and metadata");
+        return;
+    }
+    const char *kind = cw_node_text(&l->cfg->arena, lookup(root, "kind"));
+    const char *api = cw_node_text(&l->cfg->arena, lookup(root, "apiVersion"));
+    if (!kind || !*kind) {
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, NULL, where,
+                     "missing required field \"kind\"");
+        return;
+    }
+    if (!strcmp(kind, "List") && list_index < 0) {
+        decode_list(l, root);
+        return;
+    }
+    const struct cw_kind_info *ki = cw_kind_info_by_name(kind);
+    const char *name = cw_node_text(&l->cfg->arena, lookup(lookup(root, "metadata"), "name"));
+    if (!ki) {
+        cw_diags_add(l->diags, CW_SEV_NOTE, l->file, line, col, NULL, where,
+                     "skipping %s %s: causeway does not serve this kind", kind,
+                     name ? name : "(unnamed)");
+        l->cfg->skipped++;
+        return;
+    }
+    if (!api || strcmp(api, ki->api_version) != 0) {
+        cw_node_position(lookup(root, "apiVersion"), &line, &col); /* the value to correct */
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col,
+                     document_subject(&l->cfg->arena, ki->name, root), "apiVersion",
+                     "%s must have apiVersion %s, got %s", ki->name, ki->api_version,
+                     api ? api : "nothing");
+        return;
+    }
+    decode_resource(l, root, ki, line, col);
+}
+
+/*
+ * Collects libfyaml's syntax errors (with positions) as our diagnostics. Unlike fy_mark, whose
+ * line and column count from 0, a collected fy_diag_error is already 1-based.
+ */
+static void report_yaml_errors(struct load *l, struct fy_diag *diag)
+{
+    void *iter = NULL;
+    struct fy_diag_error *e;
+    while ((e = fy_diag_errors_iterate(diag, &iter)))
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, (uint32_t)e->line, (uint32_t)e->column,
+                     NULL, NULL, "YAML syntax error: %s", e->msg);
+}
+
+static int parse_stream(struct load *l, struct fy_parser *parser, struct fy_diag *diag)
+{
+    struct fy_document *doc;
+    while ((doc = fy_parse_load_document(parser))) {
+        struct fy_node *root = fy_document_root(doc);
+        if (root && !(fy_node_get_type(root) == FYNT_SCALAR && fy_node_get_scalar_length(root) == 0))
+            decode_document_root(l, root, -1);
+        fy_parse_document_destroy(parser, doc);
+    }
+    report_yaml_errors(l, diag);
+    return 0;
+}
+
+static int load_yaml(struct load *l, const char *text, size_t len)
+{
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.level = FYET_ERROR;
+    struct fy_diag *diag = fy_diag_create(&dcfg);
+    fy_diag_set_collect_errors(diag, true);
+    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2, .diag = diag};
+    struct fy_parser *parser = fy_parser_create(&pcfg);
+    int rc;
+    if (text)
+        rc = fy_parser_set_string(parser, text, len);
+    else
+        rc = fy_parser_set_input_file(parser, l->file);
+    if (rc == 0)
+        parse_stream(l, parser, diag);
+    else
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "cannot read file");
+    fy_parser_destroy(parser);
+    fy_diag_destroy(diag);
+    l->cfg->files++;
+    return rc == 0 ? 0 : -1;
+}
+
+static bool yaml_name(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
+}
+
+static int load_file(struct load *l, const char *path)
+{
+    l->file = cw_arena_strdup(&l->cfg->arena, path);
+    return load_yaml(l, NULL, 0);
+}
+
+static int load_dir(struct load *l, const char *path)
+{
+    struct dirent **entries;
+    int n = scandir(path, &entries, NULL, alphasort);
+    if (n < 0) {
+        cw_diags_add(l->diags, CW_SEV_ERROR, path, 0, 0, NULL, NULL, "cannot read directory: %s",
+                     strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = entries[i]->d_name;
+        if (name[0] != '.') { /* skips ".", ".." and hidden folders such as .git */
+            char *child = cw_arena_printf(&l->cfg->arena, "%s/%s", path, name);
+            struct stat st;
+            if (stat(child, &st) == 0 && S_ISDIR(st.st_mode))
+                rc |= load_dir(l, child);
+            else if (yaml_name(name))
+                rc |= load_file(l, child);
+        }
+        free(entries[i]);
+    }
+    free(entries);
+    return rc;
+}
+
+int cw_config_load_path(struct cw_config *cfg, const char *path, struct cw_diags *diags)
+{
+    struct load l = {.cfg = cfg, .diags = diags, .identities = &cfg->identities};
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        cw_diags_add(diags, CW_SEV_ERROR, path, 0, 0, NULL, NULL, "cannot read: %s",
+                     strerror(errno));
+        return -1;
+    }
+    return S_ISDIR(st.st_mode) ? load_dir(&l, cw_arena_strdup(&cfg->arena, path))
+                               : load_file(&l, path);
+}
+
+int cw_config_load_buffer(struct cw_config *cfg, const char *file, const char *text, size_t len,
+                          struct cw_diags *diags)
+{
+    struct load l = {.cfg = cfg, .diags = diags, .identities = &cfg->identities};
+    l.file = cw_arena_strdup(&cfg->arena, file);
+    return load_yaml(&l, text, len);
+}

@@ -1,0 +1,193 @@
+/*
+ * RouteTable ↔ VirtualGateway binding (spec §4.3) and the virtual hosts of each listener.
+ * A table is served on a listener of a VirtualGateway it names when it is visible in that
+ * gateway's workspace, the listener's kind fits its routes, and allowedRouteTables lets it in.
+ * Tables sharing a host on one listener are merged oldest first (§3.2), the newer with a WARNING.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "translate/routes.h"
+#include "util/text.h"
+
+static void check_hosts(struct tr *t, const struct cw_route_table *rt)
+{
+    for (uint32_t i = 0; i < rt->hosts.n; i++)
+        if (!strcmp(rt->hosts.v[i], "*"))
+            tr_warn(t, &rt->obj, "host \"*\" is not a valid hostname in Gloo 2.14; accepted as "
+                    "match-all");
+    if (rt->virtual_gateways.n && rt->hosts.n == 0)
+        tr_invalid(t, &rt->obj, "hosts is required on a RouteTable with virtualGateways");
+}
+
+static bool hosts_allowed(const struct cw_route_table *rt, const char *dns)
+{
+    if (!strcmp(dns, "*"))
+        return true;
+    for (uint32_t i = 0; i < rt->hosts.n; i++)
+        if (cw_host_patterns_intersect(dns, rt->hosts.v[i]))
+            return true;
+    return false;
+}
+
+static bool listener_allows(struct tr *t, const struct cw_virtual_gateway *vg,
+                            const struct cw_listener *l, const struct cw_route_table *rt)
+{
+    if (!l->has_allowed_route_tables)
+        return true;
+    for (uint32_t i = 0; i < l->allowed_route_tables.n; i++) {
+        const struct cw_route_table_filter *f = &l->allowed_route_tables.v[i];
+        const char *dns;
+        if (!tr_host_filter_ns(f->host, vg->obj.meta.ns, rt->obj.meta.ns, &dns))
+            continue;
+        if (!hosts_allowed(rt, dns))
+            continue;
+        /* [DECISION] A9: an entry without selector filters by host only. */
+        if (f->has_selector && !tr_selector_matches(t, &f->selector, &rt->obj))
+            continue;
+        return true;
+    }
+    return false;
+}
+
+static struct cw_virtual_host *find_vhost(struct cw_snapshot_listener *sl, const char *domain)
+{
+    for (uint32_t i = 0; i < sl->virtual_hosts.n; i++)
+        if (!strcasecmp(sl->virtual_hosts.v[i]->domain, domain))
+            return sl->virtual_hosts.v[i];
+    return NULL;
+}
+
+static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl)
+{
+    const struct cw_route_table *rt = c->table;
+    for (uint32_t h = 0; h < rt->hosts.n; h++) {
+        struct cw_virtual_host *vh = find_vhost(sl, rt->hosts.v[h]);
+        if (!vh) {
+            vh = CW_ARENA_NEW(t->arena, struct cw_virtual_host);
+            vh->domain = rt->hosts.v[h];
+            vh->table = rt;
+            CW_ARENA_PUSH(t->arena, &sl->virtual_hosts, vh);
+        } else if (vh->table != rt) {
+            tr_warn(t, &rt->obj, "host %s on listener %u is also served by RouteTable %s/%s; "
+                    "its routes are evaluated first", vh->domain, sl->port,
+                    vh->table->obj.meta.ns, vh->table->obj.meta.name);
+        }
+        for (uint32_t i = 0; i < c->http.n; i++)
+            CW_ARENA_PUSH(t->arena, &vh->routes, c->http.v[i]);
+    }
+}
+
+static bool tcp_route_on_port(const struct cw_route *r, uint32_t port)
+{
+    if (r->tcp->matchers.n == 0)
+        return true;
+    for (uint32_t i = 0; i < r->tcp->matchers.n; i++)
+        if (!r->tcp->matchers.v[i].port || r->tcp->matchers.v[i].port == port)
+            return true;
+    return false;
+}
+
+static void attach_tcp(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl)
+{
+    for (uint32_t i = 0; i < c->tcp.n; i++) {
+        if (!tcp_route_on_port(&c->tcp.v[i], sl->port))
+            continue;
+        if (sl->tcp_routes.n && sl->tcp_routes.v[0].table != c->table)
+            tr_warn(t, &c->table->obj, "tcp port %u is already routed by RouteTable %s/%s; "
+                    "this route is used only if that one does not match", sl->port,
+                    sl->tcp_routes.v[0].table->obj.meta.ns,
+                    sl->tcp_routes.v[0].table->obj.meta.name);
+        CW_ARENA_PUSH(t->arena, &sl->tcp_routes, c->tcp.v[i]);
+    }
+}
+
+/* Binds <rt> to the listeners of one referenced VirtualGateway. */
+static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_ref *ref,
+                         bool serve)
+{
+    const struct cw_route_table *rt = c->table;
+    const char *key = cw_arena_printf(t->arena, "%s/%s", ref->ns ? ref->ns : rt->obj.meta.ns,
+                                      ref->name);
+    const struct cw_virtual_gateway *vg = cw_strmap_get(&t->vg_by_name, key, strlen(key));
+    if (!vg) {
+        tr_warn(t, &rt->obj, "VirtualGateway %s not found", key);
+        return;
+    }
+    struct tr_object *tv = tr_obj(t, &vg->obj);
+    if (!tv->usable || !tv->listeners) {
+        tr_warn(t, &rt->obj, "VirtualGateway %s is INVALID", key);
+        return;
+    }
+    if (!tr_visible_in(t, &rt->obj, tv->ws)) {
+        tr_warn(t, &rt->obj, "not visible in workspace %s of VirtualGateway %s (export it from %s "
+                "and import it there)", tv->ws->name, key, tr_obj(t, &rt->obj)->ws->name);
+        return;
+    }
+    uint32_t refused_port = 0;
+    bool fits = false, bound = false;
+    for (uint32_t li = 0; li < vg->listeners.n; li++) {
+        const struct cw_listener *l = &vg->listeners.v[li];
+        if (l->http ? rt->http.n == 0 : (rt->tcp.n == 0 && rt->tls.n == 0))
+            continue;
+        fits = true;
+        if (!listener_allows(t, vg, l, rt)) {
+            if (!refused_port)
+                refused_port = l->port.number;
+            continue;
+        }
+        bound = true;
+        struct cw_snapshot_listener *sl = tv->listeners[li];
+        if (!sl || !serve)
+            continue;
+        if (sl->http)
+            attach_http(t, c, sl);
+        else
+            attach_tcp(t, c, sl);
+    }
+    if (!fits)
+        tr_warn(t, &rt->obj, "VirtualGateway %s has no listener for this RouteTable's %s routes",
+                key, rt->http.n ? "http" : "tcp");
+    else if (!bound)
+        tr_warn(t, &rt->obj, "not allowed by VirtualGateway %s listener %u", key, refused_port);
+    else {
+        tr_obj(t, &rt->obj)->counter++; /* numAllowedVirtualGateways */
+        tv->counter2++;                 /* routeTablesCount */
+    }
+}
+
+static void translate_table(struct tr *t, const struct cw_route_table *rt)
+{
+    struct rt_ctx c = {.t = t, .table = rt};
+    check_hosts(t, rt);
+    if (!tr_obj(t, &rt->obj)->usable)
+        return;
+    tr_compile_http_routes(&c, rt, NULL, 0);
+    tr_compile_tcp_routes(&c, rt);
+    c.table = rt;
+    /* FREEZE_CONFIG keeps the last good table; on a first load there is none to keep. */
+    bool serve = !(c.failed && rt->failure_mode == CW_FAILURE_FREEZE_CONFIG);
+    if (!serve)
+        tr_note(t, &rt->obj, "failureMode FREEZE_CONFIG: table not served until fixed");
+    for (uint32_t i = 0; i < rt->virtual_gateways.n; i++)
+        bind_gateway(t, &c, &rt->virtual_gateways.v[i], serve);
+}
+
+void tr_route_tables(struct tr *t)
+{
+    uint32_t n;
+    struct cw_object **v = tr_by_precedence(t, CW_KIND_ROUTE_TABLE, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct cw_route_table *rt = (const struct cw_route_table *)v[i];
+        /* Delegated children are compiled through their parents. */
+        if (rt->virtual_gateways.n)
+            translate_table(t, rt);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct cw_route_table *rt = (const struct cw_route_table *)v[i];
+        if (!rt->virtual_gateways.n && !tr_obj(t, &rt->obj)->counter2 && rt->hosts.n == 0 &&
+            tr_obj(t, &rt->obj)->usable)
+            tr_note(t, &rt->obj, "no virtualGateways and no parent delegates to it: serves "
+                    "sidecars only, nothing on this gateway");
+    }
+}

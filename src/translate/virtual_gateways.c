@@ -1,0 +1,239 @@
+/*
+ * VirtualGateways (spec §4): which ones this gateway implements (workloads matched against its
+ * identity), listener validity, and the snapshot listeners with their exposed ExternalServices.
+ * Listeners of several VirtualGateways on one HTTP port are merged (as Istio merges Gateways);
+ * a port wanted as both HTTP and TCP is served by the VirtualGateway with precedence.
+ */
+#include <string.h>
+
+#include "translate/translate_int.h"
+#include "util/netaddr.h"
+#include "util/text.h"
+
+static bool workload_matches(struct tr *t, const struct cw_workload_selector *w)
+{
+    if (!w->has_selector)
+        return true; /* "{}" selects every gateway */
+    const struct cw_object_selector *s = &w->selector;
+    const struct cw_gateway_identity *gw = t->gw;
+    if (s->name && (!gw->name || strcmp(s->name, gw->name)))
+        return false;
+    if (s->ns && (!gw->ns || strcmp(s->ns, gw->ns)))
+        return false;
+    if (s->cluster && gw->cluster && strcmp(s->cluster, gw->cluster))
+        return false;
+    if (s->workspace && (!t->gateway_ws || strcmp(s->workspace, t->gateway_ws->name)))
+        return false;
+    return tr_labels_match(&s->labels, &gw->labels);
+}
+
+static bool selects_gateway(struct tr *t, const struct cw_virtual_gateway *vg)
+{
+    if (!vg->has_workloads)
+        return true; /* nil ⇒ all gateway workloads */
+    for (uint32_t i = 0; i < vg->workloads.n; i++)
+        if (workload_matches(t, &vg->workloads.v[i]))
+            return true;
+    return false;
+}
+
+static bool is_http_protocol(const char *p)
+{
+    static const char *const http[] = {"GRPC", "GRPC-WEB", "HTTP", "HTTPS", "HTTP_PROXY",
+                                       "HTTP2", NULL};
+    for (int i = 0; http[i]; i++)
+        if (!strcmp(http[i], p))
+            return true;
+    return false;
+}
+
+static const char *app_protocol(const struct cw_listener *l)
+{
+    if (l->app_protocol)
+        return l->app_protocol;
+    if (l->http)
+        return l->tls.present ? "HTTPS" : "HTTP";
+    return l->tls.present ? "TLS" : "TCP";
+}
+
+static const char *first_host(const struct cw_listener *l)
+{
+    if (l->allowed_route_tables.n)
+        return l->allowed_route_tables.v[0].host;
+    if (l->exposed_external_services.n)
+        return l->exposed_external_services.v[0].host;
+    return "*";
+}
+
+/* Listener rules within one VirtualGateway; returns false when the gateway is INVALID. */
+static bool check_listeners(struct tr *t, const struct cw_virtual_gateway *vg)
+{
+    bool ok = true;
+    for (uint32_t i = 0; i < vg->listeners.n; i++) {
+        const struct cw_listener *l = &vg->listeners.v[i];
+        const char *proto = app_protocol(l);
+        if (l->http != is_http_protocol(proto)) {
+            tr_invalid(t, &vg->obj, "listeners[%u]: appProtocol %s needs %s listener", i, proto,
+                       l->http ? "a tcp" : "an http");
+            ok = false;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            const struct cw_listener *o = &vg->listeners.v[j];
+            if (!l->port.number || l->port.number != o->port.number)
+                continue;
+            if (strcmp(proto, app_protocol(o)) != 0) {
+                tr_invalid(t, &vg->obj, "listeners[%u]: port %u has appProtocol %s but "
+                           "listeners[%u] uses it with %s", i, l->port.number, proto, j,
+                           app_protocol(o));
+                ok = false;
+            } else if (!strcmp(first_host(l), first_host(o))) {
+                tr_invalid(t, &vg->obj, "listeners[%u]: port %u collides with listeners[%u] "
+                           "(same appProtocol and first host %s)", i, l->port.number, j,
+                           first_host(l));
+                ok = false;
+            }
+        }
+    }
+    return ok;
+}
+
+static struct cw_snapshot_listener *find_listener(struct tr *t, uint32_t port)
+{
+    struct cw_snapshot *snap = t->out->snapshot;
+    for (uint32_t i = 0; i < snap->listeners.n; i++)
+        if (snap->listeners.v[i]->port == port)
+            return snap->listeners.v[i];
+    return NULL;
+}
+
+/* The snapshot listener for listener <l> of <vg>, or NULL with a WARNING why it is not served. */
+static struct cw_snapshot_listener *serve_listener(struct tr *t, const struct cw_virtual_gateway *vg,
+                                                   const struct cw_listener *l)
+{
+    if (!l->port.number) {
+        tr_warn(t, &vg->obj, "listener port %s: causeway binds port numbers; use "
+                "port.number", l->port.name);
+        return NULL;
+    }
+    if (l->tls.present) {
+        tr_warn(t, &vg->obj, "listener %u: TLS termination is not supported yet; listener not "
+                "served", l->port.number);
+        return NULL;
+    }
+    struct cw_snapshot_listener *sl = find_listener(t, l->port.number);
+    if (sl) {
+        if (sl->http && l->http)
+            return sl; /* merged: routes of both gateways are served on the port */
+        tr_warn(t, &vg->obj, "listener %u: port already served as %s by VirtualGateway %s/%s",
+                l->port.number, sl->http ? "HTTP" : "TCP", sl->gateway->obj.meta.ns,
+                sl->gateway->obj.meta.name);
+        return NULL;
+    }
+    sl = CW_ARENA_NEW(t->arena, struct cw_snapshot_listener);
+    sl->port = (uint16_t)l->port.number;
+    sl->http = l->http;
+    sl->gateway = vg;
+    sl->source = l;
+    CW_ARENA_PUSH(t->arena, &t->out->snapshot->listeners, sl);
+    return sl;
+}
+
+/* --- exposedExternalServices --- */
+
+static bool es_exposed_by(struct tr *t, const struct cw_virtual_gateway *vg,
+                          const struct cw_listener *l, const struct cw_external_service *es)
+{
+    if (!l->has_exposed_external_services)
+        return true; /* omitted ⇒ every ExternalService is exposed (§4.2) */
+    for (uint32_t i = 0; i < l->exposed_external_services.n; i++) {
+        const struct cw_route_table_filter *f = &l->exposed_external_services.v[i];
+        const char *dns;
+        if (!tr_host_filter_ns(f->host, vg->obj.meta.ns, es->obj.meta.ns, &dns))
+            continue;
+        if (f->has_selector && !tr_selector_matches(t, &f->selector, &es->obj))
+            continue;
+        for (uint32_t h = 0; h < es->hosts.n; h++)
+            if (cw_host_patterns_intersect(dns, es->hosts.v[h]))
+                return true;
+        if (es->addresses.n && !strcmp(dns, "*"))
+            return true;
+    }
+    return false;
+}
+
+/* The service port a request on listener port <port> reaches. */
+static struct cw_cluster *exposed_cluster(struct tr *t, const struct cw_external_service *es,
+                                          uint32_t port)
+{
+    struct cw_cluster **c = tr_obj(t, &es->obj)->clusters;
+    for (uint32_t i = 0; i < es->ports.n; i++)
+        if (es->ports.v[i].number == port)
+            return c[i];
+    if (es->ports.n == 1)
+        return c[0];
+    for (uint32_t i = 0; i < es->ports.n; i++)
+        if (es->ports.v[i].protocol == CW_PROTO_HTTP || es->ports.v[i].protocol == CW_PROTO_UNSET)
+            return c[i];
+    return NULL;
+}
+
+static void add_exposed(struct tr *t, struct cw_snapshot_listener *sl, const char *host,
+                        struct cw_cluster *c)
+{
+    struct cw_exposed_service e = {.host = host, .cluster = c};
+    CW_ARENA_PUSH(t->arena, &sl->exposed, e);
+}
+
+static uint32_t expose_services(struct tr *t, const struct cw_virtual_gateway *vg,
+                                const struct cw_listener *l, struct cw_snapshot_listener *sl)
+{
+    const struct tr_workspace *ws = tr_obj(t, &vg->obj)->ws;
+    if (!sl->http && !l->has_exposed_external_services)
+        return 0; /* a TCP listener has no Host to route by: only explicit exposure */
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < CW_CONFIG_COUNT(t->cfg, EXTERNAL_SERVICE); i++) {
+        const struct cw_external_service *es =
+            CW_CONFIG_GET(t->cfg, EXTERNAL_SERVICE, cw_external_service, i);
+        struct tr_object *te = tr_obj(t, &es->obj);
+        if (!te->usable || !te->clusters || !tr_visible_in(t, &es->obj, ws) ||
+            !es_exposed_by(t, vg, l, es))
+            continue;
+        struct cw_cluster *c = exposed_cluster(t, es, l->port.number);
+        if (!c)
+            continue;
+        count++;
+        te->n_gateways++;
+        for (uint32_t h = 0; h < es->hosts.n; h++)
+            add_exposed(t, sl, es->hosts.v[h], c);
+        for (uint32_t a = 0; a < es->addresses.n; a++)
+            add_exposed(t, sl, es->addresses.v[a], c);
+    }
+    if (!sl->http && count > 1)
+        tr_warn(t, &vg->obj, "listener %u: a TCP listener can forward to one ExternalService, "
+                "%u are exposed", l->port.number, count);
+    return count;
+}
+
+void tr_virtual_gateways(struct tr *t)
+{
+    uint32_t n;
+    struct cw_object **v = tr_by_precedence(t, CW_KIND_VIRTUAL_GATEWAY, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct cw_virtual_gateway *vg = (const struct cw_virtual_gateway *)v[i];
+        const char *ref = tr_ref(t, &vg->obj);
+        cw_strmap_put_new(&t->vg_by_name, ref, strlen(ref), (void *)vg);
+        struct tr_object *to = tr_obj(t, &vg->obj);
+        if (!to->usable || !check_listeners(t, vg))
+            continue;
+        to->selects_gateway = selects_gateway(t, vg);
+        to->listeners = CW_ARENA_ARRAY(t->arena, struct cw_snapshot_listener *, vg->listeners.n);
+        if (!to->selects_gateway)
+            continue;
+        for (uint32_t li = 0; li < vg->listeners.n; li++) {
+            const struct cw_listener *l = &vg->listeners.v[li];
+            to->listeners[li] = serve_listener(t, vg, l);
+            if (to->listeners[li])
+                to->counter += expose_services(t, vg, l, to->listeners[li]);
+        }
+    }
+}
