@@ -2,11 +2,13 @@
  * `causeway validate`: load manifests, translate them for this gateway, print every resource's
  * status. Diagnostics (with file:line:col) go to stderr, the statuses to stdout.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
+#include "cli/plan_output.h"
 #include "cli/status_output.h"
 #include "config/config.h"
 #include "translate/translate.h"
@@ -23,6 +25,8 @@ static void usage(FILE *out)
           out);
     cw_common_options_help(out);
     fputs("  -o, --output FORMAT      table (default), yaml or json: the status blocks\n"
+          "      --plan               also print what this gateway would serve: listeners,\n"
+          "                           hosts, routes, clusters, endpoint priorities\n"
           "  -h, --help               show this help\n"
           "\n"
           "Exit status: 0 nothing is INVALID, 1 something is INVALID or a file has an error,\n"
@@ -43,7 +47,7 @@ static int parse_output(const char *v, enum cw_output_format *out)
     return 0;
 }
 
-static int parse_args(struct cw_common_options *o, int argc, char **argv)
+static int parse_args(struct cw_common_options *o, bool *plan, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -54,6 +58,10 @@ static int parse_args(struct cw_common_options *o, int argc, char **argv)
             return 2;
         case CW_OPT_UNKNOWN:
             break;
+        }
+        if (!strcmp(arg, "--plan")) {
+            *plan = true;
+            continue;
         }
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             usage(stdout);
@@ -86,7 +94,8 @@ int cw_cli_validate(int argc, char **argv)
 {
     struct cw_common_options o;
     cw_common_options_init(&o);
-    int rc = parse_args(&o, argc, argv);
+    bool plan = false;
+    int rc = parse_args(&o, &plan, argc, argv);
     if (rc >= 0) {
         cw_common_options_deinit(&o);
         return rc;
@@ -101,6 +110,10 @@ int cw_cli_validate(int argc, char **argv)
     cw_translate(&cfg, &o.gateway, &tr, &diags);
     cw_diags_print(&diags, stderr);
     cw_print_statuses(stdout, o.output, &cfg, &tr);
+    if (plan) {
+        fputc('\n', stdout);
+        cw_print_plan(stdout, tr.snapshot);
+    }
     rc = (tr.invalid > 0 || diags.errors > 0) ? 1 : 0;
     cw_translation_deinit(&tr);
     cw_diags_deinit(&diags);

@@ -7,7 +7,7 @@
 uint64_t cw_hash_bytes(const void *p, size_t len)
 {
     const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 14695981039346656037ull; /* FNV-1a 64-bit offset basis */
     for (size_t i = 0; i < len; i++) {
         h ^= s[i];
         h *= 1099511628211ull;

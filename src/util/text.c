@@ -174,7 +174,10 @@ static const struct unit *match_unit(const char **p)
     return NULL;
 }
 
-/* Parses "12.5" of "12.5ms" into integer and fraction; returns -1 when no digit is present. */
+/*
+ * Parses "12.5" of "12.5ms" into integer and fraction; returns -1 when no digit is present,
+ * -2 when the integer part overflows.
+ */
 static int parse_number(const char **p, uint64_t *whole, uint64_t *frac, uint64_t *scale)
 {
     const char *s = *p;
@@ -184,7 +187,7 @@ static int parse_number(const char **p, uint64_t *whole, uint64_t *frac, uint64_
     *scale = 1;
     for (; *s >= '0' && *s <= '9'; s++, digits = true) {
         if (*whole > UINT64_MAX / 100)
-            return -1;
+            return -2;
         *whole = *whole * 10 + (uint64_t)(*s - '0');
     }
     if (*s == '.') {
@@ -219,8 +222,10 @@ int cw_duration_parse(const char *text, uint64_t *ms, const char **why)
     uint64_t total = 0;
     while (*s) {
         uint64_t whole, frac, scale;
-        if (parse_number(&s, &whole, &frac, &scale) != 0) {
-            *why = "malformed duration (expected e.g. 10s, 1.5m, 1m30s, 250ms)";
+        int rc = parse_number(&s, &whole, &frac, &scale);
+        if (rc != 0) {
+            *why = rc == -2 ? "duration too large"
+                            : "malformed duration (expected e.g. 10s, 1.5m, 1m30s, 250ms)";
             return -1;
         }
         const struct unit *u = match_unit(&s);

@@ -1,0 +1,143 @@
+#include "cli/plan_output.h"
+
+#include <string.h>
+
+#include "util/text.h"
+
+static void print_locality(FILE *out, const struct cw_locality *l)
+{
+    if (!l->region[0] && !l->zone[0] && !l->subzone[0]) {
+        fputs("(no locality)", out);
+        return;
+    }
+    fputs(l->region, out);
+    if (l->zone[0] || l->subzone[0])
+        fprintf(out, "/%s", l->zone);
+    if (l->subzone[0])
+        fprintf(out, "/%s", l->subzone);
+}
+
+static const char *uri_kind(enum cw_uri_match k)
+{
+    return k == CW_URI_EXACT ? "exact" : k == CW_URI_PREFIX ? "prefix" : "regex";
+}
+
+static void print_matchers(FILE *out, const struct cw_http_route *h)
+{
+    if (h->matchers.n == 0) {
+        fputs(" (any request)", out);
+        return;
+    }
+    for (uint32_t i = 0; i < h->matchers.n; i++) {
+        const struct cw_http_matcher *m = &h->matchers.v[i];
+        fputs(i ? " or" : "", out);
+        if (m->method)
+            fprintf(out, " %s", m->method);
+        if (m->uri_kind != CW_URI_ANY)
+            fprintf(out, " %s %s%s", uri_kind(m->uri_kind), m->uri,
+                    m->ignore_case ? " (ignore case)" : "");
+        for (uint32_t j = 0; j < m->headers.n; j++)
+            fprintf(out, " header %s%s%s%s", m->headers.v[j].invert ? "!" : "",
+                    m->headers.v[j].name, m->headers.v[j].value ? "=" : "",
+                    m->headers.v[j].value ? m->headers.v[j].value : "");
+        for (uint32_t j = 0; j < m->query.n; j++)
+            fprintf(out, " query %s%s%s", m->query.v[j].name, m->query.v[j].value ? "=" : "",
+                    m->query.v[j].value ? m->query.v[j].value : "");
+        if (m->port)
+            fprintf(out, " port %u", m->port);
+    }
+}
+
+static void print_action(FILE *out, const struct cw_route *r)
+{
+    switch (r->kind) {
+    case CW_ROUTE_FORWARD:
+        fputs(" ->", out);
+        for (uint32_t i = 0; i < r->clusters.n; i++)
+            fprintf(out, "%s %s %u%%", i ? "," : "", r->clusters.v[i].cluster->name,
+                    r->clusters.v[i].weight);
+        break;
+    case CW_ROUTE_REDIRECT:
+        fprintf(out, " -> redirect %u", r->http->redirect.code);
+        break;
+    case CW_ROUTE_DIRECT_RESPONSE:
+        fprintf(out, " -> direct response %u", r->http->direct.status);
+        break;
+    case CW_ROUTE_FAILED:
+        fprintf(out, " -> 500 (%s)", r->failure);
+        break;
+    }
+}
+
+static void print_route(FILE *out, const struct cw_route *r, const char *indent)
+{
+    fprintf(out, "%sroute %s [%s/%s]", indent, r->name, r->table->obj.meta.ns,
+            r->table->obj.meta.name);
+    for (const struct cw_route *p = r->parent; p; p = p->parent) {
+        fputs(" within", out);
+        print_matchers(out, p->http);
+        fputs(" and", out);
+    }
+    if (r->http)
+        print_matchers(out, r->http);
+    print_action(out, r);
+    fputc('\n', out);
+}
+
+static void print_listener(FILE *out, const struct cw_snapshot_listener *l)
+{
+    fprintf(out, "listener %u %s (VirtualGateway %s/%s)\n", l->port, l->http ? "http" : "tcp",
+            l->gateway->obj.meta.ns, l->gateway->obj.meta.name);
+    for (uint32_t v = 0; v < l->virtual_hosts.n; v++) {
+        const struct cw_virtual_host *vh = l->virtual_hosts.v[v];
+        fprintf(out, "  host %s\n", vh->domain);
+        for (uint32_t r = 0; r < vh->routes.n; r++)
+            print_route(out, &vh->routes.v[r], "    ");
+    }
+    for (uint32_t r = 0; r < l->tcp_routes.n; r++)
+        print_route(out, &l->tcp_routes.v[r], "  ");
+    for (uint32_t e = 0; e < l->exposed.n; e++)
+        fprintf(out, "  exposed %s -> %s\n", l->exposed.v[e].host, l->exposed.v[e].cluster->name);
+}
+
+static void print_cluster(FILE *out, const struct cw_cluster *c)
+{
+    char buf[32];
+    fprintf(out, "cluster %s", c->name);
+    if (c->outlier) {
+        const struct cw_outlier_config *o = &c->outlier->config;
+        fprintf(out, " outlier %s/%s (consecutiveErrors %u, baseEjectionTime %s, "
+                     "maxEjectionPercent %u)",
+                c->outlier->obj.meta.ns, c->outlier->obj.meta.name, o->consecutive_errors,
+                cw_duration_format(o->base_ejection_ms, buf, sizeof(buf)),
+                o->max_ejection_percent);
+    }
+    if (c->failover)
+        fprintf(out, " failover %s/%s%s", c->failover->obj.meta.ns, c->failover->obj.meta.name,
+                c->outlier ? "" : " (inactive: no outlier detection)");
+    fputs(c->locality_priorities ? "" : " priorities off", out);
+    if (c->unroutable)
+        fprintf(out, " unroutable: %s", c->unroutable);
+    fputc('\n', out);
+    for (uint32_t i = 0; i < c->endpoints.n; i++) {
+        const struct cw_endpoint *e = &c->endpoints.v[i];
+        fprintf(out, "  P%u %s:%u ", e->priority, e->address, e->port);
+        print_locality(out, &e->locality);
+        if (e->source)
+            fprintf(out, " (ExternalEndpoint %s)", e->source);
+        if (e->is_hostname)
+            fputs(" dns", out);
+        fputc('\n', out);
+    }
+}
+
+void cw_print_plan(FILE *out, const struct cw_snapshot *snap)
+{
+    fputs("gateway locality ", out);
+    print_locality(out, &snap->locality);
+    fputc('\n', out);
+    for (uint32_t i = 0; i < snap->listeners.n; i++)
+        print_listener(out, snap->listeners.v[i]);
+    for (uint32_t i = 0; i < snap->clusters.n; i++)
+        print_cluster(out, snap->clusters.v[i]);
+}
