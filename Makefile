@@ -27,7 +27,7 @@ test: deps
 	$(MAKE) integration
 
 run: deps build
-	$(BUILD)/causeway validate -c examples/
+	bash scripts/run-examples.sh $(BUILD)/causeway
 
 bench: deps build
 	bash bench/translate_scale.sh

@@ -153,10 +153,8 @@ static const struct cw_field dest_selector_fields[] = {
 };
 const struct cw_schema cw_schema_dest_selector = {.fields = dest_selector_fields};
 
-static void locality_post(struct cw_decode *d, void *obj)
+void cw_locality_fill_empty(struct cw_locality *l)
 {
-    (void)d;
-    struct cw_locality *l = obj;
     /* Empty strings compare equal to an absent gateway field (§7.2), so normalise to "". */
     if (!l->region)
         l->region = "";
@@ -164,6 +162,12 @@ static void locality_post(struct cw_decode *d, void *obj)
         l->zone = "";
     if (!l->subzone)
         l->subzone = "";
+}
+
+static void locality_post(struct cw_decode *d, void *obj)
+{
+    (void)d;
+    cw_locality_fill_empty(obj);
 }
 
 static const struct cw_field locality_fields[] = {

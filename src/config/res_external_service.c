@@ -121,8 +121,7 @@ static const struct cw_schema ee_port_schema = {.fields = ee_port_fields};
 static void external_endpoint_post(struct cw_decode *d, void *obj)
 {
     struct cw_external_endpoint *ee = obj;
-    if (!ee->locality.region)
-        ee->locality = (struct cw_locality){"", "", ""};
+    cw_locality_fill_empty(&ee->locality);
     if (ee->ports.n > 1)
         for (uint32_t i = 0; i < ee->ports.n; i++)
             if (!ee->ports.v[i].name)

@@ -70,13 +70,7 @@ static const struct cw_field target_fields[] = {
 static void target_post(struct cw_decode *d, void *obj)
 {
     (void)d;
-    struct cw_locality *l = &((struct cw_locality_target *)obj)->locality;
-    if (!l->zone)
-        l->zone = "";
-    if (!l->subzone)
-        l->subzone = "";
-    if (!l->region)
-        l->region = "";
+    cw_locality_fill_empty(&((struct cw_locality_target *)obj)->locality);
 }
 
 static const struct cw_schema target_schema = {.fields = target_fields, .post = target_post};

@@ -10,22 +10,26 @@ static const char *const listener_tls_modes[] = {"PASSTHROUGH", "SIMPLE", "MUTUA
                                                  "AUTO_PASSTHROUGH", "ISTIO_MUTUAL",
                                                  "OPTIONAL_MUTUAL", NULL};
 
+static bool one_of(const char *s, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return true;
+    return false;
+}
+
 static const char *check_app_protocol(const char *s)
 {
-    for (int i = 0; app_protocols[i]; i++)
-        if (strcmp(app_protocols[i], s) == 0)
-            return NULL;
-    return "unknown appProtocol (allowed: GRPC, GRPC-WEB, HTTP, HTTPS, HTTP_PROXY, HTTP2, TCP, "
-           "MONGO, REDIS, MYSQL, TLS)";
+    return one_of(s, app_protocols) ? NULL
+                                    : "unknown appProtocol (allowed: GRPC, GRPC-WEB, HTTP, HTTPS, "
+                                      "HTTP_PROXY, HTTP2, TCP, MONGO, REDIS, MYSQL, TLS)";
 }
 
 static const char *check_tls_mode(const char *s)
 {
-    for (int i = 0; listener_tls_modes[i]; i++)
-        if (strcmp(listener_tls_modes[i], s) == 0)
-            return NULL;
-    return "unknown mode (allowed: PASSTHROUGH, SIMPLE, MUTUAL, AUTO_PASSTHROUGH, ISTIO_MUTUAL, "
-           "OPTIONAL_MUTUAL)";
+    return one_of(s, listener_tls_modes) ? NULL
+                                         : "unknown mode (allowed: PASSTHROUGH, SIMPLE, MUTUAL, "
+                                           "AUTO_PASSTHROUGH, ISTIO_MUTUAL, OPTIONAL_MUTUAL)";
 }
 
 static const char *check_host_filter(const char *s)

@@ -58,7 +58,16 @@ static struct cw_virtual_host *find_vhost(struct cw_snapshot_listener *sl, const
     return NULL;
 }
 
-static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl)
+/* Every service a served route forwards to counts this gateway once. */
+static void count_served(struct tr *t, const struct cw_route *r,
+                         const struct cw_virtual_gateway *vg)
+{
+    for (uint32_t i = 0; r->kind == CW_ROUTE_FORWARD && i < r->clusters.n; i++)
+        tr_count_gateway(t, &r->clusters.v[i].cluster->service->obj, &vg->obj);
+}
+
+static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
+                        const struct cw_virtual_gateway *vg)
 {
     const struct cw_route_table *rt = c->table;
     for (uint32_t h = 0; h < rt->hosts.n; h++) {
@@ -73,8 +82,10 @@ static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_liste
                     "its routes are evaluated first", vh->domain, sl->port,
                     vh->table->obj.meta.ns, vh->table->obj.meta.name);
         }
-        for (uint32_t i = 0; i < c->http.n; i++)
+        for (uint32_t i = 0; i < c->http.n; i++) {
             CW_ARENA_PUSH(t->arena, &vh->routes, c->http.v[i]);
+            count_served(t, &c->http.v[i], vg);
+        }
     }
 }
 
@@ -88,7 +99,8 @@ static bool tcp_route_on_port(const struct cw_route *r, uint32_t port)
     return false;
 }
 
-static void attach_tcp(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl)
+static void attach_tcp(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
+                       const struct cw_virtual_gateway *vg)
 {
     for (uint32_t i = 0; i < c->tcp.n; i++) {
         if (!tcp_route_on_port(&c->tcp.v[i], sl->port))
@@ -99,6 +111,7 @@ static void attach_tcp(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listen
                     sl->tcp_routes.v[0].table->obj.meta.ns,
                     sl->tcp_routes.v[0].table->obj.meta.name);
         CW_ARENA_PUSH(t->arena, &sl->tcp_routes, c->tcp.v[i]);
+        count_served(t, &c->tcp.v[i], vg);
     }
 }
 
@@ -141,9 +154,9 @@ static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_
         if (!sl || !serve)
             continue;
         if (sl->http)
-            attach_http(t, c, sl);
+            attach_http(t, c, sl, vg);
         else
-            attach_tcp(t, c, sl);
+            attach_tcp(t, c, sl, vg);
     }
     if (!fits)
         tr_warn(t, &rt->obj, "VirtualGateway %s has no listener for this RouteTable's %s routes",

@@ -160,11 +160,23 @@ static int precedence_cmp(const void *pa, const void *pb)
     return a->load_order < b->load_order ? -1 : a->load_order > b->load_order;
 }
 
+void tr_count_gateway(struct tr *t, const struct cw_object *es, const struct cw_object *vg)
+{
+    const char *key = cw_arena_printf(t->arena, "%u|%u", es->id, vg->id);
+    size_t before = t->served_pairs.count;
+    cw_strmap_put_new(&t->served_pairs, key, strlen(key), (void *)es);
+    if (t->served_pairs.count > before)
+        tr_obj(t, es)->n_gateways++;
+}
+
 struct cw_object **tr_by_precedence(struct tr *t, enum cw_kind kind, uint32_t *n)
 {
     *n = t->cfg->by_kind[kind].n;
+    if (t->sorted[kind])
+        return t->sorted[kind];
     struct cw_object **v = CW_ARENA_ARRAY(t->arena, struct cw_object *, *n ? *n : 1);
     memcpy(v, t->cfg->by_kind[kind].v, sizeof(*v) * *n);
     qsort(v, *n, sizeof(*v), precedence_cmp);
+    t->sorted[kind] = v;
     return v;
 }

@@ -36,6 +36,7 @@ int cw_translate(struct cw_config *cfg, const struct cw_gateway_identity *gw,
     t.objs = cw_xcalloc(n ? n : 1, sizeof(*t.objs));
     cw_strmap_init(&t.es_by_name);
     cw_strmap_init(&t.vg_by_name);
+    cw_strmap_init(&t.served_pairs);
 
     mark_decode_errors(&t);
     tr_workspaces(&t);
@@ -59,6 +60,7 @@ int cw_translate(struct cw_config *cfg, const struct cw_gateway_identity *gw,
     CW_VEC_FREE(&t.workspaces);
     cw_strmap_deinit(&t.es_by_name);
     cw_strmap_deinit(&t.vg_by_name);
+    cw_strmap_deinit(&t.served_pairs);
     free(t.links);
     free(t.objs);
     return 0;

@@ -50,6 +50,8 @@ struct tr {
     bool *links; /* links[a * n + b]: a exports something to b and b imports from a */
     struct cw_strmap es_by_name;  /* "ns/name" → struct cw_external_service */
     struct cw_strmap vg_by_name;  /* "ns/name" → struct cw_virtual_gateway */
+    struct cw_strmap served_pairs; /* "es id|vg id" already counted in numSelectedVirtualGateways */
+    struct cw_object **sorted[CW_KIND_COUNT]; /* tr_by_precedence cache */
     CW_VEC(struct cw_cluster *) clusters;
 };
 
@@ -76,6 +78,9 @@ static inline struct tr_object *tr_obj(struct tr *t, const struct cw_object *o)
 {
     return &t->objs[o->id];
 }
+
+/* Counts VirtualGateway <vg> once in <es>'s numSelectedVirtualGateways. */
+void tr_count_gateway(struct tr *t, const struct cw_object *es, const struct cw_object *vg);
 
 /* "ns/name" of an object, in the translation arena. */
 const char *tr_ref(struct tr *t, const struct cw_object *o);

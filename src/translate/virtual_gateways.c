@@ -202,7 +202,7 @@ static uint32_t expose_services(struct tr *t, const struct cw_virtual_gateway *v
         if (!c)
             continue;
         count++;
-        te->n_gateways++;
+        tr_count_gateway(t, &es->obj, &vg->obj);
         for (uint32_t h = 0; h < es->hosts.n; h++)
             add_exposed(t, sl, es->hosts.v[h], c);
         for (uint32_t a = 0; a < es->addresses.n; a++)
