@@ -330,6 +330,7 @@ struct cw_listener_tls {
 };
 
 struct cw_listener {
+    bool has_port;
     struct cw_port_selector port;
     bool http;
     bool tcp;

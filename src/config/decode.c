@@ -220,8 +220,7 @@ static void decode_bool(struct cw_decode *d, struct fy_node *node, bool *out)
     if (!s)
         node_error(d, node, "expected true or false, got %s", type_name(node));
     else if (is_true || is_false) /* "true" quoted is a string to kubectl */
-        node_error(d, node, "expected true or false, got the string \"%s\" (remove the quotes)",
-                   s);
+        node_error(d, node, "expected true or false, got the string \"%s\" (remove the quotes)", s);
     else
         node_error(d, node, "expected true or false, got \"%s\"", s);
 }

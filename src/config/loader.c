@@ -150,10 +150,10 @@ static int decode_meta(struct cw_decode *d, struct fy_node *node,
 {
     struct meta_in in = {.meta = {.generation = 1}};
     size_t saved = d->path_len;
-    d->path_len = (size_t)snprintf(d->path, sizeof(d->path), "metadata");
     if (!node)
         cw_decode_error(d, NULL, "missing required field \"metadata\"");
-    else
+    d->path_len = (size_t)snprintf(d->path, sizeof(d->path), "metadata");
+    if (node)
         cw_decode_object(d, node, &meta_schema, &in);
     d->path_len = saved;
     d->path[saved] = '\0';
@@ -167,6 +167,15 @@ static int decode_meta(struct cw_decode *d, struct fy_node *node,
     *meta = in.meta;
     return 0;
 }
+
+/* The top level of a resource; spec is decoded by the kind's own schema. */
+static const struct cw_field top_fields[] = {
+    {.name = "apiVersion", .type = CW_F_IGNORE}, {.name = "kind", .type = CW_F_IGNORE},
+    {.name = "metadata", .type = CW_F_IGNORE},   {.name = "spec", .type = CW_F_IGNORE},
+    {.name = "status", .type = CW_F_IGNORE},     {0},
+};
+
+static const struct cw_schema top_schema = {.fields = top_fields};
 
 /*
  * "Kind ns/name" read straight from the document, so that problems found before (or inside)
@@ -194,30 +203,25 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct c
     struct cw_decode d = {.arena = &cfg->arena, .diags = l->diags, .file = l->file,
                           .subject = document_subject(&cfg->arena, ki->name, root),
                           .object = obj, .line = line, .col = col};
+    /* First, so that "metdata:" or "sepc:" gets its did-you-mean hint. */
+    cw_decode_object(&d, root, &top_schema, obj);
+    /* "metadata:" without a value is reported at that key. */
+    cw_node_position(fy_node_mapping_lookup_key_by_string(root, "metadata", 8), &d.line, &d.col);
     if (decode_meta(&d, lookup(root, "metadata"), &obj->meta) != 0)
         return; /* reported; without a name there is nothing to give a status to */
-    d.subject = cw_arena_printf(&cfg->arena, "%s %s/%s", ki->name, obj->meta.ns, obj->meta.name);
-
-    void *iter = NULL;
-    struct fy_node_pair *p;
-    while ((p = fy_node_mapping_iterate(root, &iter))) {
-        const char *key = cw_node_text(&cfg->arena, fy_node_pair_key(p));
-        if (key && (!strcmp(key, "apiVersion") || !strcmp(key, "kind") ||
-                    !strcmp(key, "metadata") || !strcmp(key, "spec") || !strcmp(key, "status")))
-            continue;
-        cw_node_position(fy_node_pair_key(p), &d.line, &d.col);
-        cw_decode_error(&d, NULL, "unknown top-level field \"%s\"", key ? key : "?");
-    }
     d.line = line;
     d.col = col;
+    d.subject = cw_arena_printf(&cfg->arena, "%s %s/%s", ki->name, obj->meta.ns, obj->meta.name);
+
     struct fy_node *spec = lookup(root, "spec");
-    d.path_len = (size_t)snprintf(d.path, sizeof(d.path), "spec");
-    if (spec)
-        cw_decode_object(&d, spec, ki->spec, obj);
-    else if (ki->spec_required)
-        cw_decode_error(&d, NULL, "missing required field");
-    else
-        cw_decode_object(&d, NULL, ki->spec, obj); /* runs post-checks on the empty spec */
+    if (!spec && ki->spec_required) {
+        cw_decode_error(&d, NULL, "missing required field \"spec\"");
+    } else {
+        /* "spec:" without a value is reported at that key, not at the document's start. */
+        cw_node_position(fy_node_mapping_lookup_key_by_string(root, "spec", 4), &d.line, &d.col);
+        d.path_len = (size_t)snprintf(d.path, sizeof(d.path), "spec");
+        cw_decode_object(&d, spec, ki->spec, obj); /* NULL runs post-checks on the empty spec */
+    }
     register_object(l, obj, ki);
 }
 

@@ -69,7 +69,12 @@ const char *cw_check_ip_or_cidr(const char *s)
 {
     struct cw_ip_prefix p;
     const char *why = NULL;
-    return cw_ip_prefix_parse(s, &p, &why) == 0 ? NULL : why;
+    if (cw_ip_prefix_parse(s, &p, &why) == 0)
+        return NULL;
+    /* A DNS name in addresses is a common slip; say where it belongs. */
+    if (!strchr(s, '/') && !cw_hostname_check(s, CW_HOST_ALLOW_WILDCARD))
+        return "a hostname, not an IP address: list it under hosts";
+    return why;
 }
 
 static const char *check_dns1123(const char *s, size_t max, bool dots)

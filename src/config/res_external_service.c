@@ -1,4 +1,5 @@
 /* ExternalService (spec §1) and ExternalEndpoint (spec §2) schemas. */
+#include <stdio.h>
 #include <string.h>
 
 #include "config/kinds.h"
@@ -62,17 +63,24 @@ static const struct cw_schema es_port_schema = {.fields = es_port_fields};
 static void external_service_post(struct cw_decode *d, void *obj)
 {
     struct cw_external_service *es = obj;
-    /* "exactly one of hosts or addresses" is a status rule (§9), checked by translation. */
+    /*
+     * "exactly one of hosts or addresses" is a status rule (§9), checked by translation.
+     * A repeated port names the later entry and the earlier one, so the user knows what to fix.
+     */
+    char field[48];
     for (uint32_t i = 0; i < es->ports.n; i++) {
         for (uint32_t j = 0; j < i; j++) {
             /* 0 is a port whose number was missing or invalid, already reported. */
-            if (es->ports.v[i].number && es->ports.v[i].number == es->ports.v[j].number)
-                cw_decode_error(d, "ports", "port number %u is listed twice",
-                                es->ports.v[i].number);
-            else if (es->ports.v[i].name && es->ports.v[j].name &&
-                     strcmp(es->ports.v[i].name, es->ports.v[j].name) == 0)
-                cw_decode_error(d, "ports", "port name \"%s\" is listed twice",
-                                es->ports.v[i].name);
+            if (es->ports.v[i].number && es->ports.v[i].number == es->ports.v[j].number) {
+                snprintf(field, sizeof(field), "ports[%u].number", i);
+                cw_decode_error(d, field, "port number %u is already listed in ports[%u]",
+                                es->ports.v[i].number, j);
+            } else if (es->ports.v[i].name && es->ports.v[j].name &&
+                       strcmp(es->ports.v[i].name, es->ports.v[j].name) == 0) {
+                snprintf(field, sizeof(field), "ports[%u].name", i);
+                cw_decode_error(d, field, "port name \"%s\" is already listed in ports[%u]",
+                                es->ports.v[i].name, j);
+            }
         }
     }
 }
@@ -122,10 +130,15 @@ static void external_endpoint_post(struct cw_decode *d, void *obj)
 {
     struct cw_external_endpoint *ee = obj;
     cw_locality_fill_empty(&ee->locality);
-    if (ee->ports.n > 1)
-        for (uint32_t i = 0; i < ee->ports.n; i++)
-            if (!ee->ports.v[i].name)
-                cw_decode_error(d, "ports", "every port needs a name when more than one is listed");
+    char field[32];
+    if (ee->ports.n > 1) {
+        for (uint32_t i = 0; i < ee->ports.n; i++) {
+            if (!ee->ports.v[i].name) {
+                snprintf(field, sizeof(field), "ports[%u].name", i);
+                cw_decode_error(d, field, "required when more than one port is listed");
+            }
+        }
+    }
 }
 
 static const struct cw_field external_endpoint_fields[] = {

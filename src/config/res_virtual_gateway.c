@@ -110,13 +110,15 @@ static void listener_post(struct cw_decode *d, void *obj)
         cw_decode_error(d, NULL, "httpsRedirect and tls are mutually exclusive");
     if (l->https_redirect && !l->http)
         cw_decode_error(d, "httpsRedirect", "only allowed on http listeners");
-    if (!l->port.number && !l->port.name)
+    /* A missing port is reported as a missing required field; "port: {}" is this. */
+    if (l->has_port && !l->port.number && !l->port.name)
         cw_decode_error(d, "port", "set number or name");
 }
 
 static const struct cw_field listener_fields[] = {
     {.name = "port", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_listener, port),
-     .flags = CW_F_REQUIRED, .sub = &cw_schema_port_selector},
+     CW_PRESENT(struct cw_listener, has_port), .flags = CW_F_REQUIRED,
+     .sub = &cw_schema_port_selector},
     {.name = "http", .type = CW_F_OBJ, .offset = 0, CW_PRESENT(struct cw_listener, http),
      .sub = &empty_schema},
     {.name = "tcp", .type = CW_F_OBJ, .offset = 0, CW_PRESENT(struct cw_listener, tcp),

@@ -48,8 +48,9 @@ const char *cw_hostname_check(const char *host, unsigned flags)
     size_t n = strlen(host);
     if (n == 0)
         return "empty hostname";
+    /* A trailing dot marks an absolute name. */
     if (host[n - 1] == '.' && n > 1)
-        n--; /* a trailing dot marks an absolute name */
+        n--;
     if (n == 1 && host[0] == '*') /* "*" and "*." alike */
         return (flags & CW_HOST_ALLOW_STAR) ? NULL : "bare '*' is not a valid hostname";
     if (n > 255)
