@@ -89,18 +89,33 @@ static void node_error(struct cw_decode *d, struct fy_node *node, const char *fm
     d->col = c;
 }
 
-static size_t push(struct cw_decode *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t push(struct cw_decode *d, const char *fmt, ...)
+/* Appends <len> bytes to the field path; the path is built on every field, so no printf. */
+static void append(struct cw_decode *d, const char *text, size_t len)
+{
+    if (d->path_len + len >= sizeof(d->path))
+        len = sizeof(d->path) - 1 - d->path_len;
+    memcpy(d->path + d->path_len, text, len);
+    d->path_len += len;
+    d->path[d->path_len] = '\0';
+}
+
+/* Extends the path by ".name" (or "name" at the root); returns the length to pop back to. */
+static size_t push_name(struct cw_decode *d, const char *name)
 {
     size_t saved = d->path_len;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(d->path + d->path_len, sizeof(d->path) - d->path_len, fmt, ap);
-    va_end(ap);
-    if (n > 0 && d->path_len + (size_t)n < sizeof(d->path))
-        d->path_len += (size_t)n;
-    else
-        d->path[d->path_len] = '\0';
+    if (d->path_len)
+        append(d, ".", 1);
+    append(d, name, strlen(name));
+    return saved;
+}
+
+/* Extends the path by "[i]". */
+static size_t push_index(struct cw_decode *d, int i)
+{
+    size_t saved = d->path_len;
+    char buf[16];
+    int n = snprintf(buf, sizeof(buf), "[%d]", i);
+    append(d, buf, (size_t)n);
     return saved;
 }
 
@@ -258,7 +273,7 @@ static void decode_strs(struct cw_decode *d, struct fy_node *node, const struct 
     void *iter = NULL;
     struct fy_node *item;
     for (int i = 0; (item = fy_node_sequence_iterate(node, &iter)); i++) {
-        size_t saved = push(d, "[%d]", i);
+        size_t saved = push_index(d, i);
         const char *s = decode_string(d, item);
         const char *why = (s && f->check) ? f->check(s) : NULL;
         if (why)
@@ -285,7 +300,7 @@ static void decode_labels(struct cw_decode *d, struct fy_node *node, cw_labels_t
             node_error(d, fy_node_pair_key(p), "label keys must be strings");
             continue;
         }
-        size_t saved = push(d, ".%s", key);
+        size_t saved = push_name(d, key);
         struct fy_node *v = fy_node_pair_value(p);
         const char *value = is_null(v) ? "" : decode_string(d, v);
         if (value)
@@ -310,7 +325,7 @@ static void decode_list(struct cw_decode *d, struct fy_node *node, const struct 
     void *iter = NULL;
     struct fy_node *item;
     for (int i = 0; (item = fy_node_sequence_iterate(node, &iter)); i++) {
-        size_t saved = push(d, "[%d]", i);
+        size_t saved = push_index(d, i);
         cw_decode_object(d, item, f->sub, (char *)list->v + (size_t)f->elem_size * list->n);
         list->n++;
         pop(d, saved);
@@ -393,10 +408,10 @@ static void decode_value(struct cw_decode *d, struct fy_node *node, const struct
     }
 }
 
-static const struct cw_field *find_field(const struct cw_schema *s, const char *name)
+static const struct cw_field *find_field(const struct cw_schema *s, const char *name, size_t len)
 {
     for (const struct cw_field *f = s->fields; f->name; f++)
-        if (strcmp(f->name, name) == 0)
+        if (strncmp(f->name, name, len) == 0 && f->name[len] == '\0')
             return f;
     return NULL;
 }
@@ -437,13 +452,18 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
     struct fy_node_pair *p;
     while ((p = fy_node_mapping_iterate(node, &iter))) {
         struct fy_node *key = fy_node_pair_key(p);
-        const char *name = cw_node_text(d->arena, key);
-        if (!name) {
+        size_t key_len;
+        const char *key_text = fy_node_get_type(key) == FYNT_SCALAR
+                                   ? fy_node_get_scalar(key, &key_len)
+                                   : NULL;
+        if (!key_text) {
             node_error(d, key, "field names must be strings");
             continue;
         }
-        const struct cw_field *f = find_field(schema, name);
-        size_t saved = push(d, "%s%s", d->path_len ? "." : "", name);
+        /* Known fields are matched in place; only an unknown one is copied, to report it. */
+        const struct cw_field *f = find_field(schema, key_text, key_len);
+        const char *name = f ? f->name : cw_arena_strndup(d->arena, key_text, key_len);
+        size_t saved = push_name(d, name);
         if (!f) {
             const char *hint = closest_field(schema, name);
             if (hint)

@@ -22,7 +22,7 @@ struct selection {
 
 static const char *label_key(struct tr *t, const struct tr_workspace *ws, const struct cw_label *l)
 {
-    return cw_arena_printf(t->arena, "%u|%s=%s", ws->index, l->key, l->value);
+    return tr_key(t, ws->index, l->key, '=', l->value);
 }
 
 static void build_index(struct tr *t, struct selection *sel)

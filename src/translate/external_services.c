@@ -59,7 +59,7 @@ static uint32_t service_keys(struct tr *t, const struct cw_external_service *es,
 
 static const char *ws_key(struct tr *t, const struct tr_workspace *ws, const char *key)
 {
-    return cw_arena_printf(t->arena, "%u|%s", ws->index, key);
+    return tr_key(t, ws->index, key, 0, NULL);
 }
 
 /* Workspaces in which <es> is visible: its owner first, then importers. */

@@ -20,14 +20,45 @@ static void check_hosts(struct tr *t, const struct cw_route_table *rt)
         tr_invalid(t, &rt->obj, "hosts is required on a RouteTable with virtualGateways");
 }
 
-static bool hosts_allowed(const struct cw_route_table *rt, const char *dns)
+/* An allowedRouteTables entry admits <rt> when its namespace part and selector match. */
+static bool filter_admits_table(struct tr *t, const struct cw_virtual_gateway *vg,
+                                const struct cw_route_table_filter *f,
+                                const struct cw_route_table *rt, const char **dns)
 {
-    if (!strcmp(dns, "*"))
-        return true;
-    for (uint32_t i = 0; i < rt->hosts.n; i++)
-        if (cw_host_patterns_intersect(dns, rt->hosts.v[i]))
-            return true;
-    return false;
+    if (!tr_host_filter_ns(f->host, vg->obj.meta.ns, rt->obj.meta.ns, dns))
+        return false;
+    /* [DECISION] A9: an entry without selector filters by host only. */
+    return !f->has_selector || tr_selector_matches(t, &f->selector, &rt->obj);
+}
+
+/* The narrower of two intersecting host patterns: what is actually served. */
+static const char *narrower(const char *filter, const char *host)
+{
+    if (!strcmp(filter, "*") || filter[0] != '*')
+        return filter[0] == '*' || host[0] != '*' ? host : filter;
+    if (host[0] != '*')
+        return host;
+    return strlen(filter) > strlen(host) ? filter : host;
+}
+
+/*
+ * The domain under which <rt>'s <host> is served on listener <l>, or NULL when the listener's
+ * allowedRouteTables admit no part of it (Istio serves a VirtualService only for the hosts the
+ * Gateway server allows).
+ */
+static const char *served_domain(struct tr *t, const struct cw_virtual_gateway *vg,
+                                 const struct cw_listener *l, const struct cw_route_table *rt,
+                                 const char *host)
+{
+    if (!l->has_allowed_route_tables)
+        return host;
+    for (uint32_t i = 0; i < l->allowed_route_tables.n; i++) {
+        const char *dns;
+        if (filter_admits_table(t, vg, &l->allowed_route_tables.v[i], rt, &dns) &&
+            (!strcmp(dns, "*") || cw_host_patterns_intersect(dns, host)))
+            return narrower(dns, host);
+    }
+    return NULL;
 }
 
 static bool listener_allows(struct tr *t, const struct cw_virtual_gateway *vg,
@@ -35,17 +66,15 @@ static bool listener_allows(struct tr *t, const struct cw_virtual_gateway *vg,
 {
     if (!l->has_allowed_route_tables)
         return true;
-    for (uint32_t i = 0; i < l->allowed_route_tables.n; i++) {
-        const struct cw_route_table_filter *f = &l->allowed_route_tables.v[i];
+    for (uint32_t h = 0; h < rt->hosts.n; h++)
+        if (served_domain(t, vg, l, rt, rt->hosts.v[h]))
+            return true;
+    /* A table without hosts (TCP only) is admitted by a "*" entry. */
+    for (uint32_t i = 0; rt->hosts.n == 0 && i < l->allowed_route_tables.n; i++) {
         const char *dns;
-        if (!tr_host_filter_ns(f->host, vg->obj.meta.ns, rt->obj.meta.ns, &dns))
-            continue;
-        if (!hosts_allowed(rt, dns))
-            continue;
-        /* [DECISION] A9: an entry without selector filters by host only. */
-        if (f->has_selector && !tr_selector_matches(t, &f->selector, &rt->obj))
-            continue;
-        return true;
+        if (filter_admits_table(t, vg, &l->allowed_route_tables.v[i], rt, &dns) &&
+            !strcmp(dns, "*"))
+            return true;
     }
     return false;
 }
@@ -67,14 +96,17 @@ static void count_served(struct tr *t, const struct cw_route *r,
 }
 
 static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
-                        const struct cw_virtual_gateway *vg)
+                        const struct cw_virtual_gateway *vg, const struct cw_listener *l)
 {
     const struct cw_route_table *rt = c->table;
     for (uint32_t h = 0; h < rt->hosts.n; h++) {
-        struct cw_virtual_host *vh = find_vhost(sl, rt->hosts.v[h]);
+        const char *domain = served_domain(t, vg, l, rt, rt->hosts.v[h]);
+        if (!domain)
+            continue;
+        struct cw_virtual_host *vh = find_vhost(sl, domain);
         if (!vh) {
             vh = CW_ARENA_NEW(t->arena, struct cw_virtual_host);
-            vh->domain = rt->hosts.v[h];
+            vh->domain = domain;
             vh->table = rt;
             CW_ARENA_PUSH(t->arena, &sl->virtual_hosts, vh);
         } else if (vh->table != rt) {
@@ -154,7 +186,7 @@ static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_
         if (!sl || !serve)
             continue;
         if (sl->http)
-            attach_http(t, c, sl, vg);
+            attach_http(t, c, sl, vg, l);
         else
             attach_tcp(t, c, sl, vg);
     }

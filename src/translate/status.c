@@ -140,9 +140,43 @@ void tr_finish_statuses(struct tr *t)
     }
 }
 
+const char *tr_key(struct tr *t, uint32_t n, const char *a, char sep, const char *b)
+{
+    char num[12];
+    size_t nl = 0;
+    do {
+        num[nl++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    size_t al = strlen(a), bl = b ? strlen(b) : 0;
+    char *key = cw_arena_alloc(t->arena, nl + 1 + al + 1 + bl + 1);
+    char *w = key;
+    while (nl)
+        *w++ = num[--nl];
+    *w++ = '|';
+    memcpy(w, a, al);
+    w += al;
+    if (b) {
+        *w++ = sep;
+        memcpy(w, b, bl);
+        w += bl;
+    }
+    *w = '\0';
+    return key;
+}
+
 const char *tr_ref(struct tr *t, const struct cw_object *o)
 {
-    return cw_arena_printf(t->arena, "%s/%s", o->meta.ns, o->meta.name);
+    struct tr_object *to = tr_obj(t, o);
+    if (!to->ref) {
+        size_t nl = strlen(o->meta.ns), ml = strlen(o->meta.name);
+        char *ref = cw_arena_alloc(t->arena, nl + ml + 2);
+        memcpy(ref, o->meta.ns, nl);
+        ref[nl] = '/';
+        memcpy(ref + nl + 1, o->meta.name, ml + 1);
+        to->ref = ref;
+    }
+    return to->ref;
 }
 
 static int precedence_cmp(const void *pa, const void *pb)
@@ -162,7 +196,9 @@ static int precedence_cmp(const void *pa, const void *pb)
 
 void tr_count_gateway(struct tr *t, const struct cw_object *es, const struct cw_object *vg)
 {
-    const char *key = cw_arena_printf(t->arena, "%u|%u", es->id, vg->id);
+    char vg_id[12];
+    snprintf(vg_id, sizeof(vg_id), "%u", vg->id);
+    const char *key = tr_key(t, es->id, vg_id, 0, NULL);
     size_t before = t->served_pairs.count;
     cw_strmap_put_new(&t->served_pairs, key, strlen(key), (void *)es);
     if (t->served_pairs.count > before)

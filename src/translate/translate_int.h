@@ -36,6 +36,7 @@ struct tr_object {
     uint32_t counter2;      /* VG: route tables bound */
     struct cw_snapshot_listener **listeners; /* VG: per spec listener, NULL if not served here */
     bool selects_gateway;   /* VG: implemented by this gateway instance */
+    const char *ref;        /* cached "ns/name" (tr_ref) */
 };
 
 struct tr {
@@ -82,7 +83,13 @@ static inline struct tr_object *tr_obj(struct tr *t, const struct cw_object *o)
 /* Counts VirtualGateway <vg> once in <es>'s numSelectedVirtualGateways. */
 void tr_count_gateway(struct tr *t, const struct cw_object *es, const struct cw_object *vg);
 
-/* "ns/name" of an object, in the translation arena. */
+/*
+ * "<n>|<a><sep><b>" in the translation arena: the composite hash keys of the passes, built with
+ * memcpy because tens of thousands are made per translation. <b> may be NULL.
+ */
+const char *tr_key(struct tr *t, uint32_t n, const char *a, char sep, const char *b);
+
+/* "ns/name" of an object, in the translation arena (computed once per object). */
 const char *tr_ref(struct tr *t, const struct cw_object *o);
 
 /* Objects of one kind sorted by precedence: older creationTimestamp, then namespace/name. */
