@@ -320,7 +320,9 @@ static int load_yaml(struct load *l, const char *text, size_t len)
     dcfg.level = FYET_ERROR;
     struct fy_diag *diag = fy_diag_create(&dcfg);
     fy_diag_set_collect_errors(diag, true);
-    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2, .diag = diag};
+    /* Resolving makes aliases and merge keys (<<) work as kubectl reads them. */
+    struct fy_parse_cfg pcfg = {
+        .flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 | FYPCF_RESOLVE_DOCUMENT, .diag = diag};
     struct fy_parser *parser = fy_parser_create(&pcfg);
     int rc;
     if (text)

@@ -26,6 +26,7 @@ struct cw_endpoint {
 
 struct cw_cluster {
     const char *name; /* "ns/name:port" */
+    uint32_t index;   /* position in cw_snapshot.clusters, for per-cluster runtime tables */
     const struct cw_external_service *service;
     const struct cw_es_port *port;
     const char *host; /* the service's single non-wildcard host (autoHostRewrite), or NULL */

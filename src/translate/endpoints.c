@@ -137,8 +137,9 @@ static void endpoints_from_selection(struct tr *t, struct cw_cluster *c,
         c->unroutable = "no selected ExternalEndpoint has the port";
 }
 
-/* Without endpoints the service's own hosts (DNS) or single addresses are the backends. */
-static void endpoints_from_service(struct tr *t, struct cw_cluster *c)
+/* Without endpoints the service's own hosts (DNS) or single addresses are the backends;
+ * <only_host>, when set, limits them to that one host (its own upstream). */
+static void endpoints_from_service(struct tr *t, struct cw_cluster *c, const char *only_host)
 {
     const struct cw_external_service *es = c->service;
     const struct cw_es_port *p = c->port;
@@ -151,7 +152,7 @@ static void endpoints_from_service(struct tr *t, struct cw_cluster *c)
     }
     c->endpoints.v = CW_ARENA_ARRAY(t->arena, struct cw_endpoint, es->hosts.n + es->addresses.n);
     for (uint32_t i = 0; i < es->hosts.n; i++) {
-        if (cw_hostname_is_wildcard(es->hosts.v[i]))
+        if (cw_hostname_is_wildcard(es->hosts.v[i]) || (only_host && es->hosts.v[i] != only_host))
             continue;
         add_endpoint(t, c, es->hosts.v[i], port, NULL);
     }
@@ -183,39 +184,61 @@ static const char *single_host(const struct cw_external_service *es)
     return NULL;
 }
 
+/* The non-wildcard hosts of <es>, each of which is its own upstream without endpoints. */
+static uint32_t dns_hosts(const struct cw_external_service *es, const char **out)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < es->hosts.n; i++)
+        if (!cw_hostname_is_wildcard(es->hosts.v[i]))
+            out[n++] = es->hosts.v[i];
+    return n;
+}
+
+static struct cw_cluster *new_cluster(struct tr *t, const struct cw_external_service *es,
+                                      const struct cw_es_port *p, const char *host, bool per_host)
+{
+    struct cw_cluster *c = CW_ARENA_NEW(t->arena, struct cw_cluster);
+    c->name = per_host ? cw_arena_printf(t->arena, "%s/%s:%u@%s", es->obj.meta.ns,
+                                         es->obj.meta.name, p->number, host)
+                       : cw_arena_printf(t->arena, "%s/%s:%u", es->obj.meta.ns,
+                                         es->obj.meta.name, p->number);
+    c->service = es;
+    c->port = p;
+    c->host = host ? host : single_host(es);
+    return c;
+}
+
 static void build_clusters(struct tr *t, const struct cw_external_service *es,
                            const struct cw_external_endpoint **ees, uint32_t n_ees)
 {
     struct tr_object *to = tr_obj(t, &es->obj);
-    to->clusters = CW_ARENA_ARRAY(t->arena, struct cw_cluster *, es->ports.n);
-    bool wildcard = false;
-    for (uint32_t i = 0; i < es->hosts.n; i++)
-        wildcard |= cw_hostname_is_wildcard(es->hosts.v[i]);
+    const char *hosts[es->hosts.n + 1];
+    uint32_t n_hosts = dns_hosts(es, hosts);
+    uint32_t k = (!n_ees && n_hosts > 1) ? n_hosts : 1;
+    to->hosts_per_port = k;
+    to->clusters = CW_ARENA_ARRAY(t->arena, struct cw_cluster *, es->ports.n * k);
+    bool wildcard = n_hosts < es->hosts.n;
     for (uint32_t i = 0; i < es->ports.n; i++) {
         const struct cw_es_port *p = &es->ports.v[i];
-        struct cw_cluster *c = CW_ARENA_NEW(t->arena, struct cw_cluster);
-        c->name = cw_arena_printf(t->arena, "%s/%s:%u", es->obj.meta.ns, es->obj.meta.name,
-                                  p->number);
-        c->service = es;
-        c->port = p;
-        c->host = single_host(es);
         if (wildcard && p->has_target_port)
             tr_warn(t, &es->obj, "port %u: targetPort is ignored with a wildcard host "
                     "(always 443)", p->number);
-        if (n_ees)
-            endpoints_from_selection(t, c, ees, n_ees);
-        else
-            endpoints_from_service(t, c);
-        if (wildcard && !n_ees)
-            tr_warn(t, &es->obj, "wildcard host without endpoints cannot be routed from the "
-                    "gateway");
-        to->clusters[i] = c;
+        for (uint32_t h = 0; h < k; h++) {
+            struct cw_cluster *c = new_cluster(t, es, p, k > 1 ? hosts[h] : NULL, k > 1);
+            if (n_ees)
+                endpoints_from_selection(t, c, ees, n_ees);
+            else
+                endpoints_from_service(t, c, k > 1 ? hosts[h] : NULL);
+            to->clusters[i * k + h] = c;
+        }
     }
+    if (wildcard && !n_ees)
+        tr_warn(t, &es->obj, "wildcard host without endpoints cannot be routed from the gateway");
     if (!to->usable) {
         to->clusters = NULL; /* found INVALID above: nothing of it is served */
         return;
     }
-    for (uint32_t i = 0; i < es->ports.n; i++)
+    for (uint32_t i = 0; i < es->ports.n * k; i++)
         CW_VEC_PUSH(&t->clusters, to->clusters[i]);
 }
 

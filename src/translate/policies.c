@@ -39,7 +39,7 @@ static uint32_t attach(struct tr *t, const struct cw_object *po, int slot,
     for (uint32_t i = 0; i < es->ports.n; i++) {
         if (!port_selected(port, &es->ports.v[i]))
             continue;
-        const struct cw_object **s = slot_of(te->clusters[i], slot);
+        const struct cw_object **s = slot_of(te->clusters[i * te->hosts_per_port], slot);
         if (*s == po)
             continue; /* selected twice by overlapping selectors */
         if (*s) {
@@ -48,7 +48,9 @@ static uint32_t attach(struct tr *t, const struct cw_object *po, int slot,
                     cw_kind_name(po->kind), (*s)->meta.ns, (*s)->meta.name);
             continue;
         }
-        *s = po;
+        /* A service with one upstream per host gets the policy on each of them. */
+        for (uint32_t h = 0; h < te->hosts_per_port; h++)
+            *slot_of(te->clusters[i * te->hosts_per_port + h], slot) = po;
         n++;
         if (!counted) {
             te->n_policies[slot]++;
@@ -67,11 +69,6 @@ static bool candidate(struct tr *t, const struct cw_object *po, const struct cw_
 static uint32_t apply_selector(struct tr *t, const struct cw_object *po, int slot,
                                const struct cw_dest_selector *sel, uint32_t index)
 {
-    if (sel->kind == CW_DEST_SERVICE) {
-        tr_invalid(t, po, "applyToDestinations.kind must be VIRTUAL_DESTINATION or "
-                          "EXTERNAL_SERVICE");
-        return 0;
-    }
     if (sel->kind == CW_DEST_VIRTUAL_DESTINATION) {
         tr_warn(t, po, "applyToDestinations[%u]: causeway does not serve VirtualDestinations; "
                 "ignored", index);
@@ -95,6 +92,15 @@ static void apply_policy(struct tr *t, const struct cw_object *po, int slot,
 {
     struct tr_object *tp = tr_obj(t, po);
     uint32_t n = 0;
+    /* Checked before anything is attached: an INVALID policy applies nowhere, not even
+     * through its valid entries. */
+    for (uint32_t i = 0; i < apply_to->n; i++) {
+        if (apply_to->v[i].kind == CW_DEST_SERVICE) {
+            tr_invalid(t, po, "applyToDestinations.kind must be VIRTUAL_DESTINATION or "
+                              "EXTERNAL_SERVICE");
+            return;
+        }
+    }
     if (apply_to->n == 0) {
         static const struct cw_port_selector all_ports = {0};
         for (uint32_t i = 0; i < CW_CONFIG_COUNT(t->cfg, EXTERNAL_SERVICE); i++) {
@@ -104,7 +110,7 @@ static void apply_policy(struct tr *t, const struct cw_object *po, int slot,
                 n += attach(t, po, slot, es, &all_ports);
         }
     }
-    for (uint32_t i = 0; i < apply_to->n && !tp->invalid_msg; i++)
+    for (uint32_t i = 0; i < apply_to->n; i++)
         n += apply_selector(t, po, slot, &apply_to->v[i], i);
     tp->counter = n; /* numSelectedDestinationPorts */
 }

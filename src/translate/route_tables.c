@@ -16,7 +16,7 @@ static void check_hosts(struct tr *t, const struct cw_route_table *rt)
         if (!strcmp(rt->hosts.v[i], "*"))
             tr_warn(t, &rt->obj, "host \"*\" is not a valid hostname in Gloo 2.14; accepted as "
                     "match-all");
-    if (rt->virtual_gateways.n && rt->hosts.n == 0)
+    if (rt->virtual_gateways.n && rt->hosts.n == 0 && !rt->obj.error)
         tr_invalid(t, &rt->obj, "hosts is required on a RouteTable with virtualGateways");
 }
 
@@ -147,6 +147,15 @@ static void attach_tcp(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listen
     }
 }
 
+static bool already_attached(struct tr *t, struct rt_ctx *c, const struct cw_snapshot_listener *sl)
+{
+    for (uint32_t i = 0; i < c->attached.n; i++)
+        if (c->attached.v[i] == sl)
+            return true;
+    CW_ARENA_PUSH(t->arena, &c->attached, sl);
+    return false;
+}
+
 /* Binds <rt> to the listeners of one referenced VirtualGateway. */
 static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_ref *ref,
                          bool serve)
@@ -183,7 +192,7 @@ static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_
         }
         bound = true;
         struct cw_snapshot_listener *sl = tv->listeners[li];
-        if (!sl || !serve)
+        if (!sl || !serve || already_attached(t, c, sl))
             continue;
         if (sl->http)
             attach_http(t, c, sl, vg, l);
@@ -212,8 +221,8 @@ static void translate_table(struct tr *t, const struct cw_route_table *rt)
     c.table = rt;
     /* FREEZE_CONFIG keeps the last good table; on a first load there is none to keep. */
     bool serve = !(c.failed && rt->failure_mode == CW_FAILURE_FREEZE_CONFIG);
-    if (!serve)
-        tr_note(t, &rt->obj, "failureMode FREEZE_CONFIG: table not served until fixed");
+    if (!serve) /* not live, so never WARNING: the whole table waits for a fix */
+        tr_invalid(t, &rt->obj, "failureMode FREEZE_CONFIG: table not served until fixed");
     for (uint32_t i = 0; i < rt->virtual_gateways.n; i++)
         bind_gateway(t, &c, &rt->virtual_gateways.v[i], serve);
 }

@@ -93,7 +93,15 @@ static struct cw_cluster *resolve_port(struct rt_ctx *c, struct cw_route *r,
                                        const struct cw_external_service *es,
                                        const struct cw_port_selector *ps)
 {
-    struct cw_cluster **cl = tr_obj(c->t, &es->obj)->clusters;
+    struct tr_object *te = tr_obj(c->t, &es->obj);
+    struct cw_cluster **cl = te->clusters;
+    if (te->hosts_per_port > 1) {
+        /* §3.3: each destination must resolve to exactly one hostname. */
+        fail_route(c, r, true, "destination EXTERNAL_SERVICE %s/%s has %u hosts and no "
+                   "ExternalEndpoints; a destination must resolve to exactly one hostname",
+                   es->obj.meta.ns, es->obj.meta.name, te->hosts_per_port);
+        return NULL;
+    }
     for (uint32_t i = 0; i < es->ports.n; i++) {
         const struct cw_es_port *p = &es->ports.v[i];
         if ((ps->number && p->number == ps->number) ||

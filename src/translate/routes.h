@@ -13,6 +13,9 @@ struct rt_ctx {
     CW_GROWABLE(struct cw_route) http;
     CW_GROWABLE(struct cw_route) tcp;
     bool failed; /* some route could not be served */
+    /* listeners the table's routes were attached to: a port merged from two gateways the
+     * table names gets its routes once */
+    CW_GROWABLE(const struct cw_snapshot_listener *) attached;
 };
 
 /* Appends the HTTP routes of <rt> (children of <parent> when delegated) to c->http. */

@@ -52,8 +52,10 @@ int cw_translate(struct cw_config *cfg, const struct cw_gateway_identity *gw,
     out->snapshot->clusters.v = t.clusters.v
                                     ? CW_ARENA_ARRAY(&out->arena, struct cw_cluster *, t.clusters.n)
                                     : NULL;
-    if (t.clusters.n)
-        memcpy(out->snapshot->clusters.v, t.clusters.v, sizeof(void *) * t.clusters.n);
+    for (uint32_t i = 0; i < t.clusters.n; i++) {
+        out->snapshot->clusters.v[i] = t.clusters.v[i];
+        t.clusters.v[i]->index = i;
+    }
     out->snapshot->clusters.n = t.clusters.n;
 
     CW_VEC_FREE(&t.clusters);

@@ -28,7 +28,10 @@ struct tr_object {
     bool usable;             /* decoded, owned, not INVALID: may be referenced */
     /* status being built: three message lists joined at the end, most severe first */
     char *invalid_msg, *warning_msg, *note_msg;
-    struct cw_cluster **clusters; /* ExternalService: one per spec.ports entry (NULL if none) */
+    /* ExternalService: ports.n × hosts_per_port clusters, port-major (NULL if none). A service
+     * with several hosts and no endpoints has one cluster per host and port (§1.4 rule 2). */
+    struct cw_cluster **clusters;
+    uint32_t hosts_per_port;
     uint32_t n_selected_endpoints;
     uint32_t n_policies[2]; /* ExternalService: outlier, failover policies applied */
     uint32_t n_gateways;    /* ExternalService: VirtualGateways serving it */

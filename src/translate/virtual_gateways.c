@@ -72,6 +72,10 @@ static bool check_listeners(struct tr *t, const struct cw_virtual_gateway *vg)
     for (uint32_t i = 0; i < vg->listeners.n; i++) {
         const struct cw_listener *l = &vg->listeners.v[i];
         const char *proto = app_protocol(l);
+        if ((!strcmp(proto, "HTTPS") || !strcmp(proto, "TLS")) && !l->tls.present) {
+            tr_invalid(t, &vg->obj, "listeners[%u]: appProtocol %s requires tls", i, proto);
+            ok = false;
+        }
         if (l->http != is_http_protocol(proto)) {
             tr_invalid(t, &vg->obj, "listeners[%u]: appProtocol %s needs %s listener", i, proto,
                        l->http ? "a tcp" : "an http");
@@ -161,20 +165,29 @@ static bool es_exposed_by(struct tr *t, const struct cw_virtual_gateway *vg,
     return false;
 }
 
-/* The service port a request on listener port <port> reaches. */
-static struct cw_cluster *exposed_cluster(struct tr *t, const struct cw_external_service *es,
-                                          uint32_t port)
+static bool http_port(const struct cw_es_port *p)
 {
-    struct cw_cluster **c = tr_obj(t, &es->obj)->clusters;
+    return p->protocol == CW_PROTO_UNSET || p->protocol == CW_PROTO_HTTP ||
+           p->protocol == CW_PROTO_HTTPS || p->protocol == CW_PROTO_HTTP2 ||
+           p->protocol == CW_PROTO_GRPC;
+}
+
+/*
+ * The index of the service port a connection on listener <l> reaches: the port with the
+ * listener's number, else the only port, else the first HTTP port; an HTTP listener reaches
+ * only HTTP-family ports. -1 when none fits.
+ */
+static int exposed_port(const struct cw_external_service *es, const struct cw_listener *l)
+{
     for (uint32_t i = 0; i < es->ports.n; i++)
-        if (es->ports.v[i].number == port)
-            return c[i];
-    if (es->ports.n == 1)
-        return c[0];
-    for (uint32_t i = 0; i < es->ports.n; i++)
-        if (es->ports.v[i].protocol == CW_PROTO_HTTP || es->ports.v[i].protocol == CW_PROTO_UNSET)
-            return c[i];
-    return NULL;
+        if (es->ports.v[i].number == l->port.number && (!l->http || http_port(&es->ports.v[i])))
+            return (int)i;
+    if (es->ports.n == 1 && (!l->http || http_port(&es->ports.v[0])))
+        return 0;
+    for (uint32_t i = 0; l->http && i < es->ports.n; i++)
+        if (http_port(&es->ports.v[i]))
+            return (int)i;
+    return -1;
 }
 
 static void add_exposed(struct tr *t, struct cw_snapshot_listener *sl, const char *host,
@@ -198,15 +211,27 @@ static uint32_t expose_services(struct tr *t, const struct cw_virtual_gateway *v
         if (!te->usable || !te->clusters || !tr_visible_in(t, &es->obj, ws) ||
             !es_exposed_by(t, vg, l, es))
             continue;
-        struct cw_cluster *c = exposed_cluster(t, es, l->port.number);
-        if (!c)
+        int port = exposed_port(es, l);
+        if (port < 0)
             continue;
         count++;
         tr_count_gateway(t, &es->obj, &vg->obj);
-        for (uint32_t h = 0; h < es->hosts.n; h++)
-            add_exposed(t, sl, es->hosts.v[h], c);
-        for (uint32_t a = 0; a < es->addresses.n; a++)
-            add_exposed(t, sl, es->addresses.v[a], c);
+        struct cw_cluster **c = te->clusters + (uint32_t)port * te->hosts_per_port;
+        for (uint32_t h = 0, dns = 0; h < es->hosts.n; h++) {
+            bool wildcard = cw_hostname_is_wildcard(es->hosts.v[h]);
+            add_exposed(t, sl, es->hosts.v[h], c[te->hosts_per_port > 1 && !wildcard ? dns : 0]);
+            dns += !wildcard;
+        }
+        /* Host headers name single addresses; a CIDR is not a host. */
+        for (uint32_t a = 0; a < es->addresses.n; a++) {
+            struct cw_ip_prefix pfx;
+            const char *why;
+            char buf[CW_IP_PREFIX_TEXT];
+            if (cw_ip_prefix_parse(es->addresses.v[a], &pfx, &why) == 0 &&
+                cw_ip_prefix_is_host(&pfx))
+                add_exposed(t, sl, cw_arena_strdup(t->arena, cw_ip_addr_format(&pfx, buf)),
+                            c[0]);
+        }
     }
     if (!sl->http && count > 1)
         tr_warn(t, &vg->obj, "listener %u: a TCP listener can forward to one ExternalService, "
