@@ -13,6 +13,7 @@ void cw_cli_usage(void)
           "Usage: causeway COMMAND [options]\n"
           "\n"
           "Commands:\n"
+          "  run        serve the manifests: route HTTP and TCP to external services\n"
           "  validate   load manifests and print the status of every resource\n"
           "  version    print the version\n"
           "  help       show this help\n"
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "validate"))
         return cw_cli_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return cw_cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("causeway %s\n", CAUSEWAY_VERSION);
         return 0;

@@ -7,6 +7,7 @@
 #define CW_CLI_H
 
 int cw_cli_validate(int argc, char **argv);
+int cw_cli_run(int argc, char **argv);
 
 /* Prints the top-level usage to stdout. */
 void cw_cli_usage(void);

@@ -43,6 +43,32 @@ bool cw_regex_match(const struct cw_regex *re, const char *s, size_t len)
     return rc >= 0;
 }
 
+int cw_regex_replace(const struct cw_regex *re, const char *s, size_t len,
+                     const char *substitution, char *out, size_t *out_len)
+{
+    /* RE2's \1 becomes PCRE2's ${1}; a literal $ must be doubled. */
+    char rep[1024];
+    size_t n = 0;
+    for (const char *c = substitution; *c && n + 5 < sizeof(rep); c++) {
+        if (c[0] == '\\' && c[1] >= '0' && c[1] <= '9') {
+            n += (size_t)snprintf(rep + n, sizeof(rep) - n, "${%c}", c[1]);
+            c++;
+        } else if (*c == '$') {
+            rep[n++] = '$';
+            rep[n++] = '$';
+        } else {
+            rep[n++] = *c;
+        }
+    }
+    PCRE2_SIZE olen = *out_len;
+    int rc = pcre2_substitute(re->code, (PCRE2_SPTR)s, len, 0, PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
+                              (PCRE2_SPTR)rep, n, (PCRE2_UCHAR *)out, &olen);
+    if (rc < 0)
+        return -1;
+    *out_len = olen;
+    return 0;
+}
+
 void cw_regex_free(struct cw_regex *re)
 {
     if (!re)

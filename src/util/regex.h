@@ -22,6 +22,14 @@ struct cw_regex *cw_regex_compile(const char *pattern, bool full_match, bool ign
 /* True when <re> matches <s> (of <len> bytes). */
 bool cw_regex_match(const struct cw_regex *re, const char *s, size_t len);
 
+/*
+ * Replaces every match of <re> in <s> with <substitution>, where \1..\9 name groups (RE2
+ * style). Writes into <out> of *<out_len> bytes and sets *<out_len> to the length written.
+ * Returns 0, or -1 when <out> is too small or the substitution is invalid.
+ */
+int cw_regex_replace(const struct cw_regex *re, const char *s, size_t len,
+                     const char *substitution, char *out, size_t *out_len);
+
 void cw_regex_free(struct cw_regex *re);
 
 #endif

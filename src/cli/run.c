@@ -1,0 +1,242 @@
+/*
+ * `causeway run`: load and translate the manifests, then serve them until SIGTERM or SIGINT.
+ * INVALID objects are simply not served (as Gloo does); causeway refuses to start only when a
+ * path cannot be read or nothing at all is left to serve.
+ */
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "cli/options.h"
+#include "config/config.h"
+#include "proxy/access_log.h"
+#include "proxy/proxy.h"
+#include "translate/translate.h"
+#include "upstream/upstream.h"
+#include "util/text.h"
+
+struct run_options {
+    struct cw_common_options common;
+    struct cw_proxy_config proxy;
+    const char *access_log;
+    bool json_log;
+};
+
+static void usage(FILE *out)
+{
+    fputs("Usage: causeway run -c PATH [-c PATH...] [options]\n"
+          "\n"
+          "Serves the listeners of the VirtualGateways that select this gateway, routing\n"
+          "HTTP requests and TCP connections to the endpoints of ExternalServices.\n"
+          "SIGTERM or SIGINT: stop accepting, finish in-flight work (up to --drain-timeout),\n"
+          "exit 0.\n"
+          "\n"
+          "Options:\n",
+          out);
+    cw_common_options_help(out);
+    fputs("      --workers N          worker threads (default: online CPUs)\n"
+          "      --bind ADDR          address the listeners bind (default 0.0.0.0)\n"
+          "      --access-log FILE|-  one line per request or TCP connection (default: none)\n"
+          "      --log-format F       access log as text (default) or json\n"
+          "      --connect-timeout D  upstream connect timeout (default 2s); a failed connect\n"
+          "                           is retried on another endpoint\n"
+          "      --request-header-timeout D\n"
+          "                           a client must send request headers within D (default 10s)\n"
+          "      --upstream-timeout D an upstream must start its response within D (default 30s)\n"
+          "      --idle-timeout D     close connections idle for D (default 60s)\n"
+          "      --drain-timeout D    on shutdown, in-flight work gets D (default 10s)\n"
+          "  -h, --help               show this help\n"
+          "\n"
+          "Durations use Go syntax: 500ms, 2s, 1m30s.\n",
+          out);
+}
+
+static int duration_option(const char *name, const char *v, uint64_t *out)
+{
+    const char *why;
+    if (!v || cw_duration_parse(v, out, &why) != 0) {
+        fprintf(stderr, "causeway run: %s: invalid duration \"%s\": %s\n", name, v ? v : "",
+                v ? why : "missing value");
+        return -1;
+    }
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    size_t offset;
+} durations[] = {
+    {"--connect-timeout", offsetof(struct cw_timeouts, connect_ms)},
+    {"--request-header-timeout", offsetof(struct cw_timeouts, request_headers_ms)},
+    {"--upstream-timeout", offsetof(struct cw_timeouts, upstream_ms)},
+    {"--idle-timeout", offsetof(struct cw_timeouts, idle_ms)},
+    {"--drain-timeout", offsetof(struct cw_timeouts, drain_ms)},
+};
+
+/* Returns 0 to continue, or an exit code. */
+static int parse_args(struct run_options *o, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        switch (cw_common_option(&o->common, argc, argv, &i)) {
+        case CW_OPT_TAKEN:
+            continue;
+        case CW_OPT_ERROR:
+            return 2;
+        case CW_OPT_UNKNOWN:
+            break;
+        }
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool matched = false;
+        for (size_t d = 0; d < sizeof(durations) / sizeof(durations[0]); d++) {
+            if (strcmp(arg, durations[d].name) != 0)
+                continue;
+            matched = true;
+            if (duration_option(arg, v, (uint64_t *)((char *)&o->proxy.timeouts +
+                                                     durations[d].offset)) != 0)
+                return 2;
+            i++;
+        }
+        if (matched)
+            continue;
+        if (!strcmp(arg, "--workers") && v && atoi(v) > 0 && atoi(v) <= 256) {
+            o->proxy.workers = (unsigned)atoi(v);
+        } else if (!strcmp(arg, "--bind") && v) {
+            o->proxy.bind = v;
+        } else if (!strcmp(arg, "--access-log") && v) {
+            o->access_log = v;
+        } else if (!strcmp(arg, "--log-format") && v && (!strcmp(v, "text") || !strcmp(v, "json"))) {
+            o->json_log = !strcmp(v, "json");
+        } else {
+            fprintf(stderr, "causeway run: bad or unknown argument %s%s%s (see --help)\n", arg,
+                    v ? " " : "", v ? v : "");
+            return 2;
+        }
+        i++;
+    }
+    if (o->common.n_paths == 0) {
+        fprintf(stderr, "causeway run: give at least one -c PATH (see --help)\n");
+        return 2;
+    }
+    return -1;
+}
+
+/* Tells the operator, once, what is not served and why. */
+static void report_statuses(const struct cw_config *cfg, const struct cw_translation *tr)
+{
+    for (uint32_t i = 0; i < cfg->objects.n; i++) {
+        const struct cw_object *o = cfg->objects.v[i];
+        const struct cw_status *st = &tr->statuses[o->id];
+        if (st->approval == CW_APPROVAL_INVALID || st->approval == CW_APPROVAL_WARNING)
+            fprintf(stderr, "causeway: %s %s/%s: %s: %s\n", cw_kind_name(o->kind), o->meta.ns,
+                    o->meta.name, cw_approval_name(st->approval), st->message);
+    }
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    fprintf(stderr, "causeway: %s received, draining\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    uv_stop(sig->loop);
+}
+
+static int serve(struct run_options *o, const struct cw_snapshot *snap)
+{
+    struct cw_upstreams ups;
+    struct cw_diags diags;
+    cw_diags_init(&diags);
+    cw_upstreams_build(&ups, snap, &diags);
+    cw_diags_print(&diags, stderr);
+    cw_diags_deinit(&diags);
+    o->proxy.snapshot = snap;
+    o->proxy.upstreams = &ups;
+    struct cw_access_log log;
+    if (o->access_log) {
+        int rc = cw_access_log_open(&log, o->access_log, o->json_log);
+        if (rc != 0) {
+            fprintf(stderr, "causeway run: cannot open access log %s: %s\n", o->access_log,
+                    strerror(-rc));
+            cw_upstreams_free(&ups);
+            return 1;
+        }
+        o->proxy.access_log = &log;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct cw_proxy *p = cw_proxy_start(&o->proxy);
+    if (!p) {
+        cw_upstreams_free(&ups);
+        return 1;
+    }
+    fprintf(stderr, "causeway: serving %u listener(s) on %s with %u worker(s)\n",
+            snap->listeners.n, o->proxy.bind, o->proxy.workers);
+    for (uint32_t i = 0; i < snap->listeners.n; i++)
+        fprintf(stderr, "causeway: listener %u %s\n", snap->listeners.v[i]->port,
+                snap->listeners.v[i]->http ? "http" : "tcp");
+    uv_loop_t *loop = uv_default_loop();
+    uv_signal_t sigterm, sigint;
+    uv_signal_init(loop, &sigterm);
+    uv_signal_init(loop, &sigint);
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_run(loop, UV_RUN_DEFAULT);
+    cw_proxy_stop(p);
+    uv_close((uv_handle_t *)&sigterm, NULL);
+    uv_close((uv_handle_t *)&sigint, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (o->access_log)
+        cw_access_log_close(&log);
+    cw_upstreams_free(&ups);
+    fprintf(stderr, "causeway: stopped\n");
+    return 0;
+}
+
+int cw_cli_run(int argc, char **argv)
+{
+    struct run_options o = {
+        .proxy = {.bind = "0.0.0.0",
+                  .timeouts = {.connect_ms = 2000, .request_headers_ms = 10000,
+                               .upstream_ms = 30000, .idle_ms = 60000, .drain_ms = 10000}},
+    };
+    cw_common_options_init(&o.common);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o.proxy.workers = cpus > 0 ? (unsigned)cpus : 1;
+    int rc = parse_args(&o, argc, argv);
+    if (rc >= 0) {
+        cw_common_options_deinit(&o.common);
+        return rc;
+    }
+    struct cw_config cfg;
+    struct cw_diags diags;
+    cw_config_init(&cfg);
+    cw_diags_init(&diags);
+    bool unreadable = false;
+    for (unsigned i = 0; i < o.common.n_paths; i++)
+        unreadable |= cw_config_load_path(&cfg, o.common.paths[i], &diags) != 0;
+    struct cw_translation tr;
+    cw_translate(&cfg, &o.common.gateway, &tr, &diags);
+    cw_diags_print(&diags, stderr);
+    report_statuses(&cfg, &tr);
+    if (unreadable) {
+        fprintf(stderr, "causeway run: a configuration path cannot be read; not starting\n");
+        rc = 1;
+    } else if (tr.snapshot->listeners.n == 0) {
+        fprintf(stderr, "causeway run: nothing to serve: no VirtualGateway listener selects this "
+                        "gateway (check --labels/--namespace and the statuses above)\n");
+        rc = 1;
+    } else {
+        rc = serve(&o, tr.snapshot);
+    }
+    cw_translation_deinit(&tr);
+    cw_diags_deinit(&diags);
+    cw_config_deinit(&cfg);
+    cw_common_options_deinit(&o.common);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * Access log: one line per HTTP request or TCP connection, text or JSON. Each worker formats
+ * into its own buffer and writes whole lines with one write(2) per loop iteration, so workers
+ * never contend and lines never interleave (O_APPEND).
+ */
+#ifndef CW_ACCESS_LOG_H
+#define CW_ACCESS_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cw_access_log {
+    int fd;
+    bool json;
+};
+
+struct cw_log_buffer {
+    char *data;
+    size_t len, cap;
+};
+
+/* One record; absent strings are NULL and print as "-". */
+struct cw_access_record {
+    const char *protocol; /* "http" or "tcp" */
+    uint16_t listener;
+    const char *method;
+    const char *path;
+    const char *host;
+    const char *route;    /* "ns/table:route" */
+    const char *service;  /* cluster name */
+    const char *endpoint; /* "ip:port" */
+    const char *locality;
+    int status;           /* HTTP status; 0 for TCP */
+    uint64_t bytes_in, bytes_out;
+    uint64_t duration_ms;
+    uint32_t retries;
+    const char *reason; /* why a local reply or a close happened, or NULL */
+};
+
+/* Opens <path> ("-" = stdout) for appending. Returns 0 or -errno. */
+int cw_access_log_open(struct cw_access_log *log, const char *path, bool json);
+void cw_access_log_close(struct cw_access_log *log);
+
+/* Formats <r> into <buf> (the worker's). */
+void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *buf,
+                       const struct cw_access_record *r);
+
+/* Writes out what <buf> holds. */
+void cw_access_log_flush(const struct cw_access_log *log, struct cw_log_buffer *buf);
+
+void cw_log_buffer_free(struct cw_log_buffer *buf);
+
+#endif

@@ -1,0 +1,252 @@
+#include "proxy/http_head.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/xalloc.h"
+
+/* Spans arriving in several callbacks are adjacent in the read buffer, so they are extended. */
+static void extend(struct cw_span *s, const char *at, size_t len)
+{
+    if (!s->p)
+        s->p = at;
+    s->len = (size_t)(at + len - s->p);
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    struct cw_http_head *h = p->data;
+    memset(h, 0, sizeof(*h));
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    extend(&((struct cw_http_head *)p->data)->url, at, len);
+    return 0;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t len)
+{
+    extend(&((struct cw_http_head *)p->data)->reason, at, len);
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    struct cw_http_head *h = p->data;
+    if (!h->in_name) { /* the previous field is complete: this one starts a new header */
+        if (h->n_headers == CW_HTTP_MAX_HEADERS) {
+            h->too_many_headers = true;
+            return HPE_USER;
+        }
+        h->headers[h->n_headers++].value = (struct cw_span){"", 0};
+        h->in_name = true;
+    }
+    extend(&h->headers[h->n_headers - 1].name, at, len);
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct cw_http_head *h = p->data;
+    struct cw_span *v = &h->headers[h->n_headers - 1].value;
+    if (v->len == 0)
+        v->p = NULL; /* replace the "" placeholder */
+    extend(v, at, len);
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    ((struct cw_http_head *)p->data)->in_name = false;
+    return 0;
+}
+
+static int pause_here(llhttp_t *p)
+{
+    (void)p;
+    return HPE_PAUSED;
+}
+
+const llhttp_settings_t cw_http_head_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_status = on_status,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_field_complete = on_header_field_complete,
+    .on_headers_complete = pause_here,
+    .on_message_complete = pause_here,
+};
+
+bool cw_span_eq(struct cw_span s, const char *text)
+{
+    return strlen(text) == s.len && strncasecmp(s.p, text, s.len) == 0;
+}
+
+const struct cw_span *cw_http_header(const struct cw_http_head *h, const char *name)
+{
+    for (uint32_t i = 0; i < h->n_headers; i++)
+        if (cw_span_eq(h->headers[i].name, name))
+            return &h->headers[i].value;
+    return NULL;
+}
+
+void cw_out_put(struct cw_out *o, const char *s, size_t n)
+{
+    if (o->len + n > o->cap) {
+        o->cap = (o->len + n) * 2 + 256;
+        o->p = cw_xrealloc(o->p, o->cap);
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+void cw_out_str(struct cw_out *o, const char *s)
+{
+    cw_out_put(o, s, strlen(s));
+}
+
+void cw_out_free(struct cw_out *o)
+{
+    free(o->p);
+    o->p = NULL;
+    o->len = o->cap = 0;
+}
+
+static void put_span(struct cw_out *o, struct cw_span s)
+{
+    cw_out_put(o, s.p, s.len);
+}
+
+/* Hop-by-hop headers (RFC 9110 §7.6.1) and those the Connection header names. Transfer-Encoding
+ * and Content-Length stay: causeway forwards bodies with their framing unchanged. */
+static bool hop_by_hop(const struct cw_http_head *h, struct cw_span name)
+{
+    static const char *const fixed[] = {"connection", "keep-alive", "proxy-connection", "te",
+                                        "trailer", "upgrade", NULL};
+    for (int i = 0; fixed[i]; i++)
+        if (cw_span_eq(name, fixed[i]))
+            return true;
+    const struct cw_span *conn = cw_http_header(h, "connection");
+    if (!conn)
+        return false;
+    /* Connection: close, x-secret → x-secret is hop-by-hop as well. */
+    const char *p = conn->p, *end = conn->p + conn->len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ',' || *p == '\t'))
+            p++;
+        const char *start = p;
+        while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+            p++;
+        struct cw_span token = {start, (size_t)(p - start)};
+        if (token.len == name.len && token.len && strncasecmp(token.p, name.p, name.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
+                                const struct cw_forward_head *f)
+{
+    cw_out_str(o, f->method);
+    cw_out_put(o, " ", 1);
+    put_span(o, f->path);
+    cw_out_str(o, " HTTP/1.1\r\n");
+    const struct cw_span *xff = NULL;
+    for (uint32_t i = 0; i < h->n_headers; i++) {
+        const struct cw_header *hd = &h->headers[i];
+        if (hop_by_hop(h, hd->name) || cw_span_eq(hd->name, "x-forwarded-proto"))
+            continue;
+        if (cw_span_eq(hd->name, "x-forwarded-for")) {
+            xff = &hd->value;
+            continue;
+        }
+        if (f->host && cw_span_eq(hd->name, "host"))
+            continue;
+        put_span(o, hd->name);
+        cw_out_put(o, ": ", 2);
+        put_span(o, hd->value);
+        cw_out_put(o, "\r\n", 2);
+    }
+    if (f->host) {
+        cw_out_str(o, "Host: ");
+        cw_out_str(o, f->host);
+        cw_out_put(o, "\r\n", 2);
+    }
+    cw_out_str(o, "X-Forwarded-For: ");
+    if (xff) {
+        put_span(o, *xff);
+        cw_out_put(o, ", ", 2);
+    }
+    cw_out_str(o, f->client_ip);
+    cw_out_str(o, "\r\nX-Forwarded-Proto: http\r\n\r\n");
+}
+
+void cw_http_write_response_head(struct cw_out *o, const llhttp_t *p, const struct cw_http_head *h,
+                                 bool close)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d ", p->status_code);
+    cw_out_put(o, line, (size_t)n);
+    put_span(o, h->reason);
+    cw_out_put(o, "\r\n", 2);
+    for (uint32_t i = 0; i < h->n_headers; i++) {
+        const struct cw_header *hd = &h->headers[i];
+        if (hop_by_hop(h, hd->name))
+            continue;
+        put_span(o, hd->name);
+        cw_out_put(o, ": ", 2);
+        put_span(o, hd->value);
+        cw_out_put(o, "\r\n", 2);
+    }
+    if (close)
+        cw_out_str(o, "Connection: close\r\n");
+    cw_out_put(o, "\r\n", 2);
+}
+
+const char *cw_http_status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+void cw_http_write_local_reply(struct cw_out *o, int status, const char *body, bool body_is_text,
+                               const char *extra, bool close)
+{
+    char head[256];
+    size_t blen = body ? strlen(body) : 0;
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                     "Server: causeway\r\n%s",
+                     status, cw_http_status_text(status), blen + (body_is_text && body ? 1 : 0),
+                     close ? "Connection: close\r\n" : "");
+    cw_out_put(o, head, (size_t)n);
+    if (extra)
+        cw_out_str(o, extra);
+    cw_out_put(o, "\r\n", 2);
+    if (body) {
+        cw_out_put(o, body, blen);
+        if (body_is_text)
+            cw_out_put(o, "\n", 1);
+    }
+}

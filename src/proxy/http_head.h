@@ -1,0 +1,79 @@
+/*
+ * HTTP/1.1 message heads (private to proxy/): llhttp callbacks that record the request line or
+ * status line and the headers as views into the connection's read buffer, and the functions
+ * that write the head causeway sends on (hop-by-hop headers removed, X-Forwarded-* added).
+ */
+#ifndef CW_PROXY_HTTP_HEAD_H
+#define CW_PROXY_HTTP_HEAD_H
+
+#include <llhttp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_HTTP_MAX_HEADERS 100
+
+struct cw_span {
+    const char *p;
+    size_t len;
+};
+
+struct cw_header {
+    struct cw_span name, value;
+};
+
+struct cw_http_head {
+    struct cw_span url;    /* request target */
+    struct cw_span reason; /* response reason phrase */
+    struct cw_header headers[CW_HTTP_MAX_HEADERS];
+    uint32_t n_headers;
+    bool too_many_headers;
+    bool in_name; /* a header name is being received (it may arrive in several pieces) */
+};
+
+/* llhttp settings for requests and responses; their data pointer must be a cw_http_head. The
+ * callbacks pause the parser when the head is complete and when the message is complete. */
+extern const llhttp_settings_t cw_http_head_settings;
+
+/* The value of header <name> (case-insensitive), or NULL. */
+const struct cw_span *cw_http_header(const struct cw_http_head *h, const char *name);
+
+/* Case-insensitive comparison of a span with a NUL-terminated string. */
+bool cw_span_eq(struct cw_span s, const char *text);
+
+/* A growable output buffer for heads. */
+struct cw_out {
+    char *p;
+    size_t len, cap;
+};
+
+void cw_out_put(struct cw_out *o, const char *s, size_t n);
+void cw_out_str(struct cw_out *o, const char *s);
+void cw_out_free(struct cw_out *o);
+
+/* What a forwarded request head needs besides the parsed head. */
+struct cw_forward_head {
+    const char *method;
+    struct cw_span path;  /* possibly rewritten request target */
+    const char *host;     /* Host to send (rewritten), or NULL to keep the client's */
+    const char *client_ip;
+};
+
+/* Writes the request head sent upstream into <o>. */
+void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
+                                const struct cw_forward_head *f);
+
+/* Writes the response head sent to the client: hop-by-hop headers removed, and
+ * "Connection: close" when <close> is set. */
+void cw_http_write_response_head(struct cw_out *o, const llhttp_t *p, const struct cw_http_head *h,
+                                 bool close);
+
+/* A complete local reply: status line, text/plain body "<reason>\n", Content-Length and
+ * Connection (keep-alive unless <close>). <extra> is added verbatim (e.g. "Location: ...\r\n"). */
+void cw_http_write_local_reply(struct cw_out *o, int status, const char *body, bool body_is_text,
+                               const char *extra, bool close);
+
+/* "Not Found" for 404, ... */
+const char *cw_http_status_text(int status);
+
+#endif

@@ -1,0 +1,126 @@
+/* HTTP/1.1 proxying internals shared by http_conn.c and http_upstream.c (private). */
+#ifndef CW_PROXY_HTTP_INT_H
+#define CW_PROXY_HTTP_INT_H
+
+#include <llhttp.h>
+#include <netinet/in.h>
+
+#include "proxy/http_head.h"
+#include "proxy/proxy_int.h"
+
+/* Per connection and direction; also the largest request or response head accepted. */
+#define CW_HTTP_BUFFER (32 * 1024)
+
+struct up_conn;
+
+enum http_state {
+    HTTP_READING_HEAD = 0, /* waiting for (the rest of) a request head */
+    HTTP_FORWARDING,       /* request going upstream, response coming back */
+    HTTP_REPLYING,         /* a local reply is being written */
+};
+
+/* What the timer of a client connection is waiting for. */
+enum http_deadline {
+    DEADLINE_IDLE = 0,
+    DEADLINE_HEADERS,
+    DEADLINE_CONNECT,
+    DEADLINE_RESPONSE,
+};
+
+/* One request/response exchange; a connection has at most one at a time, so pipelined requests
+ * are answered in order. */
+struct exchange {
+    const struct cw_route *route;
+    const struct cw_cluster *cluster;
+    const struct cw_upstream_cluster *uc;
+    struct up_conn *up;
+    uint32_t tried[CW_MAX_ATTEMPTS];
+    uint32_t n_tried;
+    bool stale_retried;
+    struct cw_out head_out; /* the request head sent upstream */
+    bool head_only;         /* HEAD request: the response has no body */
+    bool req_has_body, req_done, resp_started, resp_done;
+    int status;
+    const char *reason;
+    char *log_text; /* "METHOD\0path\0host\0" copied for the access log */
+    uint64_t start_ms, bytes_in, bytes_out;
+};
+
+struct http_conn {
+    struct cw_conn_link link; /* first: the worker's list holds &link */
+    struct cw_worker *w;
+    const struct cw_snapshot_listener *listener;
+    uv_tcp_t sock;
+    uv_timer_t timer;
+    enum http_deadline deadline;
+    uint64_t deadline_start;
+    llhttp_t parser;
+    struct cw_http_head head;
+    char *buf;
+    size_t len, parsed;
+    char client_ip[48];
+    enum http_state state;
+    struct exchange ex;
+    uv_write_t write_req;
+    uv_shutdown_t shutdown_req;
+    bool response_done; /* the pending response write is the last of the exchange */
+    struct cw_out reply; /* a local reply being written */
+    int open_handles;
+    bool closing, writing, keep_alive, reading;
+};
+
+/* ---- http_conn.c, for the upstream side ---- */
+
+/* The upstream is connected (or a pooled one is reused): send the request. */
+void cw_http_send_request(struct http_conn *c);
+
+/* The upstream failed before any response byte: retry elsewhere or answer 502/503. */
+void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_sending);
+
+/* Response bytes [p, p+n) are ready for the client; <done> marks the end of the response. */
+void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool done);
+
+/* The response head arrived: write it (and what follows) to the client. */
+void cw_http_response_head(struct http_conn *c, struct up_conn *up);
+
+/* The upstream broke after the response started: the client connection must close. */
+void cw_http_abort(struct http_conn *c, const char *why);
+
+/* ---- http_upstream.c ---- */
+
+/* Picks a host and connects (or reuses a pooled connection). Returns false when no host is
+ * left; the reason is in c->ex.reason. */
+bool cw_upstream_acquire(struct http_conn *c);
+
+/* Writes [p, p+n) upstream; false when the write failed. Calls back cw_http_upstream_wrote. */
+bool cw_upstream_write(struct up_conn *up, const char *p, size_t n);
+
+/* Finished with <up>: back to the pool when reusable, else closed. */
+void cw_upstream_release(struct up_conn *up, bool reusable);
+
+/* Stops/starts reading the response (backpressure from the client). */
+void cw_upstream_pause(struct up_conn *up);
+void cw_upstream_resume(struct up_conn *up);
+
+/* True when the response parser says the connection can be reused. */
+bool cw_upstream_keep_alive(const struct up_conn *up);
+
+/* True when the response is delimited by the upstream closing. */
+bool cw_upstream_needs_eof(const struct up_conn *up);
+
+const struct cw_host *cw_upstream_host(const struct up_conn *up);
+
+/* The response status code of <up>'s current response. */
+int cw_upstream_status(const struct up_conn *up);
+
+/* Writes the client's copy of <up>'s response head into <o>. */
+void cw_upstream_client_head(const struct up_conn *up, struct cw_out *o, bool close);
+bool cw_upstream_reused(const struct up_conn *up);
+
+/* A write upstream finished (request head or body). */
+void cw_http_upstream_wrote(struct http_conn *c, int status);
+
+/* Closes idle pooled connections older than the idle timeout (worker sweep). */
+void cw_upstream_sweep(struct cw_worker *w);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * Upstream HTTP/1.1 connections and the per-worker pool. A pool belongs to one worker and one
+ * host, so taking and returning a connection touches no shared state. Idle pooled connections
+ * keep reading so that an upstream closing them is noticed; one the upstream closed anyway
+ * (a race) fails before any response byte and the request is retried once on a fresh one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/http_int.h"
+#include "util/xalloc.h"
+
+#define POOL_IDLE_LIMIT 64
+
+struct up_conn {
+    uv_tcp_t sock;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    llhttp_t parser;
+    struct cw_http_head head;
+    char *buf;
+    size_t len, parsed;
+    struct http_conn *owner; /* NULL while idle in the pool */
+    struct cw_worker *w;
+    const struct cw_host *host;
+    uint32_t cluster, host_index;
+    struct up_conn *next, *prev; /* pool list */
+    uint64_t idle_since;
+    bool connected, reused, closing, head_done, paused, in_pool;
+};
+
+struct host_pool {
+    struct up_conn head; /* list head */
+    uint32_t idle;
+};
+
+/* Per worker: pools[cluster][host], allocated on first use. */
+static struct host_pool *pool_of(struct cw_worker *w, uint32_t cluster, uint32_t host)
+{
+    if (!w->pools[cluster]) {
+        uint32_t n = w->cfg->upstreams->clusters[cluster].n_hosts;
+        w->pools[cluster] = cw_xcalloc(n + 1, sizeof(struct host_pool));
+        for (uint32_t i = 0; i < n; i++) {
+            struct host_pool *p = &((struct host_pool *)w->pools[cluster])[i];
+            p->head.next = p->head.prev = &p->head;
+        }
+    }
+    return &((struct host_pool *)w->pools[cluster])[host];
+}
+
+static void unlink_pool(struct up_conn *u)
+{
+    if (!u->in_pool)
+        return;
+    u->prev->next = u->next;
+    u->next->prev = u->prev;
+    pool_of(u->w, u->cluster, u->host_index)->idle--;
+    u->in_pool = false;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct up_conn *u = h->data;
+    free(u->buf);
+    free(u);
+}
+
+static void close_up(struct up_conn *u)
+{
+    if (u->closing)
+        return;
+    u->closing = true;
+    unlink_pool(u);
+    uv_close((uv_handle_t *)&u->sock, on_closed);
+}
+
+const struct cw_host *cw_upstream_host(const struct up_conn *up)
+{
+    return up->host;
+}
+
+int cw_upstream_status(const struct up_conn *up)
+{
+    return up->parser.status_code;
+}
+
+void cw_upstream_client_head(const struct up_conn *up, struct cw_out *o, bool close)
+{
+    cw_http_write_response_head(o, &up->parser, &up->head, close);
+}
+
+bool cw_upstream_reused(const struct up_conn *up)
+{
+    return up->reused;
+}
+
+bool cw_upstream_keep_alive(const struct up_conn *up)
+{
+    return llhttp_should_keep_alive(&up->parser) && up->parsed == up->len;
+}
+
+bool cw_upstream_needs_eof(const struct up_conn *up)
+{
+    return llhttp_message_needs_eof(&up->parser);
+}
+
+/* ---- reading the response ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct up_conn *u = h->data;
+    buf->base = u->buf + u->len;
+    buf->len = CW_HTTP_BUFFER - u->len;
+}
+
+/* HEAD responses, 1xx, 204 and 304 end with their head (RFC 9112 §6.3). */
+static bool bodyless(const struct up_conn *u)
+{
+    int st = u->parser.status_code;
+    return u->owner->ex.head_only || (st >= 100 && st < 200) || st == 204 || st == 304;
+}
+
+static void reset_parser(struct up_conn *u)
+{
+    llhttp_init(&u->parser, HTTP_RESPONSE, &cw_http_head_settings);
+    u->parser.data = &u->head;
+    u->head_done = false;
+}
+
+/* Hands the client what the parser found; the upstream stays paused until the client write
+ * is done (cw_upstream_resume), so the bytes handed over stay in place. */
+static void hand_over(struct up_conn *u, const char *p, size_t n, bool done)
+{
+    u->paused = true;
+    uv_read_stop((uv_stream_t *)&u->sock);
+    cw_http_response_data(u->owner, p, n, done);
+}
+
+static bool on_head(struct up_conn *u)
+{
+    int st = u->parser.status_code;
+    cw_http_response_head(u->owner, u);
+    if (st >= 100 && st < 200 && st != 101) {
+        reset_parser(u); /* an interim response: the final one follows */
+        return true;
+    }
+    if (bodyless(u)) {
+        hand_over(u, NULL, 0, true);
+        return false;
+    }
+    return true;
+}
+
+/* Runs the parser over the unparsed bytes and hands the client what belongs to the response. */
+static void process(struct up_conn *u)
+{
+    while (u->owner && u->parsed < u->len && !u->paused) {
+        struct http_conn *c = u->owner;
+        const char *start = u->buf + u->parsed;
+        llhttp_errno_t err = llhttp_execute(&u->parser, start, u->len - u->parsed);
+        const char *end = err == HPE_OK ? u->buf + u->len : llhttp_get_error_pos(&u->parser);
+        if (err != HPE_OK && err != HPE_PAUSED) {
+            if (!u->head_done)
+                cw_http_upstream_failed(c, "invalid response from upstream", false);
+            else
+                cw_http_abort(c, "invalid response body from upstream");
+            return;
+        }
+        if (err == HPE_PAUSED)
+            llhttp_resume(&u->parser);
+        u->parsed = (size_t)(end - u->buf);
+        if (!u->head_done) {
+            if (err != HPE_PAUSED) { /* head incomplete: wait for more */
+                if (u->len == CW_HTTP_BUFFER)
+                    cw_http_upstream_failed(c, "response head too large", false);
+                return;
+            }
+            u->head_done = true;
+            if (!on_head(u))
+                return;
+            continue;
+        }
+        hand_over(u, start, (size_t)(end - start), err == HPE_PAUSED);
+        return;
+    }
+    if (u->parsed == u->len)
+        u->len = u->parsed = 0; /* everything handed on: reuse the buffer from the start */
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct up_conn *u = s->data;
+    if (nread == 0)
+        return;
+    if (nread > 0 && u->owner) {
+        u->len += (size_t)nread;
+        process(u);
+        return;
+    }
+    if (!u->owner) { /* idle in the pool: bytes or EOF mean it cannot be reused */
+        close_up(u);
+        return;
+    }
+    struct http_conn *c = u->owner;
+    if (nread == UV_EOF && u->head_done && cw_upstream_needs_eof(u)) {
+        llhttp_finish(&u->parser);
+        hand_over(u, NULL, 0, true);
+        return;
+    }
+    if (!u->head_done)
+        cw_http_upstream_failed(c, nread == UV_EOF ? "upstream closed before responding"
+                                                   : "upstream reset before responding",
+                                false);
+    else
+        cw_http_abort(c, "upstream closed mid-response");
+}
+
+void cw_upstream_pause(struct up_conn *u)
+{
+    u->paused = true;
+    uv_read_stop((uv_stream_t *)&u->sock);
+}
+
+void cw_upstream_resume(struct up_conn *u)
+{
+    u->paused = false;
+    if (u->closing)
+        return;
+    uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+    process(u);
+}
+
+/* ---- writing the request ---- */
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct up_conn *u = req->data;
+    if (u->owner)
+        cw_http_upstream_wrote(u->owner, status);
+}
+
+bool cw_upstream_write(struct up_conn *u, const char *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    int done = uv_try_write((uv_stream_t *)&u->sock, &b, 1);
+    if (done == (int)n) {
+        cw_http_upstream_wrote(u->owner, 0);
+        return true;
+    }
+    if (done < 0 && done != UV_EAGAIN)
+        return false;
+    if (done > 0) {
+        b.base += done;
+        b.len -= (unsigned)done;
+    }
+    u->write_req.data = u;
+    return uv_write(&u->write_req, (uv_stream_t *)&u->sock, &b, 1, on_written) == 0;
+}
+
+/* ---- connecting and pooling ---- */
+
+static void start_exchange(struct up_conn *u, struct http_conn *c)
+{
+    u->owner = c;
+    u->paused = false;
+    u->len = u->parsed = 0;
+    reset_parser(u);
+    c->ex.up = u;
+    uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct up_conn *u = req->data;
+    if (u->closing || status == UV_ECANCELED)
+        return;
+    struct http_conn *c = u->owner;
+    if (status < 0) {
+        c->ex.up = NULL;
+        u->owner = NULL;
+        close_up(u);
+        cw_http_upstream_failed(c, status == UV_ECONNREFUSED ? "connect refused" : "connect failed",
+                                true);
+        return;
+    }
+    u->connected = true;
+    uv_tcp_nodelay(&u->sock, 1);
+    start_exchange(u, c);
+    cw_http_send_request(c);
+}
+
+static struct up_conn *take_idle(struct cw_worker *w, uint32_t cluster, uint32_t host)
+{
+    struct host_pool *p = pool_of(w, cluster, host);
+    uint64_t now = cw_worker_now(w);
+    while (p->head.next != &p->head) {
+        struct up_conn *u = p->head.next; /* most recently returned first: warmest */
+        unlink_pool(u);
+        if (now - u->idle_since < w->cfg->timeouts.idle_ms)
+            return u;
+        close_up(u);
+    }
+    return NULL;
+}
+
+bool cw_upstream_acquire(struct http_conn *c)
+{
+    struct exchange *ex = &c->ex;
+    struct cw_worker *w = c->w;
+    int h = ex->n_tried < CW_MAX_ATTEMPTS
+                ? cw_lb_pick(ex->uc, &w->rr_cursors[ex->cluster->index], ex->tried, ex->n_tried)
+                : -1;
+    if (h < 0)
+        return false;
+    ex->tried[ex->n_tried++] = (uint32_t)h;
+    struct up_conn *u = ex->stale_retried ? NULL : take_idle(w, ex->cluster->index, (uint32_t)h);
+    if (u) {
+        u->reused = true;
+        start_exchange(u, c);
+        cw_http_send_request(c);
+        return true;
+    }
+    u = cw_xcalloc(1, sizeof(*u));
+    u->w = w;
+    u->buf = cw_xmalloc(CW_HTTP_BUFFER);
+    u->cluster = ex->cluster->index;
+    u->host_index = (uint32_t)h;
+    u->host = &ex->uc->hosts[h];
+    u->owner = c;
+    uv_tcp_init(&w->loop, &u->sock);
+    u->sock.data = u;
+    u->connect_req.data = u;
+    ex->up = u;
+    if (uv_tcp_connect(&u->connect_req, &u->sock, (const struct sockaddr *)&u->host->addr,
+                       on_connected) != 0) {
+        ex->up = NULL;
+        u->owner = NULL;
+        close_up(u);
+        cw_http_upstream_failed(c, "connect failed", true);
+    }
+    return true;
+}
+
+void cw_upstream_release(struct up_conn *u, bool reusable)
+{
+    if (!u)
+        return;
+    u->owner = NULL;
+    struct host_pool *p = reusable && !u->closing ? pool_of(u->w, u->cluster, u->host_index) : NULL;
+    if (!p || p->idle >= POOL_IDLE_LIMIT || u->w->draining) {
+        close_up(u);
+        return;
+    }
+    u->idle_since = cw_worker_now(u->w);
+    u->reused = false;
+    u->next = p->head.next;
+    u->prev = &p->head;
+    p->head.next->prev = u;
+    p->head.next = u;
+    p->idle++;
+    u->in_pool = true;
+    /* Keep reading: an upstream that closes the idle connection is noticed at once. */
+    uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+}
+
+void cw_upstream_sweep(struct cw_worker *w)
+{
+    uint64_t now = cw_worker_now(w);
+    for (uint32_t c = 0; c < w->cfg->upstreams->n; c++) {
+        if (!w->pools[c])
+            continue;
+        for (uint32_t h = 0; h < w->cfg->upstreams->clusters[c].n_hosts; h++) {
+            struct host_pool *p = pool_of(w, c, h);
+            struct up_conn *u = p->head.prev; /* oldest at the tail */
+            while (u != &p->head) {
+                struct up_conn *prev = u->prev;
+                if (w->draining || now - u->idle_since >= w->cfg->timeouts.idle_ms)
+                    close_up(u);
+                u = prev;
+            }
+        }
+    }
+}

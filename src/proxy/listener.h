@@ -1,0 +1,14 @@
+/* Listening sockets (private to proxy/). */
+#ifndef CW_PROXY_LISTENER_H
+#define CW_PROXY_LISTENER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A non-blocking SO_REUSEPORT socket listening on <bind_addr>:<port>, or -1 with the reason in
+ * <err>. Control thread, before the workers start.
+ */
+int cw_listener_socket(const char *bind_addr, uint16_t port, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * The data plane: worker threads, each with its own libuv loop and its own SO_REUSEPORT
+ * listening socket for every listener of the snapshot. A connection never moves between
+ * threads and the per-request path takes no lock.
+ *
+ * Lifecycle (control thread): cw_proxy_start binds every socket first, so a port that cannot be
+ * bound is reported before anything runs; cw_proxy_stop stops accepting, lets in-flight work
+ * finish up to the drain timeout, then closes what is left and joins the workers.
+ */
+#ifndef CW_PROXY_H
+#define CW_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "snapshot/snapshot_types.h"
+#include "upstream/upstream.h"
+
+struct cw_access_log;
+
+struct cw_timeouts {
+    uint64_t connect_ms;         /* upstream TCP connect */
+    uint64_t request_headers_ms; /* a client must send a request's headers within this */
+    uint64_t upstream_ms;        /* an upstream must start its response within this */
+    uint64_t idle_ms;            /* a connection with no traffic either way is closed */
+    uint64_t drain_ms;           /* on shutdown, in-flight work gets this long */
+};
+
+struct cw_proxy_config {
+    const struct cw_snapshot *snapshot;
+    const struct cw_upstreams *upstreams;
+    const char *bind;   /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
+    unsigned workers;
+    struct cw_timeouts timeouts;
+    struct cw_access_log *access_log; /* NULL ⇒ no access log */
+};
+
+struct cw_proxy;
+
+/*
+ * Binds the listeners and starts the workers. Returns NULL after printing the reason on stderr
+ * (a port in use, a bad bind address). <cfg> and what it points to must outlive the proxy.
+ */
+struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg);
+
+/* Stops accepting, drains, closes, joins and frees. Control thread. */
+void cw_proxy_stop(struct cw_proxy *p);
+
+#endif

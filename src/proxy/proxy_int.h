@@ -1,0 +1,70 @@
+/* Worker internals shared by the files of src/proxy/ (private). */
+#ifndef CW_PROXY_INT_H
+#define CW_PROXY_INT_H
+
+#include <uv.h>
+
+#include "proxy/access_log.h"
+#include "proxy/proxy.h"
+
+/* Every live connection is on its worker's list so that shutdown can close what remains. */
+struct cw_conn_link {
+    struct cw_conn_link *prev, *next;
+    void (*force_close)(struct cw_conn_link *link);
+};
+
+struct cw_worker_listener {
+    uv_tcp_t handle;
+    int fd;
+    const struct cw_snapshot_listener *listener;
+    struct cw_worker *worker;
+};
+
+struct cw_worker {
+    unsigned id;
+    struct cw_proxy *proxy;
+    const struct cw_proxy_config *cfg;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t stop_async;
+    uv_timer_t drain_timer;
+    struct cw_worker_listener *listeners;
+    uint32_t n_listeners;
+    uint32_t *rr_cursors;     /* per cluster: this worker's round-robin position */
+    uint32_t weight_counter;  /* spreads requests over weighted destinations */
+    void **pools;             /* per cluster: idle upstream connections per host (http_upstream.c) */
+    uv_timer_t sweep_timer;   /* closes pooled connections idle too long */
+    struct cw_conn_link conns; /* list head */
+    uint32_t active;
+    bool draining;
+    struct cw_log_buffer log;
+};
+
+struct cw_proxy {
+    const struct cw_proxy_config *cfg;
+    struct cw_worker *workers;
+    unsigned n_workers;
+};
+
+void cw_worker_track(struct cw_worker *w, struct cw_conn_link *link);
+
+/* Removes a finished connection; the worker stops once draining and nothing is left. */
+void cw_worker_untrack(struct cw_worker *w, struct cw_conn_link *link);
+
+/* Chooses among the weighted clusters of a route; NULL when the route has none. */
+struct cw_cluster *cw_worker_pick_cluster(struct cw_worker *w, const struct cw_route *r);
+
+/* Writes the worker's buffered access-log lines, if any. */
+void cw_access_log_flush_if(struct cw_worker *w);
+
+/* Accept handlers per listener kind. */
+void cw_tcp_proxy_accept(struct cw_worker_listener *wl);
+void cw_http_accept(struct cw_worker_listener *wl);
+
+/* Monotonic milliseconds of the worker's loop. */
+static inline uint64_t cw_worker_now(struct cw_worker *w)
+{
+    return uv_now(&w->loop);
+}
+
+#endif

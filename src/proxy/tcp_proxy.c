@@ -1,0 +1,342 @@
+/*
+ * TCP tunnels: a client connection on a TCP listener is forwarded byte for byte to one endpoint
+ * of the route's ExternalService. A failed connect (refused, unreachable, timeout) is retried on
+ * another endpoint before the client is dropped: no byte has reached an upstream yet, so this is
+ * always safe. Each direction reads into its own buffer and stops reading while that buffer waits
+ * to be written (backpressure); EOF on one side becomes a shutdown of the other (half-close).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/proxy_int.h"
+#include "util/xalloc.h"
+
+#define TUNNEL_BUFFER (32 * 1024)
+
+struct direction {
+    uv_tcp_t *from, *to;
+    char *buf;
+    uv_write_t write_req;
+    uv_shutdown_t shutdown_req;
+    bool eof, writing;
+    uint64_t bytes;
+};
+
+struct tunnel {
+    struct cw_conn_link link; /* first: the worker's list holds &link */
+    struct cw_worker *w;
+    const struct cw_snapshot_listener *listener;
+    const struct cw_route *route;
+    const struct cw_upstream_cluster *uc;
+    uv_tcp_t down, up;
+    uv_connect_t connect_req;
+    uv_timer_t timer; /* connect timeout, then idle timeout */
+    struct direction to_up, to_down;
+    uint32_t tried[CW_MAX_ATTEMPTS];
+    uint32_t n_tried;
+    const struct cw_host *host;
+    uint64_t start_ms, last_activity_ms;
+    int open_handles;
+    bool connected, closing, up_open;
+    const char *reason;
+};
+
+static void log_tunnel(struct tunnel *t)
+{
+    const struct cw_access_log *log = t->w->cfg->access_log;
+    if (!log)
+        return;
+    char route[256];
+    snprintf(route, sizeof(route), "%s/%s:%s", t->route ? t->route->table->obj.meta.ns : "-",
+             t->route ? t->route->table->obj.meta.name : "-", t->route ? t->route->name : "-");
+    const struct cw_endpoint *e = t->host ? t->host->endpoint : NULL;
+    char locality[192] = "";
+    if (e)
+        snprintf(locality, sizeof(locality), "%s/%s/%s P%u", e->locality.region, e->locality.zone,
+                 e->locality.subzone, e->priority);
+    struct cw_access_record r = {
+        .protocol = "tcp",
+        .listener = t->listener->port,
+        .route = t->route ? route : NULL,
+        .service = t->uc ? t->uc->cluster->name : NULL,
+        .endpoint = t->connected && t->host ? t->host->text : NULL,
+        .locality = e && t->connected ? locality : NULL,
+        .bytes_in = t->to_up.bytes,
+        .bytes_out = t->to_down.bytes,
+        .duration_ms = cw_worker_now(t->w) - t->start_ms,
+        .retries = t->n_tried > 0 ? t->n_tried - 1 : 0,
+        .reason = t->reason,
+    };
+    cw_access_log_add(log, &t->w->log, &r);
+}
+
+/* Drops one open handle; the tunnel is logged and freed with the last. */
+static void release(struct tunnel *t)
+{
+    if (--t->open_handles > 0)
+        return;
+    log_tunnel(t);
+    cw_worker_untrack(t->w, &t->link);
+    free(t->to_up.buf);
+    free(t->to_down.buf);
+    free(t);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
+static void close_once(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, on_handle_closed);
+}
+
+static void close_tunnel(struct tunnel *t, const char *reason)
+{
+    if (t->closing)
+        return;
+    t->closing = true;
+    if (reason && !t->reason)
+        t->reason = reason;
+    close_once((uv_handle_t *)&t->timer);
+    close_once((uv_handle_t *)&t->down);
+    if (t->up_open)
+        close_once((uv_handle_t *)&t->up);
+}
+
+static void force_close(struct cw_conn_link *link)
+{
+    close_tunnel((struct tunnel *)link, "shutdown");
+}
+
+/* ---- streaming ---- */
+
+static void start_reading(struct tunnel *t, struct direction *d);
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct tunnel *t = h->data;
+    struct direction *d = (uv_tcp_t *)h == &t->down ? &t->to_up : &t->to_down;
+    buf->base = d->buf;
+    buf->len = TUNNEL_BUFFER;
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    struct tunnel *t = req->data;
+    /* Both sides said EOF and everything was written: the tunnel is done. */
+    if (t->to_up.eof && t->to_down.eof && !t->to_up.writing && !t->to_down.writing)
+        close_tunnel(t, NULL);
+}
+
+static void half_close(struct tunnel *t, struct direction *d)
+{
+    d->shutdown_req.data = t;
+    if (uv_shutdown(&d->shutdown_req, (uv_stream_t *)d->to, on_shutdown) != 0)
+        close_tunnel(t, NULL);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct direction *d = req->data;
+    struct tunnel *t = d->from->data;
+    d->writing = false;
+    if (status < 0) {
+        close_tunnel(t, "write failed");
+        return;
+    }
+    if (!t->closing)
+        start_reading(t, d);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct tunnel *t = s->data;
+    struct direction *d = (uv_tcp_t *)s == &t->down ? &t->to_up : &t->to_down;
+    if (nread == 0)
+        return;
+    if (nread == UV_EOF) {
+        d->eof = true;
+        uv_read_stop(s);
+        half_close(t, d);
+        return;
+    }
+    if (nread < 0) {
+        close_tunnel(t, (uv_tcp_t *)s == &t->down ? "client reset" : "upstream reset");
+        return;
+    }
+    t->last_activity_ms = cw_worker_now(t->w);
+    d->bytes += (uint64_t)nread;
+    uv_buf_t out = uv_buf_init(buf->base, (unsigned)nread);
+    int n = uv_try_write((uv_stream_t *)d->to, &out, 1);
+    if (n == nread)
+        return; /* written at once; the buffer is free for the next read */
+    if (n < 0 && n != UV_EAGAIN) {
+        close_tunnel(t, "write failed");
+        return;
+    }
+    /* The other side is slower: hold this side until the rest is written. */
+    if (n > 0) {
+        out.base += n;
+        out.len -= (unsigned)n;
+    }
+    uv_read_stop(s);
+    d->writing = true;
+    d->write_req.data = d;
+    if (uv_write(&d->write_req, (uv_stream_t *)d->to, &out, 1, on_written) != 0)
+        close_tunnel(t, "write failed");
+}
+
+static void start_reading(struct tunnel *t, struct direction *d)
+{
+    if (!d->eof && uv_read_start((uv_stream_t *)d->from, on_alloc, on_read) != 0)
+        close_tunnel(t, "read failed");
+}
+
+static void on_idle_check(uv_timer_t *timer)
+{
+    struct tunnel *t = timer->data;
+    uint64_t idle = t->w->cfg->timeouts.idle_ms;
+    uint64_t quiet = cw_worker_now(t->w) - t->last_activity_ms;
+    if (quiet >= idle) {
+        close_tunnel(t, "idle timeout");
+        return;
+    }
+    uv_timer_start(timer, on_idle_check, idle - quiet, 0);
+}
+
+static void start_streaming(struct tunnel *t)
+{
+    t->connected = true;
+    t->last_activity_ms = cw_worker_now(t->w);
+    t->to_up = (struct direction){.from = &t->down, .to = &t->up};
+    t->to_down = (struct direction){.from = &t->up, .to = &t->down};
+    t->to_up.buf = cw_xmalloc(TUNNEL_BUFFER);
+    t->to_down.buf = cw_xmalloc(TUNNEL_BUFFER);
+    uv_tcp_nodelay(&t->up, 1);
+    uv_timer_start(&t->timer, on_idle_check, t->w->cfg->timeouts.idle_ms, 0);
+    start_reading(t, &t->to_up);
+    start_reading(t, &t->to_down);
+}
+
+/* ---- connecting, with retries on another endpoint ---- */
+
+static void try_connect(struct tunnel *t);
+
+static void on_failed_upstream_closed(uv_handle_t *h)
+{
+    struct tunnel *t = h->data;
+    t->up_open = false;
+    if (!t->closing) {
+        t->open_handles--; /* try_connect counts the next attempt's handle again */
+        try_connect(t);
+        return;
+    }
+    release(t); /* the client went away meanwhile */
+}
+
+static void connect_failed(struct tunnel *t, const char *why)
+{
+    uv_timer_stop(&t->timer);
+    t->reason = why;
+    uv_close((uv_handle_t *)&t->up, on_failed_upstream_closed);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct tunnel *t = req->data;
+    if (t->closing || status == UV_ECANCELED)
+        return; /* the close already under way handles the upstream handle */
+    if (status < 0) {
+        connect_failed(t, status == UV_ECONNREFUSED ? "connect refused" : "connect failed");
+        return;
+    }
+    uv_timer_stop(&t->timer);
+    t->reason = NULL;
+    start_streaming(t);
+}
+
+static void on_connect_timeout(uv_timer_t *timer)
+{
+    connect_failed(timer->data, "connect timeout");
+}
+
+static void try_connect(struct tunnel *t)
+{
+    int h = t->n_tried < CW_MAX_ATTEMPTS
+                ? cw_lb_pick(t->uc, &t->w->rr_cursors[t->uc->cluster->index], t->tried,
+                             t->n_tried)
+                : -1;
+    if (h < 0) {
+        close_tunnel(t, t->n_tried ? t->reason : "no endpoint");
+        return;
+    }
+    t->tried[t->n_tried++] = (uint32_t)h;
+    t->host = &t->uc->hosts[h];
+    uv_tcp_init(&t->w->loop, &t->up);
+    t->up.data = t;
+    t->up_open = true;
+    t->open_handles++;
+    t->connect_req.data = t;
+    int rc = uv_tcp_connect(&t->connect_req, &t->up, (const struct sockaddr *)&t->host->addr,
+                            on_connected);
+    if (rc != 0) {
+        connect_failed(t, "connect failed");
+        return;
+    }
+    uv_timer_start(&t->timer, on_connect_timeout, t->w->cfg->timeouts.connect_ms, 0);
+}
+
+/* The route serving this listener: its first TCP route, or a single exposed service. */
+static const struct cw_cluster *choose_cluster(struct tunnel *t)
+{
+    const struct cw_snapshot_listener *l = t->listener;
+    if (l->tcp_routes.n) {
+        t->route = &l->tcp_routes.v[0];
+        if (t->route->kind == CW_ROUTE_FAILED) {
+            t->reason = t->route->failure;
+            return NULL;
+        }
+        return cw_worker_pick_cluster(t->w, t->route);
+    }
+    if (l->exposed.n)
+        return l->exposed.v[0].cluster;
+    t->reason = "no route";
+    return NULL;
+}
+
+void cw_tcp_proxy_accept(struct cw_worker_listener *wl)
+{
+    struct cw_worker *w = wl->worker;
+    struct tunnel *t = cw_xcalloc(1, sizeof(*t));
+    t->w = w;
+    t->listener = wl->listener;
+    t->start_ms = cw_worker_now(w);
+    t->link.force_close = force_close;
+    uv_tcp_init(&w->loop, &t->down);
+    uv_timer_init(&w->loop, &t->timer);
+    t->down.data = t->timer.data = t;
+    t->open_handles = 2;
+    cw_worker_track(w, &t->link);
+    if (uv_accept((uv_stream_t *)&wl->handle, (uv_stream_t *)&t->down) != 0) {
+        close_tunnel(t, "accept failed");
+        return;
+    }
+    uv_tcp_nodelay(&t->down, 1);
+    const struct cw_cluster *c = choose_cluster(t);
+    if (!c) {
+        close_tunnel(t, NULL);
+        return;
+    }
+    t->uc = &w->cfg->upstreams->clusters[c->index];
+    if (c->unroutable) {
+        close_tunnel(t, c->unroutable);
+        return;
+    }
+    try_connect(t);
+}

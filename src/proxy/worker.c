@@ -1,0 +1,220 @@
+/*
+ * Worker threads: one libuv loop each, its own listening sockets, its own connections. The
+ * control thread talks to a worker only through stop_async.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy/http_int.h"
+#include "proxy/listener.h"
+#include "proxy/proxy_int.h"
+#include "util/xalloc.h"
+
+void cw_worker_track(struct cw_worker *w, struct cw_conn_link *link)
+{
+    link->next = w->conns.next;
+    link->prev = &w->conns;
+    w->conns.next->prev = link;
+    w->conns.next = link;
+    w->active++;
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Closes every remaining handle so that uv_run returns. */
+static void finish(struct cw_worker *w)
+{
+    cw_access_log_flush_if(w);
+    uv_walk(&w->loop, close_handle, NULL);
+}
+
+void cw_worker_untrack(struct cw_worker *w, struct cw_conn_link *link)
+{
+    link->prev->next = link->next;
+    link->next->prev = link->prev;
+    link->next = link->prev = link;
+    w->active--;
+    if (w->draining && w->active == 0)
+        finish(w);
+}
+
+struct cw_cluster *cw_worker_pick_cluster(struct cw_worker *w, const struct cw_route *r)
+{
+    if (r->clusters.n == 0)
+        return NULL;
+    if (r->clusters.n == 1)
+        return r->clusters.v[0].cluster;
+    /* Weights sum to 100: walk a 0..99 counter over the cumulative weights. */
+    uint32_t x = w->weight_counter++ % 100, sum = 0;
+    for (uint32_t i = 0; i < r->clusters.n; i++) {
+        sum += r->clusters.v[i].weight;
+        if (x < sum)
+            return r->clusters.v[i].cluster;
+    }
+    return r->clusters.v[r->clusters.n - 1].cluster;
+}
+
+void cw_access_log_flush_if(struct cw_worker *w)
+{
+    if (w->cfg->access_log && w->log.len)
+        cw_access_log_flush(w->cfg->access_log, &w->log);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    cw_upstream_sweep(t->data);
+}
+
+static void on_check(uv_check_t *check)
+{
+    cw_access_log_flush_if(check->data);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct cw_worker_listener *wl = server->data;
+    if (status < 0 || wl->worker->draining)
+        return;
+    if (wl->listener->http)
+        cw_http_accept(wl);
+    else
+        cw_tcp_proxy_accept(wl);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    struct cw_worker *w = t->data;
+    /* In-flight work had its time: close what is left. */
+    while (w->conns.next != &w->conns)
+        w->conns.next->force_close(w->conns.next);
+    finish(w);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    struct cw_worker *w = a->data;
+    w->draining = true;
+    cw_upstream_sweep(w); /* idle pooled connections are not in-flight work */
+    for (uint32_t i = 0; i < w->n_listeners; i++)
+        uv_close((uv_handle_t *)&w->listeners[i].handle, NULL);
+    if (w->active == 0) {
+        finish(w);
+        return;
+    }
+    uv_ref((uv_handle_t *)&w->drain_timer);
+    uv_timer_start(&w->drain_timer, on_drain_timeout, w->cfg->timeouts.drain_ms, 0);
+}
+
+static void run_worker(void *arg)
+{
+    struct cw_worker *w = arg;
+    uv_check_t check;
+    uv_check_init(&w->loop, &check);
+    check.data = w;
+    uv_check_start(&check, on_check);
+    uv_unref((uv_handle_t *)&check);
+    for (uint32_t i = 0; i < w->n_listeners; i++) {
+        struct cw_worker_listener *wl = &w->listeners[i];
+        uv_tcp_init(&w->loop, &wl->handle);
+        wl->handle.data = wl;
+        uv_tcp_open(&wl->handle, wl->fd);
+        uv_listen((uv_stream_t *)&wl->handle, 4096, on_connection);
+    }
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    cw_access_log_flush_if(w);
+}
+
+static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
+{
+    const struct cw_snapshot *snap = p->cfg->snapshot;
+    w->id = id;
+    w->proxy = p;
+    w->cfg = p->cfg;
+    w->conns.next = w->conns.prev = &w->conns;
+    uv_loop_init(&w->loop);
+    uv_async_init(&w->loop, &w->stop_async, on_stop);
+    w->stop_async.data = w;
+    uv_timer_init(&w->loop, &w->drain_timer);
+    w->drain_timer.data = w;
+    uv_unref((uv_handle_t *)&w->drain_timer);
+    w->rr_cursors = cw_xcalloc(snap->clusters.n + 1, sizeof(uint32_t));
+    w->pools = cw_xcalloc(snap->clusters.n + 1, sizeof(void *));
+    uv_timer_init(&w->loop, &w->sweep_timer);
+    w->sweep_timer.data = w;
+    uv_timer_start(&w->sweep_timer, on_sweep, 1000, 1000);
+    uv_unref((uv_handle_t *)&w->sweep_timer);
+    /* Workers start at different places so their first requests do not all hit one host. */
+    for (uint32_t c = 0; c < snap->clusters.n; c++)
+        w->rr_cursors[c] = id;
+    w->n_listeners = snap->listeners.n;
+    w->listeners = cw_xcalloc(w->n_listeners + 1, sizeof(*w->listeners));
+    for (uint32_t i = 0; i < w->n_listeners; i++) {
+        char err[256];
+        w->listeners[i].listener = snap->listeners.v[i];
+        w->listeners[i].worker = w;
+        w->listeners[i].fd = cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port, err,
+                                                sizeof(err));
+        if (w->listeners[i].fd < 0) {
+            fprintf(stderr, "causeway: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void free_worker(struct cw_worker *w)
+{
+    uv_loop_close(&w->loop);
+    free(w->rr_cursors);
+    for (uint32_t c = 0; c < w->cfg->snapshot->clusters.n; c++)
+        free(w->pools[c]);
+    free(w->pools);
+    free(w->listeners);
+    cw_log_buffer_free(&w->log);
+}
+
+struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
+{
+    struct cw_proxy *p = cw_xcalloc(1, sizeof(*p));
+    p->cfg = cfg;
+    p->n_workers = cfg->workers;
+    p->workers = cw_xcalloc(p->n_workers, sizeof(*p->workers));
+    for (unsigned i = 0; i < p->n_workers; i++) {
+        if (init_worker(p, &p->workers[i], i) != 0) {
+            for (unsigned j = 0; j <= i; j++) {
+                for (uint32_t l = 0; l < p->workers[j].n_listeners; l++)
+                    if (p->workers[j].listeners[l].fd >= 0)
+                        close(p->workers[j].listeners[l].fd);
+                uv_close((uv_handle_t *)&p->workers[j].stop_async, NULL);
+                uv_close((uv_handle_t *)&p->workers[j].drain_timer, NULL);
+                uv_run(&p->workers[j].loop, UV_RUN_DEFAULT);
+                free_worker(&p->workers[j]);
+            }
+            free(p->workers);
+            free(p);
+            return NULL;
+        }
+    }
+    for (unsigned i = 0; i < p->n_workers; i++)
+        uv_thread_create(&p->workers[i].thread, run_worker, &p->workers[i]);
+    return p;
+}
+
+void cw_proxy_stop(struct cw_proxy *p)
+{
+    for (unsigned i = 0; i < p->n_workers; i++)
+        uv_async_send(&p->workers[i].stop_async);
+    for (unsigned i = 0; i < p->n_workers; i++) {
+        uv_thread_join(&p->workers[i].thread);
+        free_worker(&p->workers[i]);
+    }
+    free(p->workers);
+    free(p);
+}
