@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "snapshot/snapshot_types.h"
 #include "util/xalloc.h"
 
 int cw_access_log_open(struct cw_access_log *log, const char *path, bool json)
@@ -99,9 +100,13 @@ void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *b,
         if (r->method)
             put(b, " \"%s %s\" host=%s status=%d", r->method, dash(r->path), dash(r->host),
                 r->status);
-        put(b, " route=%s service=%s endpoint=%s locality=%s in=%llu out=%llu duration_ms=%llu "
-               "retries=%u reason=%s\n",
-            dash(r->route), dash(r->service), dash(r->endpoint), dash(r->locality),
+        put(b, " route=%s service=%s endpoint=%s locality=%s", dash(r->route), dash(r->service),
+            dash(r->endpoint), dash(r->locality));
+        if (r->priority >= 0)
+            put(b, " priority=%d", r->priority);
+        else
+            put(b, " priority=-");
+        put(b, " in=%llu out=%llu duration_ms=%llu retries=%u reason=\"%s\"\n",
             (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
             (unsigned long long)r->duration_ms, r->retries, dash(r->reason));
         return;
@@ -118,6 +123,10 @@ void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *b,
     put_json(b, "service", r->service, true);
     put_json(b, "endpoint", r->endpoint, true);
     put_json(b, "locality", r->locality, true);
+    if (r->priority >= 0)
+        put(b, ",\"priority\":%d", r->priority);
+    else
+        put(b, ",\"priority\":null");
     put(b, ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%llu,\"retries\":%u",
         (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
         (unsigned long long)r->duration_ms, r->retries);
@@ -137,4 +146,17 @@ void cw_access_log_flush(const struct cw_access_log *log, struct cw_log_buffer *
         off += (size_t)n;
     }
     b->len = 0;
+}
+
+void cw_format_locality(char *out, size_t size, const struct cw_endpoint *e)
+{
+    const struct cw_locality *l = &e->locality;
+    if (!l->region[0])
+        snprintf(out, size, "-");
+    else if (!l->zone[0])
+        snprintf(out, size, "%s", l->region);
+    else if (!l->subzone[0])
+        snprintf(out, size, "%s/%s", l->region, l->zone);
+    else
+        snprintf(out, size, "%s/%s/%s", l->region, l->zone, l->subzone);
 }

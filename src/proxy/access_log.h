@@ -30,7 +30,8 @@ struct cw_access_record {
     const char *route;    /* "ns/table:route" */
     const char *service;  /* cluster name */
     const char *endpoint; /* "ip:port" */
-    const char *locality;
+    const char *locality; /* "region/zone/subZone" of the endpoint */
+    int priority;         /* the endpoint's priority, -1 when no endpoint served */
     int status;           /* HTTP status; 0 for TCP */
     uint64_t bytes_in, bytes_out;
     uint64_t duration_ms;
@@ -50,5 +51,10 @@ void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *bu
 void cw_access_log_flush(const struct cw_access_log *log, struct cw_log_buffer *buf);
 
 void cw_log_buffer_free(struct cw_log_buffer *buf);
+
+struct cw_endpoint;
+
+/* "us-east-1/us-east-1a" ("-" without a locality): where an endpoint sits. */
+void cw_format_locality(char *out, size_t size, const struct cw_endpoint *e);
 
 #endif

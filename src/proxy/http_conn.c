@@ -38,19 +38,18 @@ static void log_exchange(struct http_conn *c)
 {
     const struct cw_access_log *log = c->w->cfg->access_log;
     struct exchange *ex = &c->ex;
-    if (!log || !ex->log_text)
+    if (!log)
         return;
-    const char *method = ex->log_text;
-    const char *path = method + strlen(method) + 1;
-    const char *host = path + strlen(path) + 1;
+    const char *method = ex->log_text ? ex->log_text : "-";
+    const char *path = ex->log_text ? method + strlen(method) + 1 : "-";
+    const char *host = ex->log_text ? path + strlen(path) + 1 : "-";
     char route[256], locality[192];
     const struct cw_host *h = ex->up ? cw_upstream_host(ex->up) : NULL;
     if (ex->route)
         snprintf(route, sizeof(route), "%s/%s:%s", ex->route->table->obj.meta.ns,
                  ex->route->table->obj.meta.name, ex->route->name);
     if (h)
-        snprintf(locality, sizeof(locality), "%s/%s/%s P%u", h->endpoint->locality.region,
-                 h->endpoint->locality.zone, h->endpoint->locality.subzone, h->endpoint->priority);
+        cw_format_locality(locality, sizeof(locality), h->endpoint);
     struct cw_access_record r = {
         .protocol = "http",
         .listener = c->listener->port,
@@ -61,6 +60,7 @@ static void log_exchange(struct http_conn *c)
         .service = ex->cluster ? ex->cluster->name : NULL,
         .endpoint = h ? h->text : NULL,
         .locality = h ? locality : NULL,
+        .priority = h ? (int)h->endpoint->priority : -1,
         .status = ex->status,
         .bytes_in = ex->bytes_in,
         .bytes_out = ex->bytes_out,
@@ -77,9 +77,12 @@ static void end_exchange(struct http_conn *c, bool upstream_reusable)
     log_exchange(c);
     if (ex->up)
         cw_upstream_release(ex->up, upstream_reusable);
-    cw_out_free(&ex->head_out);
     free(ex->log_text);
+    /* The head buffer is kept for the connection's next request: no allocation per request. */
+    struct cw_out head_out = ex->head_out;
     memset(ex, 0, sizeof(*ex));
+    head_out.len = 0;
+    ex->head_out = head_out;
 }
 
 static void close_conn(struct http_conn *c)
@@ -87,7 +90,7 @@ static void close_conn(struct http_conn *c)
     if (c->closing)
         return;
     c->closing = true;
-    if (c->state != HTTP_READING_HEAD || c->ex.log_text)
+    if (c->state != HTTP_READING_HEAD)
         end_exchange(c, false);
     uv_close((uv_handle_t *)&c->timer, on_closed);
     uv_close((uv_handle_t *)&c->sock, on_closed);
@@ -172,8 +175,6 @@ static void on_timer(uv_timer_t *t)
         break;
     case DEADLINE_HEADERS:
         c->keep_alive = false;
-        if (!c->ex.log_text)
-            c->ex.log_text = cw_xstrdup("-\0-\0-\0");
         local_reply(c, 408, "request headers not received in time", true, NULL);
         break;
     case DEADLINE_CONNECT:
@@ -382,7 +383,8 @@ static void on_request_head(struct http_conn *c)
     struct cw_route_request req = {.method = method, .head = &c->head, .port = c->listener->port};
     cw_router_split_target(c->head.url, &req.path, &req.query);
     const struct cw_span *host = cw_http_header(&c->head, "host");
-    save_log_text(c, method, c->head.url, host ? *host : (struct cw_span){"", 0});
+    if (c->w->cfg->access_log) /* copied only when someone reads it */
+        save_log_text(c, method, c->head.url, host ? *host : (struct cw_span){"", 0});
     if (!host) {
         local_reply(c, 400, "missing Host header", true, NULL);
         return;
@@ -445,7 +447,6 @@ static void parse_head(struct http_conn *c)
         c->parsed = c->len;
         if (c->len == CW_HTTP_BUFFER) {
             c->keep_alive = false;
-            c->ex.log_text = cw_xstrdup("-\0-\0-\0");
             local_reply(c, 431, "request head larger than 32 KiB", true, NULL);
             return;
         }
@@ -459,8 +460,6 @@ static void parse_head(struct http_conn *c)
         return;
     }
     c->keep_alive = false;
-    if (!c->ex.log_text)
-        c->ex.log_text = cw_xstrdup("-\0-\0-\0");
     char why[160];
     snprintf(why, sizeof(why), "malformed request: %s", llhttp_get_error_reason(&c->parser));
     c->ex.reason = NULL;

@@ -53,8 +53,7 @@ static void log_tunnel(struct tunnel *t)
     const struct cw_endpoint *e = t->host ? t->host->endpoint : NULL;
     char locality[192] = "";
     if (e)
-        snprintf(locality, sizeof(locality), "%s/%s/%s P%u", e->locality.region, e->locality.zone,
-                 e->locality.subzone, e->priority);
+        cw_format_locality(locality, sizeof(locality), e);
     struct cw_access_record r = {
         .protocol = "tcp",
         .listener = t->listener->port,
@@ -62,6 +61,7 @@ static void log_tunnel(struct tunnel *t)
         .service = t->uc ? t->uc->cluster->name : NULL,
         .endpoint = t->connected && t->host ? t->host->text : NULL,
         .locality = e && t->connected ? locality : NULL,
+        .priority = e && t->connected ? (int)e->priority : -1,
         .bytes_in = t->to_up.bytes,
         .bytes_out = t->to_down.bytes,
         .duration_ms = cw_worker_now(t->w) - t->start_ms,

@@ -72,9 +72,10 @@ static void on_sweep(uv_timer_t *t)
     cw_upstream_sweep(t->data);
 }
 
-static void on_check(uv_check_t *check)
+/* Runs before the loop blocks, after the close callbacks that log finished connections. */
+static void on_prepare(uv_prepare_t *prepare)
 {
-    cw_access_log_flush_if(check->data);
+    cw_access_log_flush_if(prepare->data);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -115,11 +116,11 @@ static void on_stop(uv_async_t *a)
 static void run_worker(void *arg)
 {
     struct cw_worker *w = arg;
-    uv_check_t check;
-    uv_check_init(&w->loop, &check);
-    check.data = w;
-    uv_check_start(&check, on_check);
-    uv_unref((uv_handle_t *)&check);
+    uv_prepare_t prepare;
+    uv_prepare_init(&w->loop, &prepare);
+    prepare.data = w;
+    uv_prepare_start(&prepare, on_prepare);
+    uv_unref((uv_handle_t *)&prepare);
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
         uv_tcp_init(&w->loop, &wl->handle);
