@@ -106,11 +106,11 @@ static void print_cluster(FILE *out, const struct cw_cluster *c)
     fprintf(out, "cluster %s", c->name);
     if (c->outlier) {
         const struct cw_outlier_config *o = &c->outlier->config;
-        fprintf(out, " outlier %s/%s (consecutiveErrors %u, baseEjectionTime %s, "
-                     "maxEjectionPercent %u)",
+        fprintf(out,
+                " outlier %s/%s (consecutiveErrors %u, baseEjectionTime %s, "
+                "maxEjectionPercent %u)",
                 c->outlier->obj.meta.ns, c->outlier->obj.meta.name, o->consecutive_errors,
-                cw_duration_format(o->base_ejection_ms, buf, sizeof(buf)),
-                o->max_ejection_percent);
+                cw_duration_format(o->base_ejection_ms, buf, sizeof(buf)), o->max_ejection_percent);
     }
     if (c->failover)
         fprintf(out, " failover %s/%s%s", c->failover->obj.meta.ns, c->failover->obj.meta.name,

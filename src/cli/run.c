@@ -101,8 +101,8 @@ static int parse_args(struct run_options *o, int argc, char **argv)
             if (strcmp(arg, durations[d].name) != 0)
                 continue;
             matched = true;
-            if (duration_option(arg, v, (uint64_t *)((char *)&o->proxy.timeouts +
-                                                     durations[d].offset)) != 0)
+            if (duration_option(
+                    arg, v, (uint64_t *)((char *)&o->proxy.timeouts + durations[d].offset)) != 0)
                 return 2;
             i++;
         }
@@ -114,7 +114,8 @@ static int parse_args(struct run_options *o, int argc, char **argv)
             o->proxy.bind = v;
         } else if (!strcmp(arg, "--access-log") && v) {
             o->access_log = v;
-        } else if (!strcmp(arg, "--log-format") && v && (!strcmp(v, "text") || !strcmp(v, "json"))) {
+        } else if (!strcmp(arg, "--log-format") && v &&
+                   (!strcmp(v, "text") || !strcmp(v, "json"))) {
             o->json_log = !strcmp(v, "json");
         } else {
             fprintf(stderr, "causeway run: bad or unknown argument %s%s%s (see --help)\n", arg,
@@ -175,8 +176,8 @@ static int serve(struct run_options *o, const struct cw_snapshot *snap)
         cw_upstreams_free(&ups);
         return 1;
     }
-    fprintf(stderr, "causeway: serving %u listener(s) on %s with %u worker(s)\n",
-            snap->listeners.n, o->proxy.bind, o->proxy.workers);
+    fprintf(stderr, "causeway: serving %u listener(s) on %s with %u worker(s)\n", snap->listeners.n,
+            o->proxy.bind, o->proxy.workers);
     for (uint32_t i = 0; i < snap->listeners.n; i++)
         fprintf(stderr, "causeway: listener %u %s\n", snap->listeners.v[i]->port,
                 snap->listeners.v[i]->http ? "http" : "tcp");
@@ -202,8 +203,11 @@ int cw_cli_run(int argc, char **argv)
 {
     struct run_options o = {
         .proxy = {.bind = "0.0.0.0",
-                  .timeouts = {.connect_ms = 2000, .request_headers_ms = 10000,
-                               .upstream_ms = 30000, .idle_ms = 60000, .drain_ms = 10000}},
+                  .timeouts = {.connect_ms = 2000,
+                               .request_headers_ms = 10000,
+                               .upstream_ms = 30000,
+                               .idle_ms = 60000,
+                               .drain_ms = 10000}},
     };
     cw_common_options_init(&o.common);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -20,8 +20,7 @@ struct events {
     int n;
 };
 
-static void ev(struct events *e, enum ev_type type, const char *key, const char *str,
-               uint64_t num)
+static void ev(struct events *e, enum ev_type type, const char *key, const char *str, uint64_t num)
 {
     if (e->n < (int)(sizeof(e->v) / sizeof(e->v[0])))
         e->v[e->n++] = (struct ev){type, key, str, num};
@@ -35,7 +34,8 @@ static void counters(struct events *e, const struct cw_status *st, char keys[][6
     for (uint32_t i = 0; i < st->n_counters; i++) {
         const char *name = st->counters[i].name;
         const char *slash = strchr(name, '/');
-        if (open && (!slash || (size_t)(slash - name) != open_len || strncmp(name, open, open_len))) {
+        if (open &&
+            (!slash || (size_t)(slash - name) != open_len || strncmp(name, open, open_len))) {
             ev(e, EV_END, NULL, NULL, 0);
             open = NULL;
         }

@@ -36,7 +36,8 @@ void cw_log_buffer_free(struct cw_log_buffer *buf)
     buf->len = buf->cap = 0;
 }
 
-static void put(struct cw_log_buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct cw_log_buffer *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void put(struct cw_log_buffer *b, const char *fmt, ...)
 {
     for (;;) {

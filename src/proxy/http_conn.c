@@ -108,8 +108,8 @@ static void on_timer(uv_timer_t *t);
 static void set_deadline(struct http_conn *c, enum http_deadline d)
 {
     const struct cw_timeouts *to = &c->w->cfg->timeouts;
-    uint64_t ms = d == DEADLINE_HEADERS   ? to->request_headers_ms
-                  : d == DEADLINE_CONNECT ? to->connect_ms
+    uint64_t ms = d == DEADLINE_HEADERS    ? to->request_headers_ms
+                  : d == DEADLINE_CONNECT  ? to->connect_ms
                   : d == DEADLINE_RESPONSE ? to->upstream_ms
                                            : to->idle_ms;
     c->deadline = d;
@@ -279,9 +279,8 @@ static struct cw_span rewrite_path(struct http_conn *c, const struct cw_route *r
                                    size_t out_size)
 {
     const struct cw_forward_to *f = r->forward;
-    struct cw_span target = {path.p, path.len + (query.len || path.p[path.len] == '?'
-                                                     ? query.len + 1
-                                                     : 0)};
+    struct cw_span target = {path.p,
+                             path.len + (query.len || path.p[path.len] == '?' ? query.len + 1 : 0)};
     size_t keep = 0; /* bytes of the old path replaced */
     const char *with = NULL;
     if (f && f->path_rewrite && matcher >= 0) {
@@ -350,9 +349,9 @@ static void forward(struct http_conn *c, const struct cw_route *r, int matcher,
         return;
     }
     char path_buf[8192];
-    struct cw_span target = r ? rewrite_path(c, r, matcher, req->path, req->query, path_buf,
-                                             sizeof(path_buf))
-                              : c->head.url;
+    struct cw_span target =
+        r ? rewrite_path(c, r, matcher, req->path, req->query, path_buf, sizeof(path_buf))
+          : c->head.url;
     if (!r)
         target = c->head.url;
     struct cw_forward_head fh = {
@@ -441,8 +440,7 @@ static void parse_head(struct http_conn *c)
     }
     if (c->head.n_headers == 0 && c->parsed > 0 && c->parser.method == 0)
         compact(c);
-    llhttp_errno_t err =
-        llhttp_execute(&c->parser, c->buf + c->parsed, c->len - c->parsed);
+    llhttp_errno_t err = llhttp_execute(&c->parser, c->buf + c->parsed, c->len - c->parsed);
     if (err == HPE_OK) {
         c->parsed = c->len;
         if (c->len == CW_HTTP_BUFFER) {

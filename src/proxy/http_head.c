@@ -125,8 +125,8 @@ static void put_span(struct cw_out *o, struct cw_span s)
  * and Content-Length stay: causeway forwards bodies with their framing unchanged. */
 static bool hop_by_hop(const struct cw_http_head *h, struct cw_span name)
 {
-    static const char *const fixed[] = {"connection", "keep-alive", "proxy-connection", "te",
-                                        "trailer", "upgrade", NULL};
+    static const char *const fixed[] = {
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", NULL};
     for (int i = 0; fixed[i]; i++)
         if (cw_span_eq(name, fixed[i]))
             return true;
@@ -210,23 +210,40 @@ void cw_http_write_response_head(struct cw_out *o, const llhttp_t *p, const stru
 const char *cw_http_status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
     }
 }
 

@@ -54,8 +54,8 @@ void cw_out_free(struct cw_out *o);
 /* What a forwarded request head needs besides the parsed head. */
 struct cw_forward_head {
     const char *method;
-    struct cw_span path;  /* possibly rewritten request target */
-    const char *host;     /* Host to send (rewritten), or NULL to keep the client's */
+    struct cw_span path; /* possibly rewritten request target */
+    const char *host;    /* Host to send (rewritten), or NULL to keep the client's */
     const char *client_ip;
 };
 

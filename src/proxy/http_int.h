@@ -63,7 +63,7 @@ struct http_conn {
     struct exchange ex;
     uv_write_t write_req;
     uv_shutdown_t shutdown_req;
-    bool response_done; /* the pending response write is the last of the exchange */
+    bool response_done;  /* the pending response write is the last of the exchange */
     struct cw_out reply; /* a local reply being written */
     int open_handles;
     bool closing, writing, keep_alive, reading;

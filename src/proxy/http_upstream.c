@@ -210,8 +210,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (!u->head_done)
-        cw_http_upstream_failed(c, nread == UV_EOF ? "upstream closed before responding"
-                                                   : "upstream reset before responding",
+        cw_http_upstream_failed(c,
+                                nread == UV_EOF ? "upstream closed before responding"
+                                                : "upstream reset before responding",
                                 false);
     else
         cw_http_abort(c, "upstream closed mid-response");

@@ -29,7 +29,7 @@ struct cw_timeouts {
 struct cw_proxy_config {
     const struct cw_snapshot *snapshot;
     const struct cw_upstreams *upstreams;
-    const char *bind;   /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
+    const char *bind; /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
     unsigned workers;
     struct cw_timeouts timeouts;
     struct cw_access_log *access_log; /* NULL ⇒ no access log */

@@ -88,7 +88,8 @@ static bool query_param(struct cw_span q, const char *name, struct cw_span *valu
         const char *eq = memchr(p, '=', (size_t)(stop - p));
         const char *key_end = eq ? eq : stop;
         if ((size_t)(key_end - p) == n && memcmp(p, name, n) == 0) {
-            *value = eq ? (struct cw_span){eq + 1, (size_t)(stop - eq - 1)} : (struct cw_span){"", 0};
+            *value =
+                eq ? (struct cw_span){eq + 1, (size_t)(stop - eq - 1)} : (struct cw_span){"", 0};
             return true;
         }
         p = stop + 1;

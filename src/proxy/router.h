@@ -11,7 +11,7 @@
 #include "snapshot/snapshot_types.h"
 
 struct cw_route_request {
-    const char *method; /* "GET" */
+    const char *method;   /* "GET" */
     struct cw_span path;  /* without the query */
     struct cw_span query; /* after '?', may be empty */
     struct cw_span host;  /* without ":port" */

@@ -269,8 +269,7 @@ static void on_connect_timeout(uv_timer_t *timer)
 static void try_connect(struct tunnel *t)
 {
     int h = t->n_tried < CW_MAX_ATTEMPTS
-                ? cw_lb_pick(t->uc, &t->w->rr_cursors[t->uc->cluster->index], t->tried,
-                             t->n_tried)
+                ? cw_lb_pick(t->uc, &t->w->rr_cursors[t->uc->cluster->index], t->tried, t->n_tried)
                 : -1;
     if (h < 0) {
         close_tunnel(t, t->n_tried ? t->reason : "no endpoint");

@@ -160,8 +160,8 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
         char err[256];
         w->listeners[i].listener = snap->listeners.v[i];
         w->listeners[i].worker = w;
-        w->listeners[i].fd = cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port, err,
-                                                sizeof(err));
+        w->listeners[i].fd =
+            cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port, err, sizeof(err));
         if (w->listeners[i].fd < 0) {
             fprintf(stderr, "causeway: %s\n", err);
             return -1;
