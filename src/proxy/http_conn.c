@@ -17,6 +17,7 @@
 
 static void process(struct http_conn *c);
 static void start_reading(struct http_conn *c);
+static void stop_reading(struct http_conn *c);
 static void compact(struct http_conn *c);
 
 /* ---- lifetime ---- */
@@ -29,6 +30,7 @@ static void on_closed(uv_handle_t *h)
     cw_worker_untrack(c->w, &c->link);
     cw_out_free(&c->ex.head_out);
     cw_out_free(&c->reply);
+    cw_out_free(&c->resp_head);
     free(c->ex.log_text);
     free(c->buf);
     free(c);
@@ -154,8 +156,8 @@ static void local_reply(struct http_conn *c, int status, const char *body, bool 
     uv_timer_stop(&c->timer);
     cw_http_write_local_reply(&c->reply, status, body, text, extra, !c->keep_alive);
     ex->bytes_out = c->reply.len;
-    uv_read_stop((uv_stream_t *)&c->sock);
-    c->reading = false;
+    if (!c->keep_alive)
+        stop_reading(c);
     uv_buf_t b = uv_buf_init(c->reply.p, (unsigned)c->reply.len);
     c->writing = true;
     c->write_req.data = c;
@@ -207,6 +209,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct http_conn *c = s->data;
     if (nread == 0)
         return;
+    if (nread == UV_ENOBUFS) {
+        /* The buffer is full of pipelined bytes: wait until the current exchange ends. */
+        stop_reading(c);
+        return;
+    }
     if (nread < 0) {
         if (c->state == HTTP_FORWARDING && c->ex.req_done && nread == UV_EOF) {
             /* The client finished sending; the response may still come. */
@@ -361,8 +368,9 @@ static void forward(struct http_conn *c, const struct cw_route *r, int matcher,
         .client_ip = c->client_ip,
     };
     cw_http_write_request_head(&ex->head_out, &c->head, &fh);
+    /* The client stays readable (no epoll change per request): pipelined bytes wait in the
+     * buffer, and a full buffer stops reading (UV_ENOBUFS). */
     c->state = HTTP_FORWARDING;
-    stop_reading(c);
     set_deadline(c, DEADLINE_CONNECT);
     if (!cw_upstream_acquire(c))
         local_reply(c, 503, "no healthy upstream", true, NULL);
@@ -589,8 +597,17 @@ void cw_http_response_head(struct http_conn *c, struct up_conn *up)
         if (cw_upstream_needs_eof(up) || !ex->req_done)
             c->keep_alive = false; /* framing ends with a close, or the request was cut short */
     }
+    if (status >= 200) {
+        /* Kept until the first body bytes (or the end) so that both go out in one write. */
+        c->resp_head.len = 0;
+        cw_upstream_client_head(up, &c->resp_head, !c->keep_alive);
+        ex->bytes_out += c->resp_head.len;
+        c->head_pending = true;
+        return;
+    }
+    /* An interim response (100 Continue) goes out at once. */
     struct head_write *hw = cw_xcalloc(1, sizeof(*hw));
-    cw_upstream_client_head(up, &hw->out, !c->keep_alive);
+    cw_upstream_client_head(up, &hw->out, false);
     ex->bytes_out += hw->out.len;
     uv_buf_t b = uv_buf_init(hw->out.p, (unsigned)hw->out.len);
     if (uv_write(&hw->req, (uv_stream_t *)&c->sock, &b, 1, on_head_written) != 0) {
@@ -652,17 +669,39 @@ static void on_response_written(uv_write_t *req, int status)
     after_response_write(c, c->response_done);
 }
 
+/* Drops the first <w> written bytes from <b> (an array of <*n> buffers). */
+static void skip_written(uv_buf_t *b, unsigned *n, size_t w)
+{
+    unsigned i = 0;
+    while (i < *n && w >= b[i].len)
+        w -= b[i++].len;
+    memmove(b, b + i, sizeof(*b) * (*n - i));
+    *n -= i;
+    if (*n) {
+        b[0].base += w;
+        b[0].len -= (unsigned)w;
+    }
+}
+
 void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool done)
 {
     c->ex.bytes_out += n;
     c->ex.resp_done = done;
-    if (n == 0) {
+    uv_buf_t b[2];
+    unsigned nb = 0;
+    if (c->head_pending) {
+        b[nb++] = uv_buf_init(c->resp_head.p, (unsigned)c->resp_head.len);
+        c->head_pending = false;
+    }
+    if (n)
+        b[nb++] = uv_buf_init((char *)p, (unsigned)n);
+    size_t total = (nb > 0 ? b[0].len : 0) + (nb > 1 ? b[1].len : 0);
+    if (total == 0) {
         after_response_write(c, done);
         return;
     }
-    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int w = uv_try_write((uv_stream_t *)&c->sock, &b, 1);
-    if (w == (int)n) {
+    int w = uv_try_write((uv_stream_t *)&c->sock, b, nb);
+    if (w == (int)total) {
         after_response_write(c, done);
         return;
     }
@@ -670,13 +709,13 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
         cw_http_abort(c, "client write failed");
         return;
     }
-    if (w > 0) {
-        b.base += w;
-        b.len -= (unsigned)w;
-    }
+    skip_written(b, &nb, w > 0 ? (size_t)w : 0);
+    /* The client is slower than the upstream: stop reading the upstream until this is out. */
+    if (c->ex.up)
+        cw_upstream_pause(c->ex.up);
     c->response_done = done;
     c->write_req.data = c;
-    if (uv_write(&c->write_req, (uv_stream_t *)&c->sock, &b, 1, on_response_written) != 0)
+    if (uv_write(&c->write_req, (uv_stream_t *)&c->sock, b, nb, on_response_written) != 0)
         cw_http_abort(c, "client write failed");
 }
 

@@ -64,6 +64,8 @@ struct http_conn {
     uv_write_t write_req;
     uv_shutdown_t shutdown_req;
     bool response_done;  /* the pending response write is the last of the exchange */
+    struct cw_out resp_head; /* the response head, sent together with the first body bytes */
+    bool head_pending;
     struct cw_out reply; /* a local reply being written */
     int open_handles;
     bool closing, writing, keep_alive, reading;

@@ -26,7 +26,9 @@ struct up_conn {
     uint32_t cluster, host_index;
     struct up_conn *next, *prev; /* pool list */
     uint64_t idle_since;
-    bool connected, reused, closing, head_done, paused, in_pool;
+    bool connected, reused, closing, head_done, in_pool;
+    bool paused;  /* bytes were handed to the client and wait to be written */
+    bool reading; /* the socket is registered for reading */
 };
 
 struct host_pool {
@@ -128,12 +130,27 @@ static void reset_parser(struct up_conn *u)
     u->head_done = false;
 }
 
-/* Hands the client what the parser found; the upstream stays paused until the client write
- * is done (cw_upstream_resume), so the bytes handed over stay in place. */
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Registers or unregisters the socket for reading, only on a change (each is an epoll_ctl). */
+static void set_reading(struct up_conn *u, bool on)
+{
+    if (u->reading == on || u->closing)
+        return;
+    u->reading = on;
+    if (on)
+        uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+    else
+        uv_read_stop((uv_stream_t *)&u->sock);
+}
+
+/* Hands the client what the parser found. Processing pauses until the client write is done
+ * (cw_upstream_resume), so the bytes handed over stay in place; the socket itself is only
+ * unregistered when that write has to wait (cw_upstream_pause). */
 static void hand_over(struct up_conn *u, const char *p, size_t n, bool done)
 {
     u->paused = true;
-    uv_read_stop((uv_stream_t *)&u->sock);
     cw_http_response_data(u->owner, p, n, done);
 }
 
@@ -194,6 +211,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct up_conn *u = s->data;
     if (nread == 0)
         return;
+    if (nread == UV_ENOBUFS) { /* buffer full while the client catches up */
+        set_reading(u, false);
+        return;
+    }
     if (nread > 0 && u->owner) {
         u->len += (size_t)nread;
         process(u);
@@ -221,7 +242,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 void cw_upstream_pause(struct up_conn *u)
 {
     u->paused = true;
-    uv_read_stop((uv_stream_t *)&u->sock);
+    set_reading(u, false);
 }
 
 void cw_upstream_resume(struct up_conn *u)
@@ -229,7 +250,7 @@ void cw_upstream_resume(struct up_conn *u)
     u->paused = false;
     if (u->closing)
         return;
-    uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+    set_reading(u, true);
     process(u);
 }
 
@@ -269,7 +290,7 @@ static void start_exchange(struct up_conn *u, struct http_conn *c)
     u->len = u->parsed = 0;
     reset_parser(u);
     c->ex.up = u;
-    uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+    set_reading(u, true);
 }
 
 static void on_connected(uv_connect_t *req, int status)
@@ -363,7 +384,8 @@ void cw_upstream_release(struct up_conn *u, bool reusable)
     p->idle++;
     u->in_pool = true;
     /* Keep reading: an upstream that closes the idle connection is noticed at once. */
-    uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+    u->paused = false;
+    set_reading(u, true);
 }
 
 void cw_upstream_sweep(struct cw_worker *w)
