@@ -16,6 +16,7 @@
 #include "util/xalloc.h"
 
 static void process(struct http_conn *c);
+static void forward_body(struct http_conn *c);
 static void start_reading(struct http_conn *c);
 static void stop_reading(struct http_conn *c);
 static void compact(struct http_conn *c);
@@ -169,12 +170,22 @@ static void on_timer(uv_timer_t *t)
 {
     struct http_conn *c = t->data;
     switch (c->deadline) {
-    case DEADLINE_IDLE:
+    case DEADLINE_IDLE: {
+        /* Traffic in either direction moves the deadline; the timer is re-armed lazily here
+         * rather than on every read. */
+        uint64_t quiet = cw_worker_now(c->w) - c->last_activity;
+        uint64_t idle = c->w->cfg->timeouts.idle_ms;
+        if (c->last_activity > c->deadline_start && quiet < idle) {
+            c->deadline_start = c->last_activity;
+            uv_timer_start(&c->timer, on_timer, idle - quiet, 0);
+            break;
+        }
         if (c->state == HTTP_FORWARDING && c->ex.resp_started)
             cw_http_abort(c, "idle timeout");
         else
             close_conn(c);
         break;
+    }
     case DEADLINE_HEADERS:
         c->keep_alive = false;
         local_reply(c, 408, "request headers not received in time", true, NULL);
@@ -226,6 +237,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->len += (size_t)nread;
+    c->last_activity = cw_worker_now(c->w);
     if (c->state == HTTP_READING_HEAD && c->deadline == DEADLINE_IDLE)
         set_deadline(c, DEADLINE_HEADERS);
     process(c);
@@ -480,6 +492,8 @@ static void process(struct http_conn *c)
         return;
     if (c->state == HTTP_READING_HEAD)
         parse_head(c);
+    else if (c->state == HTTP_FORWARDING && !c->ex.req_done)
+        forward_body(c);
 }
 
 /* ---- forwarding ---- */
@@ -495,7 +509,7 @@ static void forward_body(struct http_conn *c)
         start_reading(c);
         return;
     }
-    stop_reading(c);
+    /* Reading goes on meanwhile: new bytes land after <end>, and a full buffer stops it. */
     const char *start = c->buf + c->parsed;
     llhttp_errno_t err = llhttp_execute(&c->parser, start, c->len - c->parsed);
     const char *end = c->buf + c->len;
@@ -685,6 +699,7 @@ static void skip_written(uv_buf_t *b, unsigned *n, size_t w)
 
 void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool done)
 {
+    c->last_activity = cw_worker_now(c->w);
     c->ex.bytes_out += n;
     c->ex.resp_done = done;
     uv_buf_t b[2];

@@ -16,8 +16,14 @@ static void extend(struct cw_span *s, const char *at, size_t len)
 
 static int on_message_begin(llhttp_t *p)
 {
+    /* Only what a new head reads is reset: clearing all 100 header slots costs more than the
+     * rest of the parse. */
     struct cw_http_head *h = p->data;
-    memset(h, 0, sizeof(*h));
+    h->url = (struct cw_span){NULL, 0};
+    h->reason = (struct cw_span){NULL, 0};
+    h->n_headers = 0;
+    h->too_many_headers = false;
+    h->in_name = false;
     return 0;
 }
 
@@ -41,7 +47,9 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
             h->too_many_headers = true;
             return HPE_USER;
         }
-        h->headers[h->n_headers++].value = (struct cw_span){"", 0};
+        struct cw_header *hd = &h->headers[h->n_headers++];
+        hd->name = (struct cw_span){NULL, 0};
+        hd->value = (struct cw_span){"", 0};
         h->in_name = true;
     }
     extend(&h->headers[h->n_headers - 1].name, at, len);
@@ -121,16 +129,15 @@ static void put_span(struct cw_out *o, struct cw_span s)
     cw_out_put(o, s.p, s.len);
 }
 
-/* Hop-by-hop headers (RFC 9110 §7.6.1) and those the Connection header names. Transfer-Encoding
- * and Content-Length stay: causeway forwards bodies with their framing unchanged. */
-static bool hop_by_hop(const struct cw_http_head *h, struct cw_span name)
+/* Hop-by-hop headers (RFC 9110 §7.6.1) and those the Connection header <conn> names.
+ * Transfer-Encoding and Content-Length stay: bodies are forwarded with their framing. */
+static bool hop_by_hop(const struct cw_span *conn, struct cw_span name)
 {
     static const char *const fixed[] = {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", NULL};
     for (int i = 0; fixed[i]; i++)
         if (cw_span_eq(name, fixed[i]))
             return true;
-    const struct cw_span *conn = cw_http_header(h, "connection");
     if (!conn)
         return false;
     /* Connection: close, x-secret → x-secret is hop-by-hop as well. */
@@ -156,9 +163,10 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
     put_span(o, f->path);
     cw_out_str(o, " HTTP/1.1\r\n");
     const struct cw_span *xff = NULL;
+    const struct cw_span *conn = cw_http_header(h, "connection");
     for (uint32_t i = 0; i < h->n_headers; i++) {
         const struct cw_header *hd = &h->headers[i];
-        if (hop_by_hop(h, hd->name) || cw_span_eq(hd->name, "x-forwarded-proto"))
+        if (hop_by_hop(conn, hd->name) || cw_span_eq(hd->name, "x-forwarded-proto"))
             continue;
         if (cw_span_eq(hd->name, "x-forwarded-for")) {
             xff = &hd->value;
@@ -188,14 +196,18 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
 void cw_http_write_response_head(struct cw_out *o, const llhttp_t *p, const struct cw_http_head *h,
                                  bool close)
 {
-    char line[64];
-    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d ", p->status_code);
-    cw_out_put(o, line, (size_t)n);
+    char line[16] = "HTTP/1.1 000 ";
+    int st = p->status_code;
+    line[9] = (char)('0' + st / 100 % 10);
+    line[10] = (char)('0' + st / 10 % 10);
+    line[11] = (char)('0' + st % 10);
+    cw_out_put(o, line, 13);
     put_span(o, h->reason);
     cw_out_put(o, "\r\n", 2);
+    const struct cw_span *conn = cw_http_header(h, "connection");
     for (uint32_t i = 0; i < h->n_headers; i++) {
         const struct cw_header *hd = &h->headers[i];
-        if (hop_by_hop(h, hd->name))
+        if (hop_by_hop(conn, hd->name))
             continue;
         put_span(o, hd->name);
         cw_out_put(o, ": ", 2);

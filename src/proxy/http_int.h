@@ -54,6 +54,7 @@ struct http_conn {
     uv_timer_t timer;
     enum http_deadline deadline;
     uint64_t deadline_start;
+    uint64_t last_activity; /* last byte moved either way, for the idle deadline */
     llhttp_t parser;
     struct cw_http_head head;
     char *buf;
@@ -63,7 +64,7 @@ struct http_conn {
     struct exchange ex;
     uv_write_t write_req;
     uv_shutdown_t shutdown_req;
-    bool response_done;  /* the pending response write is the last of the exchange */
+    bool response_done;      /* the pending response write is the last of the exchange */
     struct cw_out resp_head; /* the response head, sent together with the first body bytes */
     bool head_pending;
     struct cw_out reply; /* a local reply being written */
