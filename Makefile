@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build test unit integration run bench format clean
+.PHONY: all deps build test unit integration run examples bench format clean
 
 all: build
 
@@ -27,6 +27,9 @@ test: deps
 	$(MAKE) integration
 
 run: deps build
+	bash scripts/quickstart.sh $(abspath $(BUILD))/causeway
+
+examples: build
 	bash scripts/run-examples.sh $(BUILD)/causeway
 
 bench: deps build
