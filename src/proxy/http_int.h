@@ -72,7 +72,37 @@ struct http_conn {
     bool closing, writing, keep_alive, reading;
 };
 
-/* ---- http_conn.c, for the upstream side ---- */
+/* ---- http_conn.c: the client connection ---- */
+
+void cw_http_close(struct http_conn *c);
+void cw_http_set_deadline(struct http_conn *c, enum http_deadline d);
+
+/* Answers the current request locally with <status> and a one-line reason (<text>: <body> is a
+ * reason that gets a newline) and optional extra header lines. */
+void cw_http_local_reply(struct http_conn *c, int status, const char *body, bool text,
+                         const char *extra);
+
+/* Logs the exchange and releases its upstream (to the pool when <upstream_reusable>). */
+void cw_http_end_exchange(struct http_conn *c, bool upstream_reusable);
+
+/* Parses or forwards what the client buffer holds, as the state asks. */
+void cw_http_process(struct http_conn *c);
+void cw_http_start_reading(struct http_conn *c);
+void cw_http_stop_reading(struct http_conn *c);
+void cw_http_compact(struct http_conn *c);
+
+/* ---- http_forward.c ---- */
+
+/* Forwards the parsed request to <cl> (route <r>, matched by matcher index <matcher>; NULL for
+ * an exposed service). */
+struct cw_route_request;
+void cw_http_forward(struct http_conn *c, const struct cw_route *r, int matcher,
+                     const struct cw_route_request *req, struct cw_cluster *cl);
+
+/* Sends the request body bytes the client buffer holds. */
+void cw_http_forward_body(struct http_conn *c);
+
+/* ---- http_forward.c, for the upstream side ---- */
 
 /* The upstream is connected (or a pooled one is reused): send the request. */
 void cw_http_send_request(struct http_conn *c);

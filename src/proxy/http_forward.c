@@ -1,0 +1,333 @@
+/*
+ * Forwarding one request upstream and its response back (split from http_conn.c, which owns
+ * the client connection): the request head with rewrites, request and response bodies streamed
+ * with their framing, retries before any byte is sent, and the end of the exchange.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/http_int.h"
+#include "proxy/router.h"
+#include "util/regex.h"
+#include "util/xalloc.h"
+
+/* The path sent upstream: pathRewrite on the matched prefix or exact path, or regexRewrite. */
+static struct cw_span rewrite_path(struct http_conn *c, const struct cw_route *r, int matcher,
+                                   struct cw_span path, struct cw_span query, char *out,
+                                   size_t out_size)
+{
+    const struct cw_forward_to *f = r->forward;
+    struct cw_span target = {path.p,
+                             path.len + (query.len || path.p[path.len] == '?' ? query.len + 1 : 0)};
+    size_t keep = 0; /* bytes of the old path replaced */
+    const char *with = NULL;
+    if (f && f->path_rewrite && matcher >= 0) {
+        const struct cw_http_matcher *m = &r->http->matchers.v[matcher];
+        keep = m->uri_kind == CW_URI_PREFIX ? strlen(m->uri) : path.len;
+        with = f->path_rewrite;
+    }
+    if (f && r->rewrite_regex) {
+        size_t n = out_size;
+        if (cw_regex_replace(r->rewrite_regex, path.p, path.len, f->regex_rewrite_substitution, out,
+                             &n) == 0 &&
+            n + 1 + query.len < out_size) {
+            if (query.len) {
+                out[n++] = '?';
+                memcpy(out + n, query.p, query.len);
+                n += query.len;
+            }
+            return (struct cw_span){out, n};
+        }
+        return target;
+    }
+    (void)c;
+    if (!with)
+        return target;
+    size_t wl = strlen(with), rest = target.len - keep;
+    if (wl + rest >= out_size)
+        return target;
+    memcpy(out, with, wl);
+    memcpy(out + wl, target.p + keep, rest);
+    return (struct cw_span){out, wl + rest};
+}
+
+static const char *upstream_host_header(const struct cw_route *r, const struct cw_cluster *cl)
+{
+    const struct cw_forward_to *f = r ? r->forward : NULL;
+    if (f && f->host_rewrite)
+        return f->host_rewrite;
+    if (f && f->auto_host_rewrite && cl->host)
+        return cl->host;
+    return NULL;
+}
+
+void cw_http_forward(struct http_conn *c, const struct cw_route *r, int matcher,
+                     const struct cw_route_request *req, struct cw_cluster *cl)
+{
+    struct exchange *ex = &c->ex;
+    ex->cluster = cl;
+    ex->uc = &c->w->cfg->upstreams->clusters[cl->index];
+    if (cl->unroutable || ex->uc->n_hosts == 0) {
+        cw_http_local_reply(c, 503, "no healthy upstream", true, NULL);
+        return;
+    }
+    char path_buf[8192];
+    struct cw_span target =
+        r ? rewrite_path(c, r, matcher, req->path, req->query, path_buf, sizeof(path_buf))
+          : c->head.url;
+    if (!r)
+        target = c->head.url;
+    struct cw_forward_head fh = {
+        .method = req->method,
+        .path = target,
+        .host = upstream_host_header(r, cl),
+        .client_ip = c->client_ip,
+    };
+    cw_http_write_request_head(&ex->head_out, &c->head, &fh);
+    /* The client stays readable (no epoll change per request): pipelined bytes wait in the
+     * buffer, and a full buffer stops reading (UV_ENOBUFS). */
+    c->state = HTTP_FORWARDING;
+    cw_http_set_deadline(c, DEADLINE_CONNECT);
+    if (!cw_upstream_acquire(c))
+        cw_http_local_reply(c, 503, "no healthy upstream", true, NULL);
+}
+
+/* A complete request head is parsed: route it. */
+/* ---- forwarding ---- */
+
+/* Sends the request body bytes the buffer holds; the write completion asks for more. */
+void cw_http_forward_body(struct http_conn *c)
+{
+    struct exchange *ex = &c->ex;
+    if (ex->req_done || c->writing || !ex->up)
+        return;
+    if (c->parsed == c->len) {
+        c->len = c->parsed = 0;
+        cw_http_start_reading(c);
+        return;
+    }
+    /* Reading goes on meanwhile: new bytes land after <end>, and a full buffer stops it. */
+    const char *start = c->buf + c->parsed;
+    llhttp_errno_t err = llhttp_execute(&c->parser, start, c->len - c->parsed);
+    const char *end = c->buf + c->len;
+    if (err == HPE_PAUSED) {
+        end = llhttp_get_error_pos(&c->parser);
+        llhttp_resume(&c->parser);
+        ex->req_done = true;
+    } else if (err != HPE_OK) {
+        cw_http_abort(c, "malformed request body");
+        return;
+    }
+    c->parsed = (size_t)(end - c->buf);
+    ex->bytes_in += (uint64_t)(end - start);
+    c->writing = true;
+    if (!cw_upstream_write(ex->up, start, (size_t)(end - start)))
+        cw_http_abort(c, "upstream write failed");
+}
+
+void cw_http_send_request(struct http_conn *c)
+{
+    struct exchange *ex = &c->ex;
+    cw_http_set_deadline(c, DEADLINE_RESPONSE);
+    ex->bytes_in += ex->head_out.len;
+    c->writing = true;
+    /* head_out stays allocated until the exchange ends, so the write may complete later. */
+    if (!cw_upstream_write(ex->up, ex->head_out.p, ex->head_out.len))
+        cw_http_upstream_failed(c, "upstream write failed", false);
+}
+
+void cw_http_upstream_wrote(struct http_conn *c, int status)
+{
+    c->writing = false;
+    if (status < 0) {
+        if (!c->ex.resp_started)
+            cw_http_upstream_failed(c, "upstream write failed", false);
+        else
+            cw_http_abort(c, "upstream write failed");
+        return;
+    }
+    cw_http_forward_body(c);
+}
+
+void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_sending)
+{
+    struct exchange *ex = &c->ex;
+    bool stale = ex->up && cw_upstream_reused(ex->up) && !ex->stale_retried;
+    if (ex->up) {
+        cw_upstream_release(ex->up, false);
+        ex->up = NULL;
+    }
+    c->writing = false;
+    ex->reason = why;
+    /* Retrying is safe when no byte of the request body is gone: a failed connect, or a pooled
+     * connection the upstream had closed (retried once, on a fresh connection). */
+    bool body_sent = ex->req_has_body && c->parsed > 0 && !before_sending;
+    if ((before_sending || (stale && !ex->req_has_body)) && !body_sent) {
+        if (stale && !before_sending) {
+            ex->stale_retried = true;
+            ex->n_tried--; /* the same host may be tried again on a fresh connection */
+        }
+        cw_http_set_deadline(c, DEADLINE_CONNECT);
+        if (cw_upstream_acquire(c))
+            return;
+    }
+    c->keep_alive = c->keep_alive && ex->req_done;
+    cw_http_local_reply(c, 502, why, true, NULL);
+}
+
+void cw_http_abort(struct http_conn *c, const char *why)
+{
+    c->ex.reason = why;
+    if (!c->ex.status)
+        c->ex.status = 502;
+    cw_http_close(c);
+}
+
+struct head_write {
+    uv_write_t req;
+    struct cw_out out;
+};
+
+static void on_head_written(uv_write_t *req, int status)
+{
+    (void)status;
+    struct head_write *hw = (struct head_write *)req;
+    cw_out_free(&hw->out);
+    free(hw);
+}
+
+void cw_http_response_head(struct http_conn *c, struct up_conn *up)
+{
+    struct exchange *ex = &c->ex;
+    int status = cw_upstream_status(up);
+    if (status >= 200) {
+        ex->status = status;
+        ex->resp_started = true;
+        ex->reason = NULL;
+        cw_http_set_deadline(c, DEADLINE_IDLE);
+        if (cw_upstream_needs_eof(up) || !ex->req_done)
+            c->keep_alive = false; /* framing ends with a close, or the request was cut short */
+    }
+    if (status >= 200) {
+        /* Kept until the first body bytes (or the end) so that both go out in one write. */
+        c->resp_head.len = 0;
+        cw_upstream_client_head(up, &c->resp_head, !c->keep_alive);
+        ex->bytes_out += c->resp_head.len;
+        c->head_pending = true;
+        return;
+    }
+    /* An interim response (100 Continue) goes out at once. */
+    struct head_write *hw = cw_xcalloc(1, sizeof(*hw));
+    cw_upstream_client_head(up, &hw->out, false);
+    ex->bytes_out += hw->out.len;
+    uv_buf_t b = uv_buf_init(hw->out.p, (unsigned)hw->out.len);
+    if (uv_write(&hw->req, (uv_stream_t *)&c->sock, &b, 1, on_head_written) != 0) {
+        cw_out_free(&hw->out);
+        free(hw);
+        cw_http_abort(c, "client write failed");
+    }
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    cw_http_close(req->data);
+}
+
+/* Closes after everything queued for the client is written. */
+static void close_when_written(struct http_conn *c)
+{
+    c->shutdown_req.data = c;
+    if (c->closing || uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->sock, on_shutdown) != 0)
+        cw_http_close(c);
+}
+
+static void finish_exchange(struct http_conn *c)
+{
+    struct exchange *ex = &c->ex;
+    bool reusable = ex->up && cw_upstream_keep_alive(ex->up) && ex->req_done;
+    cw_http_end_exchange(c, reusable);
+    if (!c->keep_alive) {
+        cw_http_stop_reading(c);
+        close_when_written(c);
+        return;
+    }
+    c->state = HTTP_READING_HEAD;
+    llhttp_reset(&c->parser);
+    cw_http_set_deadline(c, DEADLINE_IDLE);
+    cw_http_compact(c);
+    cw_http_process(c); /* a pipelined request may be waiting in the buffer */
+}
+
+static void after_response_write(struct http_conn *c, bool done)
+{
+    if (c->closing)
+        return;
+    if (done)
+        finish_exchange(c);
+    else
+        cw_upstream_resume(c->ex.up);
+}
+
+static void on_response_written(uv_write_t *req, int status)
+{
+    struct http_conn *c = req->data;
+    c->writing = false;
+    if (status < 0) {
+        cw_http_abort(c, "client write failed");
+        return;
+    }
+    after_response_write(c, c->response_done);
+}
+
+/* Drops the first <w> written bytes from <b> (an array of <*n> buffers). */
+static void skip_written(uv_buf_t *b, unsigned *n, size_t w)
+{
+    unsigned i = 0;
+    while (i < *n && w >= b[i].len)
+        w -= b[i++].len;
+    memmove(b, b + i, sizeof(*b) * (*n - i));
+    *n -= i;
+    if (*n) {
+        b[0].base += w;
+        b[0].len -= (unsigned)w;
+    }
+}
+
+void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool done)
+{
+    c->last_activity = cw_worker_now(c->w);
+    c->ex.bytes_out += n;
+    c->ex.resp_done = done;
+    uv_buf_t b[2];
+    unsigned nb = 0;
+    if (c->head_pending) {
+        b[nb++] = uv_buf_init(c->resp_head.p, (unsigned)c->resp_head.len);
+        c->head_pending = false;
+    }
+    if (n)
+        b[nb++] = uv_buf_init((char *)p, (unsigned)n);
+    size_t total = (nb > 0 ? b[0].len : 0) + (nb > 1 ? b[1].len : 0);
+    if (total == 0) {
+        after_response_write(c, done);
+        return;
+    }
+    int w = uv_try_write((uv_stream_t *)&c->sock, b, nb);
+    if (w == (int)total) {
+        after_response_write(c, done);
+        return;
+    }
+    if (w < 0 && w != UV_EAGAIN) {
+        cw_http_abort(c, "client write failed");
+        return;
+    }
+    skip_written(b, &nb, w > 0 ? (size_t)w : 0);
+    /* The client is slower than the upstream: stop reading the upstream until this is out. */
+    if (c->ex.up)
+        cw_upstream_pause(c->ex.up);
+    c->response_done = done;
+    c->write_req.data = c;
+    if (uv_write(&c->write_req, (uv_stream_t *)&c->sock, b, nb, on_response_written) != 0)
+        cw_http_abort(c, "client write failed");
+}
