@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proxy/http_int.h"
 #include "proxy/router.h"
@@ -41,7 +42,7 @@ static void log_exchange(struct http_conn *c)
     const char *path = ex->log_text ? method + strlen(method) + 1 : "-";
     const char *host = ex->log_text ? path + strlen(path) + 1 : "-";
     char route[256], locality[192];
-    const struct cw_host *h = ex->up ? cw_upstream_host(ex->up) : NULL;
+    const struct cw_host *h = ex->host;
     if (ex->route)
         snprintf(route, sizeof(route), "%s/%s:%s", ex->route->table->obj.meta.ns,
                  ex->route->table->obj.meta.name, ex->route->name);
@@ -80,6 +81,7 @@ void cw_http_end_exchange(struct http_conn *c, bool upstream_reusable)
     memset(ex, 0, sizeof(*ex));
     head_out.len = 0;
     ex->head_out = head_out;
+    c->state = HTTP_READING_HEAD; /* no exchange in hand: a close now logs nothing more */
 }
 
 void cw_http_close(struct http_conn *c)
@@ -96,6 +98,16 @@ void cw_http_close(struct http_conn *c)
 static void force_close(struct cw_conn_link *link)
 {
     cw_http_close((struct http_conn *)link);
+}
+
+/* Shutdown: an idle keep-alive connection closes now; one with a request in hand answers it
+ * with "Connection: close" (when its head is not sent yet) and closes after. */
+static void drain(struct cw_conn_link *link)
+{
+    struct http_conn *c = (struct http_conn *)link;
+    c->keep_alive = false;
+    if (c->state == HTTP_READING_HEAD && c->len == 0 && !c->writing)
+        cw_http_close(c);
 }
 
 /* ---- timers ---- */
@@ -301,11 +313,26 @@ static void redirect(struct http_conn *c, const struct cw_route *r, struct cw_sp
     cw_http_local_reply(c, (int)rd->code, NULL, false, location);
 }
 
+/* RFC 9112 §6.3: a request whose Transfer-Encoding does not end with chunked has no
+ * reliable length; it must get 400 and a close rather than a guess. */
+static bool chunked_last(const struct cw_http_head *h)
+{
+    const struct cw_span *te = cw_http_header(h, "transfer-encoding");
+    if (!te)
+        return true;
+    size_t n = te->len;
+    while (n && (te->p[n - 1] == ' ' || te->p[n - 1] == '\t'))
+        n--;
+    return n >= 7 && strncasecmp(te->p + n - 7, "chunked", 7) == 0 &&
+           (n == 7 || te->p[n - 8] == ',' || te->p[n - 8] == ' ' || te->p[n - 8] == '\t');
+}
+
 static void on_request_head(struct http_conn *c)
 {
     struct exchange *ex = &c->ex;
     llhttp_t *p = &c->parser;
     ex->start_ms = cw_worker_now(c->w);
+    ex->bytes_in = c->parsed; /* the head; body bytes are added as they are forwarded */
     ex->req_has_body = (p->flags & F_CHUNKED) || p->content_length > 0;
     ex->req_done = !ex->req_has_body;
     c->keep_alive = llhttp_should_keep_alive(p);
@@ -318,6 +345,12 @@ static void on_request_head(struct http_conn *c)
         save_log_text(c, method, c->head.url, host ? *host : (struct cw_span){"", 0});
     if (!host) {
         cw_http_local_reply(c, 400, "missing Host header", true, NULL);
+        return;
+    }
+    if (!chunked_last(&c->head)) {
+        c->keep_alive = false;
+        cw_http_local_reply(c, 400, "malformed request: Transfer-Encoding must end with chunked",
+                            true, NULL);
         return;
     }
     req.host = strip_port(*host);
@@ -377,6 +410,7 @@ static void parse_head(struct http_conn *c)
         c->parsed = c->len;
         if (c->len == CW_HTTP_BUFFER) {
             c->keep_alive = false;
+            c->ex.bytes_in = c->len;
             cw_http_local_reply(c, 431, "request head larger than 32 KiB", true, NULL);
             return;
         }
@@ -392,9 +426,9 @@ static void parse_head(struct http_conn *c)
     c->keep_alive = false;
     char why[160];
     snprintf(why, sizeof(why), "malformed request: %s", llhttp_get_error_reason(&c->parser));
-    c->ex.reason = NULL;
     int status = parse_error_status(err, &c->head, c->len);
     c->ex.reason = status == 431 ? "too many request headers" : "malformed request";
+    c->ex.bytes_in = c->len; /* what the client sent before it was refused */
     cw_http_local_reply(c, status, status == 431 ? "too many request headers" : why, true, NULL);
 }
 
@@ -432,6 +466,7 @@ void cw_http_accept(struct cw_worker_listener *wl)
     c->w = w;
     c->listener = wl->listener;
     c->link.force_close = force_close;
+    c->link.drain = drain;
     c->buf = cw_xmalloc(CW_HTTP_BUFFER);
     uv_tcp_init(&w->loop, &c->sock);
     uv_timer_init(&w->loop, &c->timer);

@@ -130,7 +130,6 @@ void cw_http_send_request(struct http_conn *c)
 {
     struct exchange *ex = &c->ex;
     cw_http_set_deadline(c, DEADLINE_RESPONSE);
-    ex->bytes_in += ex->head_out.len;
     c->writing = true;
     /* head_out stays allocated until the exchange ends, so the write may complete later. */
     if (!cw_upstream_write(ex->up, ex->head_out.p, ex->head_out.len))

@@ -34,6 +34,7 @@ struct exchange {
     const struct cw_cluster *cluster;
     const struct cw_upstream_cluster *uc;
     struct up_conn *up;
+    const struct cw_host *host; /* the last host tried, named in the access log */
     uint32_t tried[CW_MAX_ATTEMPTS];
     uint32_t n_tried;
     bool stale_retried;

@@ -120,7 +120,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static bool bodyless(const struct up_conn *u)
 {
     int st = u->parser.status_code;
-    return u->owner->ex.head_only || (st >= 100 && st < 200) || st == 204 || st == 304;
+    bool empty = (u->parser.flags & F_CONTENT_LENGTH) && !(u->parser.flags & F_CHUNKED) &&
+                 u->parser.content_length == 0;
+    return empty || u->owner->ex.head_only || (st >= 100 && st < 200) || st == 204 || st == 304;
 }
 
 static void reset_parser(struct up_conn *u)
@@ -337,6 +339,7 @@ bool cw_upstream_acquire(struct http_conn *c)
     if (h < 0)
         return false;
     ex->tried[ex->n_tried++] = (uint32_t)h;
+    ex->host = &ex->uc->hosts[h];
     struct up_conn *u = ex->stale_retried ? NULL : take_idle(w, ex->cluster->index, (uint32_t)h);
     if (u) {
         u->reused = true;

@@ -11,6 +11,8 @@
 struct cw_conn_link {
     struct cw_conn_link *prev, *next;
     void (*force_close)(struct cw_conn_link *link);
+    /* Shutdown began: close now if idle, else finish the work in hand and close. */
+    void (*drain)(struct cw_conn_link *link);
 };
 
 struct cw_worker_listener {

@@ -92,9 +92,12 @@ static void on_connection(uv_stream_t *server, int status)
 static void on_drain_timeout(uv_timer_t *t)
 {
     struct cw_worker *w = t->data;
-    /* In-flight work had its time: close what is left. */
-    while (w->conns.next != &w->conns)
-        w->conns.next->force_close(w->conns.next);
+    /* In-flight work had its time: close what is left. Closing completes later (close
+     * callbacks unlink), so walk the list with the next pointer saved. */
+    for (struct cw_conn_link *l = w->conns.next, *next; l != &w->conns; l = next) {
+        next = l->next;
+        l->force_close(l);
+    }
     finish(w);
 }
 
@@ -105,6 +108,11 @@ static void on_stop(uv_async_t *a)
     cw_upstream_sweep(w); /* idle pooled connections are not in-flight work */
     for (uint32_t i = 0; i < w->n_listeners; i++)
         uv_close((uv_handle_t *)&w->listeners[i].handle, NULL);
+    for (struct cw_conn_link *l = w->conns.next, *next; l != &w->conns; l = next) {
+        next = l->next;
+        if (l->drain)
+            l->drain(l);
+    }
     if (w->active == 0) {
         finish(w);
         return;

@@ -184,3 +184,30 @@ def write(tmp_path):
 def set_a():
     """The ops workspace, its settings and VirtualGateway edge that sets B, C and E build on."""
     return EXAMPLES / "set-a"
+
+
+# ---- data-plane tests (test_proxy_*.py): real processes, see backends.py ----
+
+@pytest.fixture
+def stack(causeway, tmp_path):
+    """Starts causeway / nginx / python servers for one test; stops them all by PID afterwards."""
+    import backends
+
+    s = backends.Stack(causeway.binary, tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL 15 server for the session, at 127.0.0.43:35432 ("database.external")."""
+    import backends
+
+    pg = backends.Postgres(backends.PG_ADDR, 35432)
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()

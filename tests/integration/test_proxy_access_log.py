@@ -1,0 +1,177 @@
+"""The access log: one line per HTTP request and per TCP connection, as text or JSON.
+
+Ports: gateway listeners 31401-31499 on 127.0.0.90, backends 32401-32499.
+"""
+import json
+import socket
+
+import pytest
+
+from backends import (DALLAS, GW, NOWHERE, Conn, HalfCloseServer, SilentServer, base_manifests,
+                      dest, external_endpoint, external_service, get, join, request, route_table)
+
+JSON_KEYS = {"time", "protocol", "listener", "method", "path", "host", "status", "route",
+             "service", "endpoint", "locality", "priority", "bytes_in", "bytes_out",
+             "duration_ms", "retries", "reason"}
+
+
+def start(stack, fmt, http_port, tcp_port, nginx_port, tcp_backend_port, **kw):
+    """nginx (HTTP) at Dallas, a python TCP backend that answers after EOF, and a gateway with
+    one HTTP and one TCP listener."""
+    stack.nginx(f"""
+        server {{ listen {DALLAS}:{nginx_port}; location / {{ return 200 "hello from nginx\\n"; }} }}
+    """, [(DALLAS, nginx_port)])
+    stack.server(HalfCloseServer, DALLAS, tcp_backend_port, "echo-after-eof")
+    return stack.gateway(join(
+        base_manifests([(http_port, "http"), (tcp_port, "tcp")]),
+        external_service("web", 80, hosts=["web.internal"], selector={"app": "web"}),
+        external_endpoint("web-dallas", DALLAS, nginx_port, {"app": "web"},
+                          locality="us-east-1/us-east-1a"),
+        external_service("echo", tcp_backend_port, protocol="TCP", addresses=[DALLAS]),
+        route_table("web", ["log.example.com"], f"""
+            http:
+            - name: page
+              matchers:
+              - uri:
+                  prefix: /page
+              forwardTo:
+                destinations:
+                {dest("web", 80)}
+            - name: local
+              matchers:
+              - uri:
+                  exact: /local
+              directResponse: {{status: 201, body: made here}}
+        """),
+        route_table("echo", ["echo.internal"], f"""
+            tcp:
+            - matchers:
+              - port: {tcp_port}
+              forwardTo:
+                destinations:
+                {dest("echo", tcp_backend_port)}
+        """),
+    ), [http_port, tcp_port], log_format=fmt, **kw)
+
+
+def tcp_exchange(port, payload):
+    with socket.create_connection((GW, port), timeout=5) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while d := s.recv(65536):
+            got += d
+    return got
+
+
+@pytest.mark.parametrize("fmt,ports", [("text", (31401, 31402, 32401, 32402)),
+                                       ("json", (31403, 31404, 32403, 32404))])
+def test_access_log_fields_http_and_tcp(stack, fmt, ports):
+    http_port, tcp_port = ports[:2]
+    gw = start(stack, fmt, *ports)
+    c = Conn(GW, http_port)
+    try:
+        c.send(request("GET", "/page?q=1", "log.example.com"))
+        r1 = c.read_response()
+        c.send(request("GET", "/local", "log.example.com"))
+        r2 = c.read_response()
+        c.send(request("GET", "/missing", "log.example.com"))
+        r3 = c.read_response()
+    finally:
+        c.close()
+    assert (r1.status, r2.status, r3.status) == (200, 201, 404)
+    payload = b"x" * 5000
+    reply = tcp_exchange(tcp_port, payload)
+    assert reply == b"got 5000 bytes\n"
+
+    recs = gw.log_records(4, requests_only=True)
+    if fmt == "json":
+        for line in gw.log_lines():
+            assert set(json.loads(line)) == JSON_KEYS, line
+    http = [r for r in recs if r["protocol"] == "http"]
+    tcp = [r for r in recs if r["protocol"] == "tcp"]
+    assert len(http) == 3 and len(tcp) == 1, recs
+    page, local, missing = http
+    assert page["listener"] == http_port and page["method"] == "GET"
+    assert page["path"] == "/page?q=1" and page["host"] == "log.example.com"
+    assert page["status"] == 200 and page["route"] == "gw/web:page"
+    assert page["service"] == "data/web:80"
+    assert page["endpoint"] == f"{DALLAS}:{ports[2]}"
+    assert page["locality"] == "us-east-1/us-east-1a" and str(page["priority"]) == "0"
+    assert page["bytes_out"] >= len(r1.body) + 50 and page["bytes_in"] > 0
+    assert page["retries"] == 0 and page["reason"] in ("-", None, "")
+    assert int(page["duration_ms"]) < 2000
+    assert (local["status"], local["route"], local["path"]) == (201, "gw/web:local", "/local")
+    assert local["service"] in ("-", None) and local["endpoint"] in ("-", None)
+    assert missing["status"] == 404 and missing["route"] in ("-", None), missing
+    assert missing["reason"] == "no route matches"
+    t = tcp[0]
+    assert t["listener"] == tcp_port and t["route"].startswith("gw/echo")
+    assert t["service"] == f"data/echo:{ports[3]}" and t["endpoint"] == f"{DALLAS}:{ports[3]}"
+    assert (t["bytes_in"], t["bytes_out"]) == (5000, len(reply))
+    assert t["method"] in (None, "-") and t["retries"] == 0
+
+
+def test_one_line_per_request(stack):
+    gw = start(stack, "text", 31405, 31406, 32405, 32406)
+    for i in range(3):
+        r = get(31405, f"/page/{i}", host="log.example.com")  # Connection: close
+        assert r.status == 200
+    c = Conn(GW, 31405)
+    try:
+        for i in range(2):
+            c.send(request("GET", f"/page/ka{i}", "log.example.com"))
+            assert c.read_response().status == 200
+    finally:
+        c.close()
+    assert tcp_exchange(31406, b"abc") == b"got 3 bytes\n"
+    gw.stop()  # every line is written by now
+    recs = gw.log_records(1)
+    assert [(r["protocol"], r["path"]) for r in recs] == \
+        [("http", f"/page/{i}") for i in range(3)] + \
+        [("http", f"/page/ka{i}") for i in range(2)] + [("tcp", None)], gw.log_lines()
+    assert all(r["duration_ms"] < 5000 for r in recs), gw.log_lines()
+
+
+def test_bytes_in_counts_what_the_client_sent(stack):
+    gw = start(stack, "text", 31407, 31408, 32407, 32408)
+    sent = {}
+    for path in ("/page/a", "/local", "/nothing-here"):
+        data = request("GET", path, "log.example.com", close=True)
+        sent[path] = len(data)
+        c = Conn(GW, 31407)
+        try:
+            c.send(data)
+            assert c.read_response() is not None
+        finally:
+            c.close()
+    recs = gw.log_records(3, requests_only=True)
+    assert {r["path"]: r["bytes_in"] for r in recs} == sent, gw.log_lines()
+
+
+def test_failed_upstream_is_named_in_access_log(stack):
+    stack.server(SilentServer, DALLAS, 32409)
+    gw = stack.gateway(join(
+        base_manifests([(31409, "http")]),
+        external_service("nowhere", 32410, addresses=[NOWHERE]),
+        external_service("silent", 32409, addresses=[DALLAS]),
+        route_table("f", ["f.example.com"], f"""
+            http:
+            - name: refused
+              matchers:
+              - uri:
+                  prefix: /refused
+              forwardTo:
+                destinations:
+                {dest("nowhere", 32410)}
+            - name: silent
+              forwardTo:
+                destinations:
+                {dest("silent", 32409)}
+        """),
+    ), [31409], args=["--upstream-timeout", "300ms"], drain_timeout="300ms")
+    assert get(31409, "/refused", host="f.example.com").status == 502
+    assert get(31409, "/silent", host="f.example.com").status == 504
+    recs = gw.log_records(2, requests_only=True)
+    assert recs[0]["endpoint"] == f"{NOWHERE}:32410" and recs[0]["priority"] == "0", recs[0]
+    assert recs[1]["endpoint"] == f"{DALLAS}:32409" and recs[1]["priority"] == "0", recs[1]
