@@ -50,6 +50,8 @@ static void usage(FILE *out)
           "      --upstream-timeout D an upstream must start its response within D (default 30s)\n"
           "      --idle-timeout D     close connections idle for D (default 60s)\n"
           "      --drain-timeout D    on shutdown, in-flight work gets D (default 10s)\n"
+          "      --max-request-body S a request body larger than S (e.g. 10m) gets 413\n"
+          "                           (default: no limit; bodies are streamed, never held)\n"
           "  -h, --help               show this help\n"
           "\n"
           "Durations use Go syntax: 500ms, 2s, 1m30s.\n",
@@ -77,6 +79,25 @@ static const struct {
     {"--idle-timeout", offsetof(struct cw_timeouts, idle_ms)},
     {"--drain-timeout", offsetof(struct cw_timeouts, drain_ms)},
 };
+
+/* "1048576", "512k", "10m", "1g" (powers of 1024) into bytes. */
+static int parse_size(const char *text, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end == text)
+        return -1;
+    unsigned shift = *end == 'k' || *end == 'K'   ? 10
+                     : *end == 'm' || *end == 'M' ? 20
+                     : *end == 'g' || *end == 'G' ? 30
+                                                  : 0;
+    if (shift)
+        end++;
+    if (*end || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
 
 /* Returns 0 to continue, or an exit code. */
 static int parse_args(struct run_options *o, int argc, char **argv)
@@ -110,6 +131,14 @@ static int parse_args(struct run_options *o, int argc, char **argv)
             continue;
         if (!strcmp(arg, "--workers") && v && atoi(v) > 0 && atoi(v) <= 256) {
             o->proxy.workers = (unsigned)atoi(v);
+        } else if (!strcmp(arg, "--max-request-body") && v) {
+            if (parse_size(v, &o->proxy.max_request_body) != 0) {
+                fprintf(stderr,
+                        "causeway run: --max-request-body must be a size such as 10m, "
+                        "512k or 1g, got %s\n",
+                        v);
+                return 2;
+            }
         } else if (!strcmp(arg, "--bind") && v) {
             o->proxy.bind = v;
         } else if (!strcmp(arg, "--access-log") && v) {

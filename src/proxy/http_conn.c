@@ -347,6 +347,12 @@ static void on_request_head(struct http_conn *c)
         cw_http_local_reply(c, 400, "missing Host header", true, NULL);
         return;
     }
+    uint64_t limit = c->w->cfg->max_request_body;
+    if (limit && (p->flags & F_CONTENT_LENGTH) && p->content_length > limit) {
+        c->keep_alive = false; /* the body is not read: only a close keeps framing safe */
+        cw_http_local_reply(c, 413, "request body too large", true, NULL);
+        return;
+    }
     if (!chunked_last(&c->head)) {
         c->keep_alive = false;
         cw_http_local_reply(c, 400, "malformed request: Transfer-Encoding must end with chunked",

@@ -121,6 +121,19 @@ void cw_http_forward_body(struct http_conn *c)
     }
     c->parsed = (size_t)(end - c->buf);
     ex->bytes_in += (uint64_t)(end - start);
+    ex->body_in += (uint64_t)(end - start);
+    uint64_t limit = c->w->cfg->max_request_body;
+    if (limit && ex->body_in > limit) { /* a chunked body that outgrew the limit */
+        if (ex->resp_started) {
+            cw_http_abort(c, "request body too large");
+            return;
+        }
+        cw_upstream_release(ex->up, false);
+        ex->up = NULL;
+        c->keep_alive = false;
+        cw_http_local_reply(c, 413, "request body too large", true, NULL);
+        return;
+    }
     c->writing = true;
     if (!cw_upstream_write(ex->up, start, (size_t)(end - start)))
         cw_http_abort(c, "upstream write failed");

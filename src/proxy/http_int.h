@@ -45,6 +45,7 @@ struct exchange {
     const char *reason;
     char *log_text; /* "METHOD\0path\0host\0" copied for the access log */
     uint64_t start_ms, bytes_in, bytes_out;
+    uint64_t body_in; /* request body bytes forwarded so far (with chunk framing) */
 };
 
 struct http_conn {

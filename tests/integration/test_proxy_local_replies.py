@@ -326,3 +326,46 @@ def test_slow_but_timely_client_is_served(stack):
         assert r is not None and r.status == 200, r
     finally:
         c.close()
+
+
+@pytest.fixture
+def limited(stack):
+    """A gateway on :31150 with --max-request-body 1k in front of nginx at Dallas."""
+    stack.nginx("""
+        server {
+          listen %s:32150;
+          client_max_body_size 0;
+          location / { return 200 "upstream got $content_length\\n"; }
+        }
+    """ % DALLAS, [(DALLAS, 32150)])
+    return stack.gateway(join(
+        base_manifests([(31150, "http")]),
+        external_service("dallas", 32150, addresses=[DALLAS]),
+        route_table("l", [HOST], f"""
+            http:
+            - forwardTo:
+                destinations:
+                {dest("dallas", 32150)}
+        """),
+    ), [31150], args=("--max-request-body", "1k"))
+
+
+def test_request_body_over_the_limit_gets_413(limited):
+    # A declared length over the limit is refused before any byte goes upstream.
+    r, closed = raw_exchange(31150, (f"POST /x HTTP/1.1\r\nHost: {HOST}\r\n"
+                                     "Content-Length: 2000\r\n\r\n").encode() + b"a" * 2000)
+    assert_local_reply(r, 413, "request body too large")
+    assert closed
+    # A chunked body is counted as it streams and cut when it outgrows the limit.
+    chunk = b"800\r\n" + b"b" * 0x800 + b"\r\n"
+    r, closed = raw_exchange(31150, (f"POST /x HTTP/1.1\r\nHost: {HOST}\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n").encode() + chunk
+                             + b"0\r\n\r\n")
+    assert_local_reply(r, 413, "request body too large")
+    assert closed
+
+
+def test_request_body_within_the_limit_is_forwarded(limited):
+    r, _ = raw_exchange(31150, (f"POST /x HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 1000\r\n"
+                                "Connection: close\r\n\r\n").encode() + b"c" * 1000)
+    assert r.status == 200 and b"upstream got 1000" in r.body, r
