@@ -20,6 +20,24 @@ void cw_common_options_deinit(struct cw_common_options *o)
     cw_arena_deinit(&o->arena);
 }
 
+void cw_load_and_translate(const struct cw_common_options *o, struct cw_loaded *l)
+{
+    cw_config_init(&l->cfg);
+    cw_diags_init(&l->diags);
+    l->unreadable = false;
+    for (unsigned i = 0; i < o->n_paths; i++)
+        l->unreadable |= cw_config_load_path(&l->cfg, o->paths[i], &l->diags) != 0;
+    cw_translate(&l->cfg, &o->gateway, &l->tr, &l->diags);
+    cw_diags_print(&l->diags, stderr);
+}
+
+void cw_loaded_free(struct cw_loaded *l)
+{
+    cw_translation_deinit(&l->tr);
+    cw_diags_deinit(&l->diags);
+    cw_config_deinit(&l->cfg);
+}
+
 void cw_common_options_help(FILE *out)
 {
     fputs("  -c, --config PATH        manifest file or directory (recursive, *.yaml/*.yml);\n"

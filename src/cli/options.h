@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "config/config.h"
 #include "config/config_types.h"
 #include "translate/translate.h"
 #include "util/arena.h"
@@ -37,6 +38,18 @@ void cw_common_options_deinit(struct cw_common_options *o);
  * past what it consumed. Reports usage errors on stderr.
  */
 enum cw_opt_result cw_common_option(struct cw_common_options *o, int argc, char **argv, int *i);
+
+/* Manifests loaded and translated for the gateway the options describe. */
+struct cw_loaded {
+    struct cw_config cfg;
+    struct cw_diags diags;
+    struct cw_translation tr;
+    bool unreadable; /* some -c path could not be read at all */
+};
+
+/* Loads every -c path of <o>, translates, and prints the diagnostics on stderr. */
+void cw_load_and_translate(const struct cw_common_options *o, struct cw_loaded *l);
+void cw_loaded_free(struct cw_loaded *l);
 
 /* Help text for the common options. */
 void cw_common_options_help(FILE *out);

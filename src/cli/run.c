@@ -246,30 +246,20 @@ int cw_cli_run(int argc, char **argv)
         cw_common_options_deinit(&o.common);
         return rc;
     }
-    struct cw_config cfg;
-    struct cw_diags diags;
-    cw_config_init(&cfg);
-    cw_diags_init(&diags);
-    bool unreadable = false;
-    for (unsigned i = 0; i < o.common.n_paths; i++)
-        unreadable |= cw_config_load_path(&cfg, o.common.paths[i], &diags) != 0;
-    struct cw_translation tr;
-    cw_translate(&cfg, &o.common.gateway, &tr, &diags);
-    cw_diags_print(&diags, stderr);
-    report_statuses(&cfg, &tr);
-    if (unreadable) {
+    struct cw_loaded l;
+    cw_load_and_translate(&o.common, &l);
+    report_statuses(&l.cfg, &l.tr);
+    if (l.unreadable) {
         fprintf(stderr, "causeway run: a configuration path cannot be read; not starting\n");
         rc = 1;
-    } else if (tr.snapshot->listeners.n == 0) {
+    } else if (l.tr.snapshot->listeners.n == 0) {
         fprintf(stderr, "causeway run: nothing to serve: no VirtualGateway listener selects this "
                         "gateway (check --labels/--namespace and the statuses above)\n");
         rc = 1;
     } else {
-        rc = serve(&o, tr.snapshot);
+        rc = serve(&o, l.tr.snapshot);
     }
-    cw_translation_deinit(&tr);
-    cw_diags_deinit(&diags);
-    cw_config_deinit(&cfg);
+    cw_loaded_free(&l);
     cw_common_options_deinit(&o.common);
     return rc;
 }

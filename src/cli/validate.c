@@ -100,24 +100,15 @@ int cw_cli_validate(int argc, char **argv)
         cw_common_options_deinit(&o);
         return rc;
     }
-    struct cw_config cfg;
-    struct cw_diags diags;
-    cw_config_init(&cfg);
-    cw_diags_init(&diags);
-    for (unsigned i = 0; i < o.n_paths; i++)
-        cw_config_load_path(&cfg, o.paths[i], &diags);
-    struct cw_translation tr;
-    cw_translate(&cfg, &o.gateway, &tr, &diags);
-    cw_diags_print(&diags, stderr);
-    cw_print_statuses(stdout, o.output, &cfg, &tr);
+    struct cw_loaded l;
+    cw_load_and_translate(&o, &l);
+    cw_print_statuses(stdout, o.output, &l.cfg, &l.tr);
     if (plan) {
         fputc('\n', stdout);
-        cw_print_plan(stdout, tr.snapshot);
+        cw_print_plan(stdout, l.tr.snapshot);
     }
-    rc = (tr.invalid > 0 || diags.errors > 0) ? 1 : 0;
-    cw_translation_deinit(&tr);
-    cw_diags_deinit(&diags);
-    cw_config_deinit(&cfg);
+    rc = (l.tr.invalid > 0 || l.diags.errors > 0) ? 1 : 0;
+    cw_loaded_free(&l);
     cw_common_options_deinit(&o);
     return rc;
 }
