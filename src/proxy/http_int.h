@@ -57,6 +57,8 @@ struct http_conn {
     enum http_deadline deadline;
     uint64_t deadline_start;
     uint64_t last_activity; /* last byte moved either way, for the idle deadline */
+    uint64_t deadline_at;   /* when the current deadline expires (loop milliseconds) */
+    uint64_t timer_due;     /* when the armed timer fires */
     llhttp_t parser;
     struct cw_http_head head;
     char *buf;

@@ -32,7 +32,7 @@ struct cw_proxy_config {
     const char *bind; /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
     unsigned workers;
     struct cw_timeouts timeouts;
-    uint64_t max_request_body; /* bytes; a larger request body gets 413; 0 = no limit */
+    uint64_t max_request_body;        /* bytes; a larger request body gets 413; 0 = no limit */
     struct cw_access_log *access_log; /* NULL ⇒ no access log */
 };
 
