@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proxy/http_int.h"
+#include "proxy/sock_write.h"
 #include "proxy/router.h"
 #include "util/regex.h"
 #include "util/xalloc.h"
@@ -325,7 +326,7 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
         after_response_write(c, done);
         return;
     }
-    int w = uv_try_write((uv_stream_t *)&c->sock, b, nb);
+    int w = cw_sock_try_write(&c->sock, b, nb);
     if (w == (int)total) {
         after_response_write(c, done);
         return;

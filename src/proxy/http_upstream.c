@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proxy/http_int.h"
+#include "proxy/sock_write.h"
 #include "util/xalloc.h"
 
 #define POOL_IDLE_LIMIT 64
@@ -268,7 +269,7 @@ static void on_written(uv_write_t *req, int status)
 bool cw_upstream_write(struct up_conn *u, const char *p, size_t n)
 {
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int done = uv_try_write((uv_stream_t *)&u->sock, &b, 1);
+    int done = cw_sock_try_write(&u->sock, &b, 1);
     if (done == (int)n) {
         cw_http_upstream_wrote(u->owner, 0);
         return true;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proxy/proxy_int.h"
+#include "proxy/sock_write.h"
 #include "util/xalloc.h"
 
 /* Each direction starts with a small buffer (a database connection mostly moves small
@@ -192,7 +193,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     d->bytes += (uint64_t)nread;
     d->grow = (size_t)nread == d->size && d->size < TUNNEL_BUFFER_BULK;
     uv_buf_t out = uv_buf_init(buf->base, (unsigned)nread);
-    int n = uv_try_write((uv_stream_t *)d->to, &out, 1);
+    int n = cw_sock_try_write(d->to, &out, 1);
     if (n == nread) {
         grow_if_bulk(d);
         return; /* written at once; the buffer is free for the next read */
