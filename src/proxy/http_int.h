@@ -145,7 +145,6 @@ bool cw_upstream_keep_alive(const struct up_conn *up);
 /* True when the response is delimited by the upstream closing. */
 bool cw_upstream_needs_eof(const struct up_conn *up);
 
-const struct cw_host *cw_upstream_host(const struct up_conn *up);
 
 /* The response status code of <up>'s current response. */
 int cw_upstream_status(const struct up_conn *up);

@@ -77,11 +77,6 @@ static void close_up(struct up_conn *u)
     uv_close((uv_handle_t *)&u->sock, on_closed);
 }
 
-const struct cw_host *cw_upstream_host(const struct up_conn *up)
-{
-    return up->host;
-}
-
 int cw_upstream_status(const struct up_conn *up)
 {
     return up->parser.status_code;
