@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build test unit integration run examples bench format clean
+.PHONY: all deps build test unit integration run examples bench bench-translate bench-proxy format clean
 
 all: build
 
@@ -32,8 +32,13 @@ run: deps build
 examples: build
 	bash scripts/run-examples.sh $(BUILD)/causeway
 
-bench: deps build
+bench: bench-translate bench-proxy
+
+bench-translate: deps build
 	bash bench/translate_scale.sh
+
+bench-proxy: deps build
+	bash bench/proxy_bench.sh
 
 format:
 	clang-format -i $$(find src tests bench -name '*.[ch]')
