@@ -312,7 +312,6 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
 {
     c->last_activity = cw_worker_now(c->w);
     c->ex.bytes_out += n;
-    c->ex.resp_done = done;
     uv_buf_t b[2];
     unsigned nb = 0;
     if (c->head_pending) {

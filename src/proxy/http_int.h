@@ -40,7 +40,7 @@ struct exchange {
     bool stale_retried;
     struct cw_out head_out; /* the request head sent upstream */
     bool head_only;         /* HEAD request: the response has no body */
-    bool req_has_body, req_done, resp_started, resp_done;
+    bool req_has_body, req_done, resp_started;
     int status;
     const char *reason;
     char *log_text; /* "METHOD\0path\0host\0" copied for the access log */

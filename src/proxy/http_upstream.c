@@ -27,7 +27,7 @@ struct up_conn {
     uint32_t cluster, host_index;
     struct up_conn *next, *prev; /* pool list */
     uint64_t idle_since;
-    bool connected, reused, closing, head_done, in_pool;
+    bool reused, closing, head_done, in_pool;
     bool paused;  /* bytes were handed to the client and wait to be written */
     bool reading; /* the socket is registered for reading */
 };
@@ -305,7 +305,6 @@ static void on_connected(uv_connect_t *req, int status)
                                 true);
         return;
     }
-    u->connected = true;
     uv_tcp_nodelay(&u->sock, 1);
     start_exchange(u, c);
     cw_http_send_request(c);
