@@ -172,8 +172,8 @@ static void endpoints_from_service(struct tr *t, struct cw_cluster *c, const cha
     if (wide)
         tr_warn(t, &es->obj, "CIDR address has no concrete endpoints");
     if (c->endpoints.n == 0)
-        c->unroutable = wide ? "CIDR address has no concrete endpoints"
-                             : "wildcard host without endpoints";
+        c->unroutable =
+            wide ? "CIDR address has no concrete endpoints" : "wildcard host without endpoints";
 }
 
 static const char *single_host(const struct cw_external_service *es)
@@ -200,8 +200,8 @@ static struct cw_cluster *new_cluster(struct tr *t, const struct cw_external_ser
     struct cw_cluster *c = CW_ARENA_NEW(t->arena, struct cw_cluster);
     c->name = per_host ? cw_arena_printf(t->arena, "%s/%s:%u@%s", es->obj.meta.ns,
                                          es->obj.meta.name, p->number, host)
-                       : cw_arena_printf(t->arena, "%s/%s:%u", es->obj.meta.ns,
-                                         es->obj.meta.name, p->number);
+                       : cw_arena_printf(t->arena, "%s/%s:%u", es->obj.meta.ns, es->obj.meta.name,
+                                         p->number);
     c->service = es;
     c->port = p;
     c->host = host ? host : single_host(es);
@@ -221,8 +221,10 @@ static void build_clusters(struct tr *t, const struct cw_external_service *es,
     for (uint32_t i = 0; i < es->ports.n; i++) {
         const struct cw_es_port *p = &es->ports.v[i];
         if (wildcard && p->has_target_port)
-            tr_warn(t, &es->obj, "port %u: targetPort is ignored with a wildcard host "
-                    "(always 443)", p->number);
+            tr_warn(t, &es->obj,
+                    "port %u: targetPort is ignored with a wildcard host "
+                    "(always 443)",
+                    p->number);
         for (uint32_t h = 0; h < k; h++) {
             struct cw_cluster *c = new_cluster(t, es, p, k > 1 ? hosts[h] : NULL, k > 1);
             if (n_ees)

@@ -21,8 +21,8 @@ struct es_key {
 };
 
 struct overlap {
-    struct cw_strmap owners;  /* "<ws index>|<key>" → winning service */
-    uint64_t *v4_lengths;     /* per workspace: bit L set when a /L IPv4 prefix is held */
+    struct cw_strmap owners; /* "<ws index>|<key>" → winning service */
+    uint64_t *v4_lengths;    /* per workspace: bit L set when a /L IPv4 prefix is held */
     uint64_t (*v6_lengths)[3];
 };
 
@@ -100,8 +100,7 @@ static void claim_keys(struct tr *t, struct overlap *ov, const struct cw_externa
     for (uint32_t w = 0; w < nw; w++) {
         for (uint32_t k = 0; k < nk; k++) {
             const char *key = ws_key(t, ws[w], keys[k].key);
-            const struct cw_external_service *winner =
-                cw_strmap_get(&ov->owners, key, strlen(key));
+            const struct cw_external_service *winner = cw_strmap_get(&ov->owners, key, strlen(key));
             if (winner && winner != es) {
                 tr_invalid(t, &es->obj,
                            "%s %s already used by ExternalService %s/%s in workspace %s",
@@ -142,12 +141,15 @@ static void warn_partial_overlaps(struct tr *t, struct overlap *ov,
                     cw_strmap_get(&ov->owners, key, strlen(key));
                 if (!other || other == es || !tr_obj(t, &other->obj)->usable)
                     continue;
-                tr_warn(t, &es->obj, "address %s overlaps %s of ExternalService %s/%s in "
-                        "workspace %s", keys[k].spelled, buf, other->obj.meta.ns,
-                        other->obj.meta.name, ws[w]->name);
-                tr_warn(t, &other->obj, "address %s overlaps %s of ExternalService %s/%s in "
-                        "workspace %s", buf, keys[k].spelled, es->obj.meta.ns, es->obj.meta.name,
+                tr_warn(t, &es->obj,
+                        "address %s overlaps %s of ExternalService %s/%s in "
+                        "workspace %s",
+                        keys[k].spelled, buf, other->obj.meta.ns, other->obj.meta.name,
                         ws[w]->name);
+                tr_warn(t, &other->obj,
+                        "address %s overlaps %s of ExternalService %s/%s in "
+                        "workspace %s",
+                        buf, keys[k].spelled, es->obj.meta.ns, es->obj.meta.name, ws[w]->name);
             }
         }
     }
@@ -170,8 +172,7 @@ void tr_external_services(struct tr *t)
     cw_strmap_init(&ov.owners);
     ov.v4_lengths = CW_ARENA_ARRAY(t->arena, uint64_t, t->workspaces.n + 1);
     ov.v6_lengths = cw_arena_alloc(t->arena, sizeof(*ov.v6_lengths) * (t->workspaces.n + 1));
-    struct tr_workspace **ws = CW_ARENA_ARRAY(t->arena, struct tr_workspace *,
-                                              t->workspaces.n + 1);
+    struct tr_workspace **ws = CW_ARENA_ARRAY(t->arena, struct tr_workspace *, t->workspaces.n + 1);
     for (uint32_t pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < n; i++) {
             const struct cw_external_service *es = (const struct cw_external_service *)v[i];

@@ -43,9 +43,9 @@ static uint32_t attach(struct tr *t, const struct cw_object *po, int slot,
         if (*s == po)
             continue; /* selected twice by overlapping selectors */
         if (*s) {
-            tr_warn(t, po, "ExternalService %s/%s port %u already uses %s %s/%s",
-                    es->obj.meta.ns, es->obj.meta.name, es->ports.v[i].number,
-                    cw_kind_name(po->kind), (*s)->meta.ns, (*s)->meta.name);
+            tr_warn(t, po, "ExternalService %s/%s port %u already uses %s %s/%s", es->obj.meta.ns,
+                    es->obj.meta.name, es->ports.v[i].number, cw_kind_name(po->kind), (*s)->meta.ns,
+                    (*s)->meta.name);
             continue;
         }
         /* A service with one upstream per host gets the policy on each of them. */
@@ -60,7 +60,8 @@ static uint32_t attach(struct tr *t, const struct cw_object *po, int slot,
     return n;
 }
 
-static bool candidate(struct tr *t, const struct cw_object *po, const struct cw_external_service *es)
+static bool candidate(struct tr *t, const struct cw_object *po,
+                      const struct cw_external_service *es)
 {
     struct tr_object *te = tr_obj(t, &es->obj);
     return te->usable && te->clusters && te->ws == tr_obj(t, po)->ws;
@@ -70,8 +71,10 @@ static uint32_t apply_selector(struct tr *t, const struct cw_object *po, int slo
                                const struct cw_dest_selector *sel, uint32_t index)
 {
     if (sel->kind == CW_DEST_VIRTUAL_DESTINATION) {
-        tr_warn(t, po, "applyToDestinations[%u]: causeway does not serve VirtualDestinations; "
-                "ignored", index);
+        tr_warn(t, po,
+                "applyToDestinations[%u]: causeway does not serve VirtualDestinations; "
+                "ignored",
+                index);
         return 0;
     }
     uint32_t n = 0;
@@ -96,8 +99,9 @@ static void apply_policy(struct tr *t, const struct cw_object *po, int slot,
      * through its valid entries. */
     for (uint32_t i = 0; i < apply_to->n; i++) {
         if (apply_to->v[i].kind == CW_DEST_SERVICE) {
-            tr_invalid(t, po, "applyToDestinations.kind must be VIRTUAL_DESTINATION or "
-                              "EXTERNAL_SERVICE");
+            tr_invalid(t, po,
+                       "applyToDestinations.kind must be VIRTUAL_DESTINATION or "
+                       "EXTERNAL_SERVICE");
             return;
         }
     }
@@ -151,8 +155,10 @@ static void warn_failover_without_outlier(struct tr *t)
     for (uint32_t i = 0; i < t->clusters.n; i++) {
         struct cw_cluster *c = t->clusters.v[i];
         if (c->failover && !c->outlier)
-            tr_warn(t, &c->failover->obj, "no OutlierDetectionPolicy selects %s/%s; failover "
-                    "inactive", c->service->obj.meta.ns, c->service->obj.meta.name);
+            tr_warn(t, &c->failover->obj,
+                    "no OutlierDetectionPolicy selects %s/%s; failover "
+                    "inactive",
+                    c->service->obj.meta.ns, c->service->obj.meta.name);
     }
 }
 

@@ -14,7 +14,8 @@ static void check_hosts(struct tr *t, const struct cw_route_table *rt)
 {
     for (uint32_t i = 0; i < rt->hosts.n; i++)
         if (!strcmp(rt->hosts.v[i], "*"))
-            tr_warn(t, &rt->obj, "host \"*\" is not a valid hostname in Gloo 2.14; accepted as "
+            tr_warn(t, &rt->obj,
+                    "host \"*\" is not a valid hostname in Gloo 2.14; accepted as "
                     "match-all");
     if (rt->virtual_gateways.n && rt->hosts.n == 0 && !rt->obj.error)
         tr_invalid(t, &rt->obj, "hosts is required on a RouteTable with virtualGateways");
@@ -110,9 +111,10 @@ static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_liste
             vh->table = rt;
             CW_ARENA_PUSH(t->arena, &sl->virtual_hosts, vh);
         } else if (vh->table != rt) {
-            tr_warn(t, &rt->obj, "host %s on listener %u is also served by RouteTable %s/%s; "
-                    "its routes are evaluated first", vh->domain, sl->port,
-                    vh->table->obj.meta.ns, vh->table->obj.meta.name);
+            tr_warn(t, &rt->obj,
+                    "host %s on listener %u is also served by RouteTable %s/%s; "
+                    "its routes are evaluated first",
+                    vh->domain, sl->port, vh->table->obj.meta.ns, vh->table->obj.meta.name);
         }
         for (uint32_t i = 0; i < c->http.n; i++) {
             CW_ARENA_PUSH(t->arena, &vh->routes, c->http.v[i]);
@@ -138,9 +140,10 @@ static void attach_tcp(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listen
         if (!tcp_route_on_port(&c->tcp.v[i], sl->port))
             continue;
         if (sl->tcp_routes.n && sl->tcp_routes.v[0].table != c->table)
-            tr_warn(t, &c->table->obj, "tcp port %u is already routed by RouteTable %s/%s; "
-                    "this route is used only if that one does not match", sl->port,
-                    sl->tcp_routes.v[0].table->obj.meta.ns,
+            tr_warn(t, &c->table->obj,
+                    "tcp port %u is already routed by RouteTable %s/%s; "
+                    "this route is used only if that one does not match",
+                    sl->port, sl->tcp_routes.v[0].table->obj.meta.ns,
                     sl->tcp_routes.v[0].table->obj.meta.name);
         CW_ARENA_PUSH(t->arena, &sl->tcp_routes, c->tcp.v[i]);
         count_served(t, &c->tcp.v[i], vg);
@@ -161,8 +164,8 @@ static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_
                          bool serve)
 {
     const struct cw_route_table *rt = c->table;
-    const char *key = cw_arena_printf(t->arena, "%s/%s", ref->ns ? ref->ns : rt->obj.meta.ns,
-                                      ref->name);
+    const char *key =
+        cw_arena_printf(t->arena, "%s/%s", ref->ns ? ref->ns : rt->obj.meta.ns, ref->name);
     const struct cw_virtual_gateway *vg = cw_strmap_get(&t->vg_by_name, key, strlen(key));
     if (!vg) {
         tr_warn(t, &rt->obj, "VirtualGateway %s not found", key);
@@ -174,8 +177,10 @@ static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_
         return;
     }
     if (!tr_visible_in(t, &rt->obj, tv->ws)) {
-        tr_warn(t, &rt->obj, "not visible in workspace %s of VirtualGateway %s (export it from %s "
-                "and import it there)", tv->ws->name, key, tr_obj(t, &rt->obj)->ws->name);
+        tr_warn(t, &rt->obj,
+                "not visible in workspace %s of VirtualGateway %s (export it from %s "
+                "and import it there)",
+                tv->ws->name, key, tr_obj(t, &rt->obj)->ws->name);
         return;
     }
     uint32_t refused_port = 0;
@@ -241,7 +246,8 @@ void tr_route_tables(struct tr *t)
         const struct cw_route_table *rt = (const struct cw_route_table *)v[i];
         if (!rt->virtual_gateways.n && !tr_obj(t, &rt->obj)->counter2 && rt->hosts.n == 0 &&
             tr_obj(t, &rt->obj)->usable)
-            tr_note(t, &rt->obj, "no virtualGateways and no parent delegates to it: serves "
+            tr_note(t, &rt->obj,
+                    "no virtualGateways and no parent delegates to it: serves "
                     "sidecars only, nothing on this gateway");
     }
 }

@@ -14,8 +14,8 @@
 
 #define MAX_DELEGATION_DEPTH 8
 
-static struct cw_regex *compile(struct tr *t, const char *pattern, bool full, bool icase,
-                                char *err, size_t err_size)
+static struct cw_regex *compile(struct tr *t, const char *pattern, bool full, bool icase, char *err,
+                                size_t err_size)
 {
     struct cw_regex *re = cw_regex_compile(pattern, full, icase, err, err_size);
     if (re)
@@ -33,13 +33,11 @@ static void fail_route(struct rt_ctx *c, struct cw_route *r, bool invalid, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* The table stays served under ROUTE_REPLACEMENT; route_tables.c decides from c->failed. */
     if (invalid)
-        tr_invalid(c->t, &c->table->obj, "%s (route %s)", msg, r->name);
+        tr_invalid_served(c->t, &c->table->obj, "%s (route %s)", msg, r->name);
     else
         tr_warn(c->t, &c->table->obj, "%s (route %s)", msg, r->name);
-    /* INVALID makes the table unusable for references, but it is still served under
-     * ROUTE_REPLACEMENT; route_tables.c decides from c->failed. */
-    tr_obj(c->t, &c->table->obj)->usable = true;
     r->kind = CW_ROUTE_FAILED;
     r->failure = cw_arena_strdup(c->t->arena, msg);
     c->failed = true;
@@ -84,9 +82,9 @@ static bool compile_matchers(struct rt_ctx *c, struct cw_route *r)
 
 static const char *dest_kind_name(enum cw_dest_kind k)
 {
-    return k == CW_DEST_SERVICE ? "SERVICE"
+    return k == CW_DEST_SERVICE               ? "SERVICE"
            : k == CW_DEST_VIRTUAL_DESTINATION ? "VIRTUAL_DESTINATION"
-                                             : "EXTERNAL_SERVICE";
+                                              : "EXTERNAL_SERVICE";
 }
 
 static struct cw_cluster *resolve_port(struct rt_ctx *c, struct cw_route *r,
@@ -97,7 +95,8 @@ static struct cw_cluster *resolve_port(struct rt_ctx *c, struct cw_route *r,
     struct cw_cluster **cl = te->clusters;
     if (te->hosts_per_port > 1) {
         /* §3.3: each destination must resolve to exactly one hostname. */
-        fail_route(c, r, true, "destination EXTERNAL_SERVICE %s/%s has %u hosts and no "
+        fail_route(c, r, true,
+                   "destination EXTERNAL_SERVICE %s/%s has %u hosts and no "
                    "ExternalEndpoints; a destination must resolve to exactly one hostname",
                    es->obj.meta.ns, es->obj.meta.name, te->hosts_per_port);
         return NULL;
@@ -132,8 +131,10 @@ static struct cw_cluster *resolve_destination(struct rt_ctx *c, struct cw_route 
         return NULL;
     }
     if (d->kind != CW_DEST_EXTERNAL_SERVICE) {
-        fail_route(c, r, false, "destination kind %s is not served by causeway (it routes to "
-                   "EXTERNAL_SERVICE only)", dest_kind_name(d->kind));
+        fail_route(c, r, false,
+                   "destination kind %s is not served by causeway (it routes to "
+                   "EXTERNAL_SERVICE only)",
+                   dest_kind_name(d->kind));
         return NULL;
     }
     if (d->has_subset) {
@@ -192,7 +193,8 @@ static void compile_forward(struct rt_ctx *c, struct cw_route *r, const struct c
     uint32_t n = f->destinations.n;
     if (n == 0) {
         if (!c->table->has_default_destination) {
-            fail_route(c, r, true, "forwardTo has no destinations and the RouteTable has no "
+            fail_route(c, r, true,
+                       "forwardTo has no destinations and the RouteTable has no "
                        "defaultDestination");
             return;
         }
@@ -223,15 +225,15 @@ static void compile_rewrites(struct rt_ctx *c, struct cw_route *r)
     if (f->path_rewrite) {
         for (uint32_t i = 0; i < r->http->matchers.n; i++)
             if (r->http->matchers.v[i].uri_kind == CW_URI_REGEX) {
-                fail_route(c, r, true, "pathRewrite is not supported with a regex matcher; use "
+                fail_route(c, r, true,
+                           "pathRewrite is not supported with a regex matcher; use "
                            "regexRewrite");
                 return;
             }
     }
     char err[256];
-    if (f->has_regex_rewrite &&
-        !(r->rewrite_regex = compile(c->t, f->regex_rewrite_pattern, false, false, err,
-                                     sizeof(err))))
+    if (f->has_regex_rewrite && !(r->rewrite_regex = compile(c->t, f->regex_rewrite_pattern, false,
+                                                             false, err, sizeof(err))))
         fail_route(c, r, true, "regexRewrite.pattern.regex: %s", err);
 }
 
@@ -317,9 +319,10 @@ static bool child_selected(struct rt_ctx *c, const struct cw_delegate *del,
 static bool child_valid(struct rt_ctx *c, const struct cw_route_table *child)
 {
     if (child->hosts.n || child->virtual_gateways.n || child->has_failure_mode) {
-        tr_invalid(c->t, &child->obj, "a delegated RouteTable must leave hosts, virtualGateways "
-                   "and failureMode empty (delegated to by %s/%s)", c->table->obj.meta.ns,
-                   c->table->obj.meta.name);
+        tr_invalid(c->t, &child->obj,
+                   "a delegated RouteTable must leave hosts, virtualGateways "
+                   "and failureMode empty (delegated to by %s/%s)",
+                   c->table->obj.meta.ns, c->table->obj.meta.name);
         return false;
     }
     return true;

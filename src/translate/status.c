@@ -46,6 +46,14 @@ void tr_invalid(struct tr *t, const struct cw_object *o, const char *fmt, ...)
     tr_obj(t, o)->usable = false;
 }
 
+void tr_invalid_served(struct tr *t, const struct cw_object *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    append(t, &tr_obj(t, o)->invalid_msg, fmt, ap);
+    va_end(ap);
+}
+
 void tr_warn(struct tr *t, const struct cw_object *o, const char *fmt, ...)
 {
     va_list ap;
@@ -86,8 +94,7 @@ static void fill_counters(struct tr *t, const struct cw_object *o, struct cw_sta
         counter(st, "numSelectedExternalEndpoints", to->n_selected_endpoints);
         counter(st, "numSelectedVirtualGateways", to->n_gateways);
         if (to->n_policies[0])
-            counter(st, "numAppliedDestinationPolicies/OutlierDetectionPolicy",
-                    to->n_policies[0]);
+            counter(st, "numAppliedDestinationPolicies/OutlierDetectionPolicy", to->n_policies[0]);
         if (to->n_policies[1])
             counter(st, "numAppliedDestinationPolicies/FailoverPolicy", to->n_policies[1]);
         break;

@@ -49,9 +49,8 @@ int cw_translate(struct cw_config *cfg, const struct cw_gateway_identity *gw,
     tr_route_tables(&t);
     tr_finish_statuses(&t);
 
-    out->snapshot->clusters.v = t.clusters.v
-                                    ? CW_ARENA_ARRAY(&out->arena, struct cw_cluster *, t.clusters.n)
-                                    : NULL;
+    out->snapshot->clusters.v =
+        t.clusters.v ? CW_ARENA_ARRAY(&out->arena, struct cw_cluster *, t.clusters.n) : NULL;
     for (uint32_t i = 0; i < t.clusters.n; i++) {
         out->snapshot->clusters.v[i] = t.clusters.v[i];
         t.clusters.v[i]->index = i;

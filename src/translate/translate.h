@@ -44,20 +44,20 @@ struct cw_status {
 
 /* Who this gateway instance is (DESIGN.md "The gateway's identity"). */
 struct cw_gateway_identity {
-    const char *name;    /* matched by VirtualGateway workloads selector.name */
-    const char *ns;      /* --namespace */
-    const char *cluster; /* --cluster; NULL ⇒ every workloadClusters entry applies */
-    cw_labels_t labels;  /* --labels */
+    const char *name;            /* matched by VirtualGateway workloads selector.name */
+    const char *ns;              /* --namespace */
+    const char *cluster;         /* --cluster; NULL ⇒ every workloadClusters entry applies */
+    cw_labels_t labels;          /* --labels */
     struct cw_locality locality; /* --locality; region "" ⇒ no locality prioritisation */
 };
 
 struct cw_translation {
-    struct cw_arena arena;          /* owns statuses and the snapshot */
-    struct cw_status *statuses;     /* indexed by cw_object.id, in config load order */
+    struct cw_arena arena;      /* owns statuses and the snapshot */
+    struct cw_status *statuses; /* indexed by cw_object.id, in config load order */
     uint32_t n_statuses;
-    struct cw_snapshot *snapshot;   /* what this gateway serves */
-    uint32_t invalid;               /* number of INVALID statuses */
-    uint32_t warnings;              /* number of WARNING statuses */
+    struct cw_snapshot *snapshot; /* what this gateway serves */
+    uint32_t invalid;             /* number of INVALID statuses */
+    uint32_t warnings;            /* number of WARNING statuses */
 };
 
 /*

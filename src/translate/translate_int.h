@@ -38,8 +38,8 @@ struct tr_object {
     uint32_t counter;       /* kind-specific: policies' selected ports, RT allowed VGs, ... */
     uint32_t counter2;      /* VG: route tables bound */
     struct cw_snapshot_listener **listeners; /* VG: per spec listener, NULL if not served here */
-    bool selects_gateway;   /* VG: implemented by this gateway instance */
-    const char *ref;        /* cached "ns/name" (tr_ref) */
+    bool selects_gateway;                    /* VG: implemented by this gateway instance */
+    const char *ref;                         /* cached "ns/name" (tr_ref) */
 };
 
 struct tr {
@@ -52,25 +52,29 @@ struct tr {
     CW_VEC(struct tr_workspace *) workspaces;
     struct tr_workspace *gateway_ws; /* workspace of the gateway's own namespace, if any */
     bool *links; /* links[a * n + b]: a exports something to b and b imports from a */
-    struct cw_strmap es_by_name;  /* "ns/name" → struct cw_external_service */
-    struct cw_strmap vg_by_name;  /* "ns/name" → struct cw_virtual_gateway */
+    struct cw_strmap es_by_name;   /* "ns/name" → struct cw_external_service */
+    struct cw_strmap vg_by_name;   /* "ns/name" → struct cw_virtual_gateway */
     struct cw_strmap served_pairs; /* "es id|vg id" already counted in numSelectedVirtualGateways */
     struct cw_object **sorted[CW_KIND_COUNT]; /* tr_by_precedence cache */
     CW_VEC(struct cw_cluster *) clusters;
 };
 
 /* ---- passes, in order ---- */
-void tr_workspaces(struct tr *t);       /* workspaces.c */
-void tr_visibility_init(struct tr *t);  /* visibility.c */
+void tr_workspaces(struct tr *t);        /* workspaces.c */
+void tr_visibility_init(struct tr *t);   /* visibility.c */
 void tr_external_services(struct tr *t); /* external_services.c */
-void tr_endpoints(struct tr *t);        /* endpoints.c */
-void tr_policies(struct tr *t);         /* policies.c */
-void tr_priorities(struct tr *t);       /* priority.c */
-void tr_virtual_gateways(struct tr *t); /* virtual_gateways.c */
-void tr_route_tables(struct tr *t);     /* route_tables.c */
+void tr_endpoints(struct tr *t);         /* endpoints.c */
+void tr_policies(struct tr *t);          /* policies.c */
+void tr_priorities(struct tr *t);        /* priority.c */
+void tr_virtual_gateways(struct tr *t);  /* virtual_gateways.c */
+void tr_route_tables(struct tr *t);      /* route_tables.c */
 
 /* ---- status building (status.c) ---- */
 void tr_invalid(struct tr *t, const struct cw_object *o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* INVALID in the status, yet still served: a RouteTable whose bad route is replaced by a 500
+ * (ROUTE_REPLACEMENT) keeps serving its other routes. */
+void tr_invalid_served(struct tr *t, const struct cw_object *o, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void tr_warn(struct tr *t, const struct cw_object *o, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -110,8 +114,7 @@ bool tr_visible_in(struct tr *t, const struct cw_object *o, const struct tr_work
  * Splits a listener host filter "[namespace/]dnsName" and checks its namespace part against
  * <obj_ns> ("*" any, "." the VirtualGateway's namespace <vg_ns>); <*dns> receives the name part.
  */
-bool tr_host_filter_ns(const char *filter, const char *vg_ns, const char *obj_ns,
-                       const char **dns);
+bool tr_host_filter_ns(const char *filter, const char *vg_ns, const char *obj_ns, const char **dns);
 bool tr_linked(struct tr *t, const struct tr_workspace *from, const struct tr_workspace *to);
 
 #endif

@@ -39,8 +39,8 @@ static bool selects_gateway(struct tr *t, const struct cw_virtual_gateway *vg)
 
 static bool is_http_protocol(const char *p)
 {
-    static const char *const http[] = {"GRPC", "GRPC-WEB", "HTTP", "HTTPS", "HTTP_PROXY",
-                                       "HTTP2", NULL};
+    static const char *const http[] = {"GRPC",       "GRPC-WEB", "HTTP", "HTTPS",
+                                       "HTTP_PROXY", "HTTP2",    NULL};
     for (int i = 0; http[i]; i++)
         if (!strcmp(http[i], p))
             return true;
@@ -86,14 +86,16 @@ static bool check_listeners(struct tr *t, const struct cw_virtual_gateway *vg)
             if (!l->port.number || l->port.number != o->port.number)
                 continue;
             if (strcmp(proto, app_protocol(o)) != 0) {
-                tr_invalid(t, &vg->obj, "listeners[%u]: port %u has appProtocol %s but "
-                           "listeners[%u] uses it with %s", i, l->port.number, proto, j,
-                           app_protocol(o));
+                tr_invalid(t, &vg->obj,
+                           "listeners[%u]: port %u has appProtocol %s but "
+                           "listeners[%u] uses it with %s",
+                           i, l->port.number, proto, j, app_protocol(o));
                 ok = false;
             } else if (!strcmp(first_host(l), first_host(o))) {
-                tr_invalid(t, &vg->obj, "listeners[%u]: port %u collides with listeners[%u] "
-                           "(same appProtocol and first host %s)", i, l->port.number, j,
-                           first_host(l));
+                tr_invalid(t, &vg->obj,
+                           "listeners[%u]: port %u collides with listeners[%u] "
+                           "(same appProtocol and first host %s)",
+                           i, l->port.number, j, first_host(l));
                 ok = false;
             }
         }
@@ -111,17 +113,21 @@ static struct cw_snapshot_listener *find_listener(struct tr *t, uint32_t port)
 }
 
 /* The snapshot listener for listener <l> of <vg>, or NULL with a WARNING why it is not served. */
-static struct cw_snapshot_listener *serve_listener(struct tr *t, const struct cw_virtual_gateway *vg,
-                                                   const struct cw_listener *l)
+static struct cw_snapshot_listener *
+serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, const struct cw_listener *l)
 {
     if (!l->port.number) {
-        tr_warn(t, &vg->obj, "listener port %s: causeway binds port numbers; use "
-                "port.number", l->port.name);
+        tr_warn(t, &vg->obj,
+                "listener port %s: causeway binds port numbers; use "
+                "port.number",
+                l->port.name);
         return NULL;
     }
     if (l->tls.present) {
-        tr_warn(t, &vg->obj, "listener %u: TLS termination is not supported yet; listener not "
-                "served", l->port.number);
+        tr_warn(t, &vg->obj,
+                "listener %u: TLS termination is not supported yet; listener not "
+                "served",
+                l->port.number);
         return NULL;
     }
     struct cw_snapshot_listener *sl = find_listener(t, l->port.number);
@@ -229,13 +235,14 @@ static uint32_t expose_services(struct tr *t, const struct cw_virtual_gateway *v
             char buf[CW_IP_PREFIX_TEXT];
             if (cw_ip_prefix_parse(es->addresses.v[a], &pfx, &why) == 0 &&
                 cw_ip_prefix_is_host(&pfx))
-                add_exposed(t, sl, cw_arena_strdup(t->arena, cw_ip_addr_format(&pfx, buf)),
-                            c[0]);
+                add_exposed(t, sl, cw_arena_strdup(t->arena, cw_ip_addr_format(&pfx, buf)), c[0]);
         }
     }
     if (!sl->http && count > 1)
-        tr_warn(t, &vg->obj, "listener %u: a TCP listener can forward to one ExternalService, "
-                "%u are exposed", l->port.number, count);
+        tr_warn(t, &vg->obj,
+                "listener %u: a TCP listener can forward to one ExternalService, "
+                "%u are exposed",
+                l->port.number, count);
     return count;
 }
 

@@ -138,8 +138,7 @@ void tr_visibility_init(struct tr *t)
     }
 }
 
-bool tr_host_filter_ns(const char *filter, const char *vg_ns, const char *obj_ns,
-                       const char **dns)
+bool tr_host_filter_ns(const char *filter, const char *vg_ns, const char *obj_ns, const char **dns)
 {
     const char *slash = strchr(filter, '/');
     *dns = slash ? slash + 1 : filter;

@@ -9,8 +9,8 @@
 #include "translate/translate_int.h"
 #include "util/text.h"
 
-#define ADMIN_NAMESPACE "gloo-mesh"
-#define GLOBAL_SETTINGS "global"
+#define ADMIN_NAMESPACE    "gloo-mesh"
+#define GLOBAL_SETTINGS    "global"
 #define IMPLICIT_WORKSPACE "default"
 
 /* Every namespace that some object lives in, plus the gateway's own. */
@@ -85,8 +85,7 @@ static void claim_namespaces(struct tr *t, const struct cw_workspace *w, struct 
     struct tr_workspace *taken_by = NULL;
     for (size_t i = 0; i < known->cap && !taken_ns; i++) {
         const char *ns = known->slots[i].key ? known->slots[i].value : NULL;
-        if (ns && selects_namespace(t, w, ns) &&
-            (taken_by = cw_strmap_get(owner, ns, strlen(ns))))
+        if (ns && selects_namespace(t, w, ns) && (taken_by = cw_strmap_get(owner, ns, strlen(ns))))
             taken_ns = ns;
     }
     if (taken_ns) {
@@ -140,9 +139,8 @@ static void assign_settings(struct tr *t)
             continue;
         }
         if (to->ws->settings) {
-            tr_invalid(t, &s->obj, "workspace %s already has WorkspaceSettings %s/%s",
-                       to->ws->name, to->ws->settings->obj.meta.ns,
-                       to->ws->settings->obj.meta.name);
+            tr_invalid(t, &s->obj, "workspace %s already has WorkspaceSettings %s/%s", to->ws->name,
+                       to->ws->settings->obj.meta.ns, to->ws->settings->obj.meta.name);
             continue;
         }
         to->ws->settings = s;
@@ -153,8 +151,8 @@ static void assign_settings(struct tr *t)
     for (uint32_t w = 0; w < t->workspaces.n; w++) {
         struct tr_workspace *ws = t->workspaces.v[w];
         if (ws->settings && ws->settings != global)
-            tr_note(t, &ws->settings->obj, "overridden by WorkspaceSettings %s/%s",
-                    ADMIN_NAMESPACE, GLOBAL_SETTINGS);
+            tr_note(t, &ws->settings->obj, "overridden by WorkspaceSettings %s/%s", ADMIN_NAMESPACE,
+                    GLOBAL_SETTINGS);
         ws->settings = global;
     }
 }
