@@ -131,12 +131,34 @@ static void put_span(struct cw_out *o, struct cw_span s)
 
 /* Hop-by-hop headers (RFC 9110 §7.6.1) and those the Connection header <conn> names.
  * Transfer-Encoding and Content-Length stay: bodies are forwarded with their framing. */
+/* A header name with its length known at compile time: every header of every request is
+ * compared with several of these, so the length test comes first and no strlen runs. */
+struct known_name {
+    const char *text;
+    size_t len;
+};
+#define KNOWN(s)                                                                                   \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+
+static bool is_name(struct cw_span s, const struct known_name *n)
+{
+    return s.len == n->len && strncasecmp(s.p, n->text, n->len) == 0;
+}
+
+static const struct known_name hop_names[] = {
+    KNOWN("connection"), KNOWN("keep-alive"), KNOWN("proxy-connection"),
+    KNOWN("te"),         KNOWN("trailer"),    KNOWN("upgrade"),
+};
+static const struct known_name name_host = KNOWN("host");
+static const struct known_name name_xff = KNOWN("x-forwarded-for");
+static const struct known_name name_xfp = KNOWN("x-forwarded-proto");
+
 static bool hop_by_hop(const struct cw_span *conn, struct cw_span name)
 {
-    static const char *const fixed[] = {
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", NULL};
-    for (int i = 0; fixed[i]; i++)
-        if (cw_span_eq(name, fixed[i]))
+    for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
+        if (is_name(name, &hop_names[i]))
             return true;
     if (!conn)
         return false;
@@ -166,13 +188,13 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
     const struct cw_span *conn = cw_http_header(h, "connection");
     for (uint32_t i = 0; i < h->n_headers; i++) {
         const struct cw_header *hd = &h->headers[i];
-        if (hop_by_hop(conn, hd->name) || cw_span_eq(hd->name, "x-forwarded-proto"))
+        if (hop_by_hop(conn, hd->name) || is_name(hd->name, &name_xfp))
             continue;
-        if (cw_span_eq(hd->name, "x-forwarded-for")) {
+        if (is_name(hd->name, &name_xff)) {
             xff = &hd->value;
             continue;
         }
-        if (f->host && cw_span_eq(hd->name, "host"))
+        if (f->host && is_name(hd->name, &name_host))
             continue;
         put_span(o, hd->name);
         cw_out_put(o, ": ", 2);
