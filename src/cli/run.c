@@ -17,7 +17,7 @@
 #include "proxy/access_log.h"
 #include "proxy/proxy.h"
 #include "translate/translate.h"
-#include "upstream/upstream.h"
+#include "upstream/outlier.h"
 #include "util/text.h"
 
 struct run_options {
@@ -183,7 +183,7 @@ static int serve(struct run_options *o, const struct cw_snapshot *snap)
     struct cw_upstreams ups;
     struct cw_diags diags;
     cw_diags_init(&diags);
-    cw_upstreams_build(&ups, snap, &diags);
+    cw_upstreams_build(&ups, snap, NULL, &diags);
     cw_diags_print(&diags, stderr);
     cw_diags_deinit(&diags);
     o->proxy.snapshot = snap;
@@ -211,6 +211,7 @@ static int serve(struct run_options *o, const struct cw_snapshot *snap)
         fprintf(stderr, "causeway: listener %u %s\n", snap->listeners.v[i]->port,
                 snap->listeners.v[i]->http ? "http" : "tcp");
     uv_loop_t *loop = uv_default_loop();
+    cw_ejection_start(&ups, loop, stderr);
     uv_signal_t sigterm, sigint;
     uv_signal_init(loop, &sigterm);
     uv_signal_init(loop, &sigint);
@@ -218,6 +219,7 @@ static int serve(struct run_options *o, const struct cw_snapshot *snap)
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_run(loop, UV_RUN_DEFAULT);
     cw_proxy_stop(p);
+    cw_ejection_stop(&ups);
     uv_close((uv_handle_t *)&sigterm, NULL);
     uv_close((uv_handle_t *)&sigint, NULL);
     uv_run(loop, UV_RUN_DEFAULT);

@@ -148,16 +148,3 @@ void cw_access_log_flush(const struct cw_access_log *log, struct cw_log_buffer *
     }
     b->len = 0;
 }
-
-void cw_format_locality(char *out, size_t size, const struct cw_endpoint *e)
-{
-    const struct cw_locality *l = &e->locality;
-    if (!l->region[0])
-        snprintf(out, size, "-");
-    else if (!l->zone[0])
-        snprintf(out, size, "%s", l->region);
-    else if (!l->subzone[0])
-        snprintf(out, size, "%s/%s", l->region, l->zone);
-    else
-        snprintf(out, size, "%s/%s/%s", l->region, l->zone, l->subzone);
-}

@@ -52,9 +52,4 @@ void cw_access_log_flush(const struct cw_access_log *log, struct cw_log_buffer *
 
 void cw_log_buffer_free(struct cw_log_buffer *buf);
 
-struct cw_endpoint;
-
-/* "us-east-1/us-east-1a" ("-" without a locality): where an endpoint sits. */
-void cw_format_locality(char *out, size_t size, const struct cw_endpoint *e);
-
 #endif

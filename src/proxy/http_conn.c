@@ -41,13 +41,11 @@ static void log_exchange(struct http_conn *c)
     const char *method = ex->log_text ? ex->log_text : "-";
     const char *path = ex->log_text ? method + strlen(method) + 1 : "-";
     const char *host = ex->log_text ? path + strlen(path) + 1 : "-";
-    char route[256], locality[192];
+    char route[256];
     const struct cw_host *h = ex->host;
     if (ex->route)
         snprintf(route, sizeof(route), "%s/%s:%s", ex->route->table->obj.meta.ns,
                  ex->route->table->obj.meta.name, ex->route->name);
-    if (h)
-        cw_format_locality(locality, sizeof(locality), h->endpoint);
     struct cw_access_record r = {
         .protocol = "http",
         .listener = c->listener->port,
@@ -57,8 +55,8 @@ static void log_exchange(struct http_conn *c)
         .route = ex->route ? route : (ex->cluster ? "exposed" : NULL),
         .service = ex->cluster ? ex->cluster->name : NULL,
         .endpoint = h ? h->text : NULL,
-        .locality = h ? locality : NULL,
-        .priority = h ? (int)h->endpoint->priority : -1,
+        .locality = h ? h->locality : NULL,
+        .priority = h ? (int)h->priority : -1,
         .status = ex->status,
         .bytes_in = ex->bytes_in,
         .bytes_out = ex->bytes_out,
@@ -221,6 +219,7 @@ static void on_timer(uv_timer_t *t)
             c->ex.up = NULL;
         }
         c->keep_alive = c->keep_alive && c->ex.req_done;
+        cw_http_report(c, 504, "upstream timeout");
         cw_http_local_reply(c, 504, "upstream timeout", true, NULL);
         break;
     }
@@ -343,6 +342,13 @@ static bool chunked_last(const struct cw_http_head *h)
            (n == 7 || te->p[n - 8] == ',' || te->p[n - 8] == ' ' || te->p[n - 8] == '\t');
 }
 
+/* Methods a request may be repeated with (RFC 9110 §9.2.2): safe to send to another host. */
+static bool is_idempotent(uint8_t method)
+{
+    return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS ||
+           method == HTTP_TRACE || method == HTTP_PUT || method == HTTP_DELETE;
+}
+
 static void on_request_head(struct http_conn *c)
 {
     struct exchange *ex = &c->ex;
@@ -354,6 +360,7 @@ static void on_request_head(struct http_conn *c)
     c->keep_alive = llhttp_should_keep_alive(p);
     const char *method = llhttp_method_name((llhttp_method_t)p->method);
     ex->head_only = p->method == HTTP_HEAD;
+    ex->idempotent = is_idempotent(p->method);
     struct cw_route_request req = {.method = method, .head = &c->head, .port = c->listener->port};
     cw_router_split_target(c->head.url, &req.path, &req.query);
     const struct cw_span *host = cw_http_header(&c->head, "host");

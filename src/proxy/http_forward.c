@@ -163,6 +163,14 @@ void cw_http_upstream_wrote(struct http_conn *c, int status)
     cw_http_forward_body(c);
 }
 
+void cw_http_report(struct http_conn *c, int status, const char *cause)
+{
+    struct exchange *ex = &c->ex;
+    if (ex->host)
+        cw_host_report(c->w->cfg->upstreams, ex->uc, (uint32_t)(ex->host - ex->uc->hosts), status,
+                       cause);
+}
+
 void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_sending)
 {
     struct exchange *ex = &c->ex;
@@ -173,10 +181,15 @@ void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_s
     }
     c->writing = false;
     ex->reason = why;
+    /* A pooled connection the upstream closed while idle says nothing about the host. */
+    if (!stale)
+        cw_http_report(c, CW_LOCAL_FAILURE, why);
     /* Retrying is safe when no byte of the request body is gone: a failed connect, or a pooled
-     * connection the upstream had closed (retried once, on a fresh connection). */
+     * connection the upstream had closed (retried once, on a fresh connection); and a bodiless
+     * idempotent request that got no response may go to another host. */
     bool body_sent = ex->req_has_body && c->parsed > 0 && !before_sending;
-    if ((before_sending || (stale && !ex->req_has_body)) && !body_sent) {
+    bool repeatable = !ex->req_has_body && (stale || ex->idempotent) && !ex->resp_started;
+    if ((before_sending || repeatable) && !body_sent) {
         if (stale && !before_sending) {
             ex->stale_retried = true;
             ex->n_tried--; /* the same host may be tried again on a fresh connection */
@@ -215,6 +228,7 @@ void cw_http_response_head(struct http_conn *c, struct up_conn *up)
     struct exchange *ex = &c->ex;
     int status = cw_upstream_status(up);
     if (status >= 200) {
+        cw_http_report(c, status, NULL);
         ex->status = status;
         ex->resp_started = true;
         ex->reason = NULL;

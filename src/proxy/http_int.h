@@ -40,6 +40,7 @@ struct exchange {
     bool stale_retried;
     struct cw_out head_out; /* the request head sent upstream */
     bool head_only;         /* HEAD request: the response has no body */
+    bool idempotent;        /* GET, HEAD, OPTIONS, TRACE, PUT, DELETE (RFC 9110 §9.2.2) */
     bool req_has_body, req_done, resp_started;
     int status;
     const char *reason;
@@ -114,6 +115,9 @@ void cw_http_send_request(struct http_conn *c);
 /* The upstream failed before any response byte: retry elsewhere or answer 502/503. */
 void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_sending);
 
+/* Tells outlier detection how the current attempt's host did (status, or a local failure). */
+void cw_http_report(struct http_conn *c, int status, const char *cause);
+
 /* Response bytes [p, p+n) are ready for the client; <done> marks the end of the response. */
 void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool done);
 
@@ -144,7 +148,6 @@ bool cw_upstream_keep_alive(const struct up_conn *up);
 
 /* True when the response is delimited by the upstream closing. */
 bool cw_upstream_needs_eof(const struct up_conn *up);
-
 
 /* The response status code of <up>'s current response. */
 int cw_upstream_status(const struct up_conn *up);

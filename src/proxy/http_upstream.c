@@ -329,7 +329,7 @@ bool cw_upstream_acquire(struct http_conn *c)
     struct exchange *ex = &c->ex;
     struct cw_worker *w = c->w;
     int h = ex->n_tried < CW_MAX_ATTEMPTS
-                ? cw_lb_pick(ex->uc, &w->rr_cursors[ex->cluster->index], ex->tried, ex->n_tried)
+                ? cw_lb_pick(ex->uc, &w->cursors[ex->cluster->index], ex->tried, ex->n_tried)
                 : -1;
     if (h < 0)
         return false;

@@ -28,8 +28,8 @@ struct cw_timeouts {
 
 struct cw_proxy_config {
     const struct cw_snapshot *snapshot;
-    const struct cw_upstreams *upstreams;
-    const char *bind; /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
+    struct cw_upstreams *upstreams; /* host health is written through it */
+    const char *bind;               /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
     unsigned workers;
     struct cw_timeouts timeouts;
     uint64_t max_request_body;        /* bytes; a larger request body gets 413; 0 = no limit */

@@ -32,10 +32,10 @@ struct cw_worker {
     uv_timer_t drain_timer;
     struct cw_worker_listener *listeners;
     uint32_t n_listeners;
-    uint32_t *rr_cursors;    /* per cluster: this worker's round-robin position */
-    uint32_t weight_counter; /* spreads requests over weighted destinations */
-    void **pools;            /* per cluster: idle upstream connections per host (http_upstream.c) */
-    uv_timer_t sweep_timer;  /* closes pooled connections idle too long */
+    struct cw_pick_cursor *cursors; /* per cluster: this worker's choice state */
+    uint32_t weight_counter;        /* spreads requests over weighted destinations */
+    void **pools;           /* per cluster: idle upstream connections per host (http_upstream.c) */
+    uv_timer_t sweep_timer; /* closes pooled connections idle too long */
     struct cw_conn_link conns; /* list head */
     uint32_t active;
     bool draining;

@@ -57,18 +57,15 @@ static void log_tunnel(struct tunnel *t)
     char route[256];
     snprintf(route, sizeof(route), "%s/%s:%s", t->route ? t->route->table->obj.meta.ns : "-",
              t->route ? t->route->table->obj.meta.name : "-", t->route ? t->route->name : "-");
-    const struct cw_endpoint *e = t->host ? t->host->endpoint : NULL;
-    char locality[192] = "";
-    if (e)
-        cw_format_locality(locality, sizeof(locality), e);
+    const struct cw_host *h = t->connected ? t->host : NULL;
     struct cw_access_record r = {
         .protocol = "tcp",
         .listener = t->listener->port,
         .route = t->route ? route : NULL,
         .service = t->uc ? t->uc->cluster->name : NULL,
-        .endpoint = t->connected && t->host ? t->host->text : NULL,
-        .locality = e && t->connected ? locality : NULL,
-        .priority = e && t->connected ? (int)e->priority : -1,
+        .endpoint = h ? h->text : NULL,
+        .locality = h ? h->locality : NULL,
+        .priority = h ? (int)h->priority : -1,
         .bytes_in = t->to_up.bytes,
         .bytes_out = t->to_down.bytes,
         .duration_ms = cw_worker_now(t->w) - t->start_ms,
@@ -263,10 +260,17 @@ static void on_failed_upstream_closed(uv_handle_t *h)
     release(t); /* the client went away meanwhile */
 }
 
+/* Outlier detection counts connect failures and timeouts; a connect that works resets them. */
+static void report(struct tunnel *t, int status, const char *cause)
+{
+    cw_host_report(t->w->cfg->upstreams, t->uc, (uint32_t)(t->host - t->uc->hosts), status, cause);
+}
+
 static void connect_failed(struct tunnel *t, const char *why)
 {
     uv_timer_stop(&t->timer);
     t->reason = why;
+    report(t, CW_LOCAL_FAILURE, why);
     uv_close((uv_handle_t *)&t->up, on_failed_upstream_closed);
 }
 
@@ -281,6 +285,7 @@ static void on_connected(uv_connect_t *req, int status)
     }
     uv_timer_stop(&t->timer);
     t->reason = NULL;
+    report(t, 200, NULL); /* a connect that succeeds is the TCP success (§5) */
     start_streaming(t);
 }
 
@@ -292,10 +297,10 @@ static void on_connect_timeout(uv_timer_t *timer)
 static void try_connect(struct tunnel *t)
 {
     int h = t->n_tried < CW_MAX_ATTEMPTS
-                ? cw_lb_pick(t->uc, &t->w->rr_cursors[t->uc->cluster->index], t->tried, t->n_tried)
+                ? cw_lb_pick(t->uc, &t->w->cursors[t->uc->cluster->index], t->tried, t->n_tried)
                 : -1;
     if (h < 0) {
-        close_tunnel(t, t->n_tried ? t->reason : "no endpoint");
+        close_tunnel(t, t->n_tried ? t->reason : "no healthy upstream");
         return;
     }
     t->tried[t->n_tried++] = (uint32_t)h;

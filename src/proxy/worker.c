@@ -153,7 +153,7 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     uv_timer_init(&w->loop, &w->drain_timer);
     w->drain_timer.data = w;
     uv_unref((uv_handle_t *)&w->drain_timer);
-    w->rr_cursors = cw_xcalloc(snap->clusters.n + 1, sizeof(uint32_t));
+    w->cursors = cw_xcalloc(snap->clusters.n + 1, sizeof(*w->cursors));
     w->pools = cw_xcalloc(snap->clusters.n + 1, sizeof(void *));
     uv_timer_init(&w->loop, &w->sweep_timer);
     w->sweep_timer.data = w;
@@ -161,7 +161,7 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     uv_unref((uv_handle_t *)&w->sweep_timer);
     /* Workers start at different places so their first requests do not all hit one host. */
     for (uint32_t c = 0; c < snap->clusters.n; c++)
-        w->rr_cursors[c] = id;
+        w->cursors[c] = (struct cw_pick_cursor){.round_robin = id, .spread = id * 50};
     w->n_listeners = snap->listeners.n;
     w->listeners = cw_xcalloc(w->n_listeners + 1, sizeof(*w->listeners));
     for (uint32_t i = 0; i < w->n_listeners; i++) {
@@ -181,7 +181,7 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
 static void free_worker(struct cw_worker *w)
 {
     uv_loop_close(&w->loop);
-    free(w->rr_cursors);
+    free(w->cursors);
     for (uint32_t c = 0; c < w->cfg->snapshot->clusters.n; c++)
         free(w->pools[c]);
     free(w->pools);

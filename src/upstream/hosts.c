@@ -1,9 +1,15 @@
+/*
+ * Building the host records of every cluster: resolve, order by priority, count availability,
+ * and carry health over from a previous build so that a reload keeps what was learnt.
+ */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "upstream/upstream.h"
+#include "upstream/outlier.h"
+#include "util/strmap.h"
 #include "util/xalloc.h"
 
 static void format_host(struct cw_host *h)
@@ -18,6 +24,21 @@ static void format_host(struct cw_host *h)
         inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
         snprintf(h->text, sizeof(h->text), "[%s]:%u", ip, ntohs(a->sin6_port));
     }
+}
+
+/* "us-east-1/us-east-1a" ("-" without a locality): where an endpoint sits. */
+static char *format_locality(const struct cw_locality *l)
+{
+    char out[512];
+    if (!l->region[0])
+        snprintf(out, sizeof(out), "-");
+    else if (!l->zone[0])
+        snprintf(out, sizeof(out), "%s", l->region);
+    else if (!l->subzone[0])
+        snprintf(out, sizeof(out), "%s/%s", l->region, l->zone);
+    else
+        snprintf(out, sizeof(out), "%s/%s/%s", l->region, l->zone, l->subzone);
+    return cw_xstrdup(out);
 }
 
 /* Appends the addresses of endpoint <e> to <uc>; <cap> is the room left. */
@@ -42,6 +63,8 @@ static uint32_t resolve_endpoint(struct cw_upstream_cluster *uc, const struct cw
         memcpy(&h->addr, ai->ai_addr, ai->ai_addrlen);
         h->addr_len = ai->ai_addrlen;
         h->endpoint = e;
+        h->priority = e->priority < CW_MAX_PRIORITIES ? e->priority : CW_MAX_PRIORITIES - 1;
+        h->locality = format_locality(&e->locality);
         format_host(h);
         n++;
     }
@@ -49,31 +72,134 @@ static uint32_t resolve_endpoint(struct cw_upstream_cluster *uc, const struct cw
     return n;
 }
 
+static int by_priority(const void *a, const void *b)
+{
+    const struct cw_host *x = a, *y = b;
+    if (x->priority != y->priority)
+        return x->priority < y->priority ? -1 : 1;
+    return x < y ? -1 : x > y; /* stable: keep the endpoints' order within a priority */
+}
+
+/* Groups the hosts by priority: ranges, and how many of each are available (not ejected). */
+static void index_priorities(struct cw_upstream_cluster *uc)
+{
+    qsort(uc->hosts, uc->n_hosts, sizeof(*uc->hosts), by_priority);
+    uint32_t n = uc->n_hosts ? uc->hosts[uc->n_hosts - 1].priority + 1 : 0;
+    uc->n_priorities = n;
+    uc->priorities = cw_xcalloc(n ? n : 1, sizeof(*uc->priorities));
+    uc->available = cw_xcalloc(n ? n : 1, sizeof(*uc->available));
+    for (uint32_t i = 0; i < uc->n_hosts; i++) {
+        struct cw_priority_range *r = &uc->priorities[uc->hosts[i].priority];
+        if (r->n++ == 0)
+            r->first = i;
+        if (!atomic_load(&uc->hosts[i].health->ejected))
+            atomic_fetch_add(&uc->available[uc->hosts[i].priority], 1);
+        else
+            uc->n_ejected++;
+    }
+}
+
+/* "cluster|address" of a host: what must stay equal for its health to carry over a reload. */
+static void host_key(char *out, size_t size, const char *cluster, const struct cw_host *h)
+{
+    snprintf(out, size, "%s|%s", cluster, h->text);
+}
+
+/* Hosts of <previous> by key; <keys> keeps the key strings alive (the map borrows them). */
+static void index_previous(struct cw_strmap *m, char ***keys, uint32_t *n_keys,
+                           struct cw_upstreams *previous)
+{
+    uint32_t total = 0;
+    for (uint32_t c = 0; previous && c < previous->n; c++)
+        total += previous->clusters[c].n_hosts;
+    *keys = cw_xcalloc(total ? total : 1, sizeof(**keys));
+    *n_keys = 0;
+    for (uint32_t c = 0; previous && c < previous->n; c++) {
+        struct cw_upstream_cluster *uc = &previous->clusters[c];
+        for (uint32_t i = 0; i < uc->n_hosts; i++) {
+            char key[512];
+            host_key(key, sizeof(key), uc->cluster->name, &uc->hosts[i]);
+            char *k = (*keys)[(*n_keys)++] = cw_xstrdup(key);
+            cw_strmap_put_new(m, k, strlen(k), &uc->hosts[i]);
+        }
+    }
+}
+
+/*
+ * The host's health: taken over from the previous build's host with the same key (which then
+ * no longer owns it), or fresh. An ejection in progress carries over with its return time.
+ */
+static struct cw_host_health *health_for(struct cw_strmap *previous, const char *cluster,
+                                         const struct cw_host *h)
+{
+    char key[512];
+    host_key(key, sizeof(key), cluster, h);
+    struct cw_host *old = cw_strmap_get(previous, key, strlen(key));
+    if (old && old->health) {
+        struct cw_host_health *hh = old->health;
+        old->health = NULL;
+        atomic_store(&hh->eject_pending, false);
+        return hh;
+    }
+    return cw_xcalloc(1, sizeof(struct cw_host_health));
+}
+
 #define MAX_ADDRESSES_PER_NAME 16
 
-int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
-                       struct cw_diags *diags)
+static void build_cluster(struct cw_upstream_cluster *uc, const struct cw_cluster *c,
+                          struct cw_strmap *previous, struct cw_diags *diags)
 {
+    uc->cluster = c;
+    uc->index = c->index;
+    uc->outlier = c->outlier ? &c->outlier->config : NULL;
+    uint32_t cap = 0;
+    for (uint32_t e = 0; e < c->endpoints.n; e++)
+        cap += c->endpoints.v[e].is_hostname ? MAX_ADDRESSES_PER_NAME : 1;
+    uc->hosts = cw_xcalloc(cap ? cap : 1, sizeof(*uc->hosts));
+    for (uint32_t e = 0; e < c->endpoints.n; e++)
+        uc->n_hosts += resolve_endpoint(uc, &c->endpoints.v[e], cap - uc->n_hosts, diags);
+    for (uint32_t i = 0; i < uc->n_hosts; i++) {
+        struct cw_host *h = &uc->hosts[i];
+        h->health = health_for(previous, c->name, h);
+        /* Without outlier detection nothing is ejected, whatever an earlier build decided. */
+        if (!uc->outlier)
+            atomic_store(&h->health->ejected, false);
+    }
+    index_priorities(uc);
+}
+
+int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
+                       struct cw_upstreams *previous, struct cw_diags *diags)
+{
+    struct cw_strmap old;
+    cw_strmap_init(&old);
+    char **keys;
+    uint32_t n_keys;
+    index_previous(&old, &keys, &n_keys, previous);
     u->n = snap->clusters.n;
     u->clusters = cw_xcalloc(u->n ? u->n : 1, sizeof(*u->clusters));
-    for (uint32_t i = 0; i < u->n; i++) {
-        const struct cw_cluster *c = snap->clusters.v[i];
-        struct cw_upstream_cluster *uc = &u->clusters[i];
-        uc->cluster = c;
-        uint32_t cap = 0;
-        for (uint32_t e = 0; e < c->endpoints.n; e++)
-            cap += c->endpoints.v[e].is_hostname ? MAX_ADDRESSES_PER_NAME : 1;
-        uc->hosts = cw_xcalloc(cap ? cap : 1, sizeof(*uc->hosts));
-        for (uint32_t e = 0; e < c->endpoints.n; e++)
-            uc->n_hosts += resolve_endpoint(uc, &c->endpoints.v[e], cap - uc->n_hosts, diags);
-    }
+    u->queue = NULL;
+    for (uint32_t i = 0; i < u->n; i++)
+        build_cluster(&u->clusters[i], snap->clusters.v[i], &old, diags);
+    cw_strmap_deinit(&old);
+    for (uint32_t i = 0; i < n_keys; i++)
+        free(keys[i]);
+    free(keys);
     return 0;
 }
 
 void cw_upstreams_free(struct cw_upstreams *u)
 {
-    for (uint32_t i = 0; i < u->n; i++)
-        free(u->clusters[i].hosts);
+    for (uint32_t i = 0; i < u->n; i++) {
+        struct cw_upstream_cluster *uc = &u->clusters[i];
+        for (uint32_t h = 0; h < uc->n_hosts; h++) {
+            free(uc->hosts[h].health);
+            free(uc->hosts[h].locality);
+        }
+        free(uc->hosts);
+        free(uc->priorities);
+        free(uc->available);
+    }
     free(u->clusters);
     u->clusters = NULL;
     u->n = 0;

@@ -1,59 +1,145 @@
 /*
  * Runtime upstream state that outlives a request: one host record per (cluster, address, port)
  * — a hostname endpoint contributes one host per resolved address, each keeping the endpoint's
- * locality and priority — and the choice of a host for a new request or connection.
+ * locality and priority — the health of every host (outlier detection, spec §5), the load of
+ * every priority (§7.3) and the choice of a host for a new request or connection.
  *
- * Built by the control thread before workers start; workers only read the host arrays. Per-worker
- * choice state (round-robin cursors) lives in each worker, so choosing never writes shared memory.
+ * Who writes what:
+ *  - the control thread builds the host arrays before workers start and owns ejection state
+ *    (ejected flag, multiplier, timers, per-priority availability; ejection.c);
+ *  - workers read the arrays, choose hosts (lb_pick.c) and report outcomes (outcomes.c) into
+ *    per-host atomics; a host that reaches a threshold is handed to the control thread;
+ *  - per-worker choice state (round-robin cursors, priority spread) lives in each worker, so
+ *    choosing never writes shared memory.
  */
 #ifndef CW_UPSTREAM_H
 #define CW_UPSTREAM_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "snapshot/snapshot_types.h"
 #include "util/diag.h"
 
+/*
+ * Outlier-detection state of one host. Workers touch only the atomics; the rest belongs to the
+ * control thread. Kept apart from the host record so that a reload that keeps an endpoint can
+ * keep its health (cw_upstreams_build adopts the records of the previous build).
+ */
+struct cw_host_health {
+    _Atomic uint32_t consecutive_errors;         /* 5xx and local failures since a success */
+    _Atomic uint32_t consecutive_gateway_errors; /* 502/503/504 and local failures */
+    _Atomic bool ejected;                        /* out of the pool: never chosen */
+    _Atomic bool eject_pending;                  /* handed to the control thread, not yet seen */
+    /* control thread only */
+    uint32_t multiplier;     /* Envoy's backoff: the k of "base × k" */
+    uint32_t ejections;      /* how many times this host was ejected */
+    uint64_t ejected_at_ms;  /* monotonic, last ejection */
+    uint64_t return_at_ms;   /* monotonic, when the current ejection ends */
+    uint64_t returned_at_ms; /* monotonic, last return; 0 = never ejected */
+};
+
 struct cw_host {
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    char text[64]; /* "127.0.0.41:18081" / "[::1]:443", for logs */
+    char text[64];  /* "127.0.0.41:18081" / "[::1]:443", for logs */
+    char *locality; /* "us-east-1/us-east-1a", "-" without one, for logs */
     const struct cw_endpoint *endpoint;
+    uint32_t priority; /* the endpoint's priority, 0 when priorities do not apply */
+    struct cw_host_health *health;
+};
+
+/* Priorities beyond this share the last one (§7.2 yields at most 5). */
+#define CW_MAX_PRIORITIES 16
+
+/* Hosts of one priority sit together in the host array: [first, first + n). */
+struct cw_priority_range {
+    uint32_t first, n;
 };
 
 struct cw_upstream_cluster {
     const struct cw_cluster *cluster;
-    struct cw_host *hosts;
+    struct cw_host *hosts; /* sorted by priority */
     uint32_t n_hosts;
+    struct cw_priority_range *priorities;
+    uint32_t n_priorities;
+    /* Hosts of each priority that are not ejected (written by the control thread). */
+    _Atomic uint32_t *available;
+    uint32_t n_ejected; /* control thread only: checked against maxEjectionPercent */
+    /* NULL: no OutlierDetectionPolicy selects the service, hosts are never ejected (§7.1). */
+    const struct cw_outlier_config *outlier;
+    uint32_t index;
 };
+
+struct cw_ejection_queue;
 
 struct cw_upstreams {
     struct cw_upstream_cluster *clusters; /* indexed by cw_cluster.index */
     uint32_t n;
+    /* Hosts that reached an outlier threshold, waiting for the control thread (ejection.c). */
+    struct cw_ejection_queue *queue;
 };
 
 /*
  * Builds the host records of every cluster in <snap>, resolving hostname endpoints (blocking
  * getaddrinfo; the dns module will replace this with TTL-aware c-ares lookups). An endpoint that
  * does not resolve is reported in <diags> as a warning and contributes no host.
- * Returns 0; free with cw_upstreams_free.
+ * When <previous> is given, a host with the same cluster name and address keeps its health
+ * record (counters, ejection, multiplier); <previous> must then be freed with
+ * cw_upstreams_free after the new build is in use. Returns 0.
  */
 int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
-                       struct cw_diags *diags);
+                       struct cw_upstreams *previous, struct cw_diags *diags);
 
 void cw_upstreams_free(struct cw_upstreams *u);
+
+/* ---- choosing a host (lb_pick.c; worker threads, no shared writes) ---- */
 
 /* At most this many connection attempts are made for one request or connection. */
 #define CW_MAX_ATTEMPTS 4
 
+/* A worker's own choice state for one cluster. */
+struct cw_pick_cursor {
+    uint32_t round_robin; /* position in the host array */
+    uint32_t spread;      /* walks 0..99 to split traffic by priority load */
+};
+
 /*
- * Picks the next host of <uc> by round robin, skipping the <n_tried> hosts in <tried> (indices
- * into uc->hosts). <cursor> is the calling worker's own round-robin position for this cluster.
- * Returns the host index, or -1 when no host is left. Worker threads; no shared writes.
+ * Picks a host of <uc> for a new attempt, skipping ejected hosts and the <n_tried> hosts in
+ * <tried> (indices into uc->hosts, already attempted for this request or connection). A
+ * priority is chosen by the loads of §7.3, counting tried hosts as unavailable, then hosts of
+ * that priority take turns. Returns the host index, or -1 when no host is available (panic is
+ * off: the caller answers 503 "no healthy upstream", or its last failure after retries).
  */
-int cw_lb_pick(const struct cw_upstream_cluster *uc, uint32_t *cursor, const uint32_t *tried,
-               uint32_t n_tried);
+int cw_lb_pick(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *cursor,
+               const uint32_t *tried, uint32_t n_tried);
+
+/*
+ * Envoy's priority load (peers.md §2.6), integer arithmetic with overprovisioning factor 1.4:
+ * health = min(100, 140 × available / total) per priority, normalised over the sum (capped at
+ * 100), each priority taking what the ones before it left. Writes <n> loads that sum to 100 and
+ * returns the normalised total availability; 0 means no host is available (loads all 0).
+ */
+uint32_t cw_priority_loads(const uint32_t *available, const uint32_t *total, uint32_t n,
+                           uint32_t *load);
+
+/* ---- outcomes (outcomes.c; worker threads) ---- */
+
+/*
+ * Records the outcome of one attempt on host <h> of <uc>: an HTTP status (a TCP connect that
+ * succeeded reports 200; <cause> NULL names the status), or a local failure — connect refused,
+ * connect timeout, reset before a response, upstream timeout — reported as 503 with its <cause>
+ * (Envoy maps local failures the same way). Any status below 500 resets both counters; a threshold
+ * reached hands the host to the control thread for ejection. Does nothing without outlier
+ * detection.
+ */
+void cw_host_report(struct cw_upstreams *u, const struct cw_upstream_cluster *uc, uint32_t h,
+                    int status, const char *cause);
+
+/* Status a local failure is reported as. */
+#define CW_LOCAL_FAILURE 503
 
 #endif
