@@ -4,6 +4,7 @@
  * path cannot be read or nothing at all is left to serve.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "translate/translate.h"
 #include "upstream/outlier.h"
 #include "util/text.h"
+#include "util/xalloc.h"
 
 struct run_options {
     struct cw_common_options common;
@@ -172,60 +174,168 @@ static void report_statuses(const struct cw_config *cfg, const struct cw_transla
     }
 }
 
+/* One loaded configuration and the hosts it names: what the workers serve (a generation). */
+struct served {
+    struct cw_generation gen; /* first: the proxy hands back &gen */
+    struct cw_loaded loaded;
+    struct cw_upstreams upstreams;
+};
+
+static void release_served(struct cw_generation *g)
+{
+    struct served *s = (struct served *)g;
+    cw_upstreams_free(&s->upstreams);
+    cw_loaded_free(&s->loaded);
+    free(s);
+}
+
+/* Loads and translates the -c paths; the statuses are reported, the hosts not yet built. */
+static struct served *load_served(const struct run_options *o)
+{
+    struct served *s = cw_xcalloc(1, sizeof(*s));
+    cw_load_and_translate(&o->common, &s->loaded);
+    report_statuses(&s->loaded.cfg, &s->loaded.tr);
+    s->gen.snapshot = s->loaded.tr.snapshot;
+    s->gen.upstreams = &s->upstreams;
+    atomic_init(&s->gen.refs, 1);
+    s->gen.release = release_served;
+    return s;
+}
+
+/* Resolves the endpoints of <s>, sharing host health with <previous> when given. */
+static void build_hosts(struct served *s, struct served *previous)
+{
+    struct cw_diags diags;
+    cw_diags_init(&diags);
+    cw_upstreams_build(&s->upstreams, s->gen.snapshot, previous ? &previous->upstreams : NULL,
+                       &diags);
+    cw_diags_print(&diags, stderr);
+    cw_diags_deinit(&diags);
+}
+
+/* Why <next> cannot replace <current> without a restart, or NULL. */
+static const char *reload_refusal(const struct served *current, const struct served *next,
+                                  char *buf, size_t size)
+{
+    const struct cw_snapshot *a = current->gen.snapshot, *b = next->gen.snapshot;
+    if (next->loaded.unreadable)
+        return "a configuration path cannot be read";
+    if (next->loaded.diags.errors) {
+        snprintf(buf, size, "the configuration has %u error(s) (above)", next->loaded.diags.errors);
+        return buf;
+    }
+    if (a->listeners.n != b->listeners.n) {
+        snprintf(buf, size, "the listeners changed (%u before, %u now); restart to apply",
+                 a->listeners.n, b->listeners.n);
+        return buf;
+    }
+    for (uint32_t i = 0; i < a->listeners.n; i++) {
+        const struct cw_snapshot_listener *x = a->listeners.v[i], *y = b->listeners.v[i];
+        if (x->port != y->port || x->http != y->http) {
+            snprintf(buf, size, "listener %u %s became %u %s; restart to apply", x->port,
+                     x->http ? "http" : "tcp", y->port, y->http ? "http" : "tcp");
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+struct server {
+    const struct run_options *options;
+    struct cw_proxy *proxy;
+    struct served *current; /* the control thread's reference */
+};
+
+/* SIGHUP: load the manifests again and serve them, keeping every unchanged endpoint's health;
+ * a configuration that cannot be served leaves the running one untouched. */
+static void on_reload_signal(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    struct server *srv = sig->data;
+    fprintf(stderr, "causeway: SIGHUP received, reloading\n");
+    struct served *next = load_served(srv->options);
+    char why[256];
+    const char *refusal = reload_refusal(srv->current, next, why, sizeof(why));
+    if (refusal) {
+        fprintf(stderr, "causeway: reload rejected: %s; still serving the previous configuration\n",
+                refusal);
+        cw_generation_unref(&next->gen);
+        return;
+    }
+    build_hosts(next, srv->current);
+    cw_ejection_adopt(&srv->current->upstreams, &next->upstreams);
+    cw_proxy_publish(srv->proxy, &next->gen);
+    cw_generation_unref(&srv->current->gen);
+    srv->current = next;
+    fprintf(stderr, "causeway: reloaded: %u listener(s), %u cluster(s)\n",
+            next->gen.snapshot->listeners.n, next->gen.snapshot->clusters.n);
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
     fprintf(stderr, "causeway: %s received, draining\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     uv_stop(sig->loop);
 }
 
-static int serve(struct run_options *o, const struct cw_snapshot *snap)
+static void print_listeners(const struct run_options *o, const struct cw_snapshot *snap)
 {
-    struct cw_upstreams ups;
-    struct cw_diags diags;
-    cw_diags_init(&diags);
-    cw_upstreams_build(&ups, snap, NULL, &diags);
-    cw_diags_print(&diags, stderr);
-    cw_diags_deinit(&diags);
-    o->proxy.snapshot = snap;
-    o->proxy.upstreams = &ups;
+    fprintf(stderr, "causeway: serving %u listener(s) on %s with %u worker(s)\n", snap->listeners.n,
+            o->proxy.bind, o->proxy.workers);
+    for (uint32_t i = 0; i < snap->listeners.n; i++)
+        fprintf(stderr, "causeway: listener %u %s\n", snap->listeners.v[i]->port,
+                snap->listeners.v[i]->http ? "http" : "tcp");
+}
+
+/* Runs the control loop until SIGTERM/SIGINT: signals, reloads, ejections. */
+static void control_loop(struct server *srv)
+{
+    uv_loop_t *loop = uv_default_loop();
+    cw_ejection_start(&srv->current->upstreams, loop, stderr);
+    uv_signal_t sigterm, sigint, sighup;
+    uv_signal_init(loop, &sigterm);
+    uv_signal_init(loop, &sigint);
+    uv_signal_init(loop, &sighup);
+    sighup.data = srv;
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sighup, on_reload_signal, SIGHUP);
+    uv_run(loop, UV_RUN_DEFAULT);
+    cw_proxy_stop(srv->proxy);
+    cw_ejection_stop(&srv->current->upstreams);
+    uv_close((uv_handle_t *)&sigterm, NULL);
+    uv_close((uv_handle_t *)&sigint, NULL);
+    uv_close((uv_handle_t *)&sighup, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+}
+
+static int serve(struct run_options *o, struct served *first)
+{
+    build_hosts(first, NULL);
+    o->proxy.generation = &first->gen;
     struct cw_access_log log;
     if (o->access_log) {
         int rc = cw_access_log_open(&log, o->access_log, o->json_log);
         if (rc != 0) {
             fprintf(stderr, "causeway run: cannot open access log %s: %s\n", o->access_log,
                     strerror(-rc));
-            cw_upstreams_free(&ups);
             return 1;
         }
         o->proxy.access_log = &log;
     }
     signal(SIGPIPE, SIG_IGN);
-    struct cw_proxy *p = cw_proxy_start(&o->proxy);
-    if (!p) {
-        cw_upstreams_free(&ups);
+    struct server srv = {.options = o, .current = first};
+    srv.proxy = cw_proxy_start(&o->proxy);
+    if (!srv.proxy) {
+        if (o->access_log)
+            cw_access_log_close(&log);
         return 1;
     }
-    fprintf(stderr, "causeway: serving %u listener(s) on %s with %u worker(s)\n", snap->listeners.n,
-            o->proxy.bind, o->proxy.workers);
-    for (uint32_t i = 0; i < snap->listeners.n; i++)
-        fprintf(stderr, "causeway: listener %u %s\n", snap->listeners.v[i]->port,
-                snap->listeners.v[i]->http ? "http" : "tcp");
-    uv_loop_t *loop = uv_default_loop();
-    cw_ejection_start(&ups, loop, stderr);
-    uv_signal_t sigterm, sigint;
-    uv_signal_init(loop, &sigterm);
-    uv_signal_init(loop, &sigint);
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_signal_start(&sigint, on_signal, SIGINT);
-    uv_run(loop, UV_RUN_DEFAULT);
-    cw_proxy_stop(p);
-    cw_ejection_stop(&ups);
-    uv_close((uv_handle_t *)&sigterm, NULL);
-    uv_close((uv_handle_t *)&sigint, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
+    print_listeners(o, first->gen.snapshot);
+    cw_generation_ref(&first->gen); /* the caller's reference stays with the caller */
+    control_loop(&srv);
+    cw_generation_unref(&srv.current->gen);
     if (o->access_log)
         cw_access_log_close(&log);
-    cw_upstreams_free(&ups);
     fprintf(stderr, "causeway: stopped\n");
     return 0;
 }
@@ -248,20 +358,19 @@ int cw_cli_run(int argc, char **argv)
         cw_common_options_deinit(&o.common);
         return rc;
     }
-    struct cw_loaded l;
-    cw_load_and_translate(&o.common, &l);
-    report_statuses(&l.cfg, &l.tr);
-    if (l.unreadable) {
+    struct served *first = load_served(&o);
+    const struct cw_snapshot *snap = first->gen.snapshot;
+    if (first->loaded.unreadable) {
         fprintf(stderr, "causeway run: a configuration path cannot be read; not starting\n");
         rc = 1;
-    } else if (l.tr.snapshot->listeners.n == 0) {
+    } else if (snap->listeners.n == 0) {
         fprintf(stderr, "causeway run: nothing to serve: no VirtualGateway listener selects this "
                         "gateway (check --labels/--namespace and the statuses above)\n");
         rc = 1;
     } else {
-        rc = serve(&o, l.tr.snapshot);
+        rc = serve(&o, first);
     }
-    cw_loaded_free(&l);
+    cw_generation_unref(&first->gen);
     cw_common_options_deinit(&o.common);
     return rc;
 }

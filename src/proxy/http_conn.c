@@ -29,6 +29,7 @@ static void on_closed(uv_handle_t *h)
     cw_out_free(&c->resp_head);
     free(c->ex.log_text);
     free(c->buf);
+    cw_generation_unref(c->gen);
     free(c);
 }
 
@@ -349,9 +350,21 @@ static bool is_idempotent(uint8_t method)
            method == HTTP_TRACE || method == HTTP_PUT || method == HTTP_DELETE;
 }
 
+/* Between requests a connection moves to the configuration its worker serves now. */
+static void use_newest_generation(struct http_conn *c)
+{
+    struct cw_generation *newest = c->w->gen;
+    if (c->gen == newest)
+        return;
+    cw_generation_unref(c->gen);
+    c->gen = cw_generation_ref(newest);
+    c->listener = newest->snapshot->listeners.v[c->listener_index];
+}
+
 static void on_request_head(struct http_conn *c)
 {
     struct exchange *ex = &c->ex;
+    use_newest_generation(c);
     llhttp_t *p = &c->parser;
     ex->start_ms = cw_worker_now(c->w);
     ex->bytes_in = c->parsed; /* the head; body bytes are added as they are forwarded */
@@ -493,7 +506,9 @@ void cw_http_accept(struct cw_worker_listener *wl)
     struct cw_worker *w = wl->worker;
     struct http_conn *c = cw_xcalloc(1, sizeof(*c));
     c->w = w;
+    c->gen = cw_generation_ref(wl->worker->gen);
     c->listener = wl->listener;
+    c->listener_index = wl->index;
     c->link.force_close = force_close;
     c->link.drain = drain;
     c->buf = cw_xmalloc(CW_HTTP_BUFFER);

@@ -68,7 +68,7 @@ void cw_http_forward(struct http_conn *c, const struct cw_route *r, int matcher,
 {
     struct exchange *ex = &c->ex;
     ex->cluster = cl;
-    ex->uc = &c->w->cfg->upstreams->clusters[cl->index];
+    ex->uc = &c->gen->upstreams->clusters[cl->index];
     if (cl->unroutable || ex->uc->n_hosts == 0) {
         cw_http_local_reply(c, 503, "no healthy upstream", true, NULL);
         return;
@@ -167,7 +167,7 @@ void cw_http_report(struct http_conn *c, int status, const char *cause)
 {
     struct exchange *ex = &c->ex;
     if (ex->host)
-        cw_host_report(c->w->cfg->upstreams, ex->uc, (uint32_t)(ex->host - ex->uc->hosts), status,
+        cw_host_report(c->gen->upstreams, ex->uc, (uint32_t)(ex->host - ex->uc->hosts), status,
                        cause);
 }
 

@@ -52,7 +52,9 @@ struct exchange {
 struct http_conn {
     struct cw_conn_link link; /* first: the worker's list holds &link */
     struct cw_worker *w;
-    const struct cw_snapshot_listener *listener;
+    struct cw_generation *gen; /* referenced; moves to the worker's newest between requests */
+    const struct cw_snapshot_listener *listener; /* of <gen> */
+    uint32_t listener_index;
     uv_tcp_t sock;
     uv_timer_t timer;
     enum http_deadline deadline;
@@ -161,5 +163,8 @@ void cw_http_upstream_wrote(struct http_conn *c, int status);
 
 /* Closes idle pooled connections older than the idle timeout (worker sweep). */
 void cw_upstream_sweep(struct cw_worker *w);
+
+/* Closes every idle pooled connection (shutdown, or a reload that replaces the hosts). */
+void cw_upstream_close_idle(struct cw_worker *w);
 
 #endif

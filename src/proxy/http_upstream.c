@@ -23,6 +23,7 @@ struct up_conn {
     size_t len, parsed;
     struct http_conn *owner; /* NULL while idle in the pool */
     struct cw_worker *w;
+    const struct cw_generation *gen; /* cluster and host_index are indices into its hosts */
     const struct cw_host *host;
     uint32_t cluster, host_index;
     struct up_conn *next, *prev; /* pool list */
@@ -37,11 +38,11 @@ struct host_pool {
     uint32_t idle;
 };
 
-/* Per worker: pools[cluster][host], allocated on first use. */
+/* Per worker: pools[cluster][host] of the worker's generation, allocated on first use. */
 static struct host_pool *pool_of(struct cw_worker *w, uint32_t cluster, uint32_t host)
 {
     if (!w->pools[cluster]) {
-        uint32_t n = w->cfg->upstreams->clusters[cluster].n_hosts;
+        uint32_t n = w->gen->upstreams->clusters[cluster].n_hosts;
         w->pools[cluster] = cw_xcalloc(n + 1, sizeof(struct host_pool));
         for (uint32_t i = 0; i < n; i++) {
             struct host_pool *p = &((struct host_pool *)w->pools[cluster])[i];
@@ -335,7 +336,8 @@ bool cw_upstream_acquire(struct http_conn *c)
         return false;
     ex->tried[ex->n_tried++] = (uint32_t)h;
     ex->host = &ex->uc->hosts[h];
-    struct up_conn *u = ex->stale_retried ? NULL : take_idle(w, ex->cluster->index, (uint32_t)h);
+    bool pooled = !ex->stale_retried && c->gen == w->gen; /* pools hold the worker's hosts */
+    struct up_conn *u = pooled ? take_idle(w, ex->cluster->index, (uint32_t)h) : NULL;
     if (u) {
         u->reused = true;
         start_exchange(u, c);
@@ -344,6 +346,7 @@ bool cw_upstream_acquire(struct http_conn *c)
     }
     u = cw_xcalloc(1, sizeof(*u));
     u->w = w;
+    u->gen = c->gen;
     u->buf = cw_xmalloc(CW_HTTP_BUFFER);
     u->cluster = ex->cluster->index;
     u->host_index = (uint32_t)h;
@@ -368,7 +371,8 @@ void cw_upstream_release(struct up_conn *u, bool reusable)
     if (!u)
         return;
     u->owner = NULL;
-    struct host_pool *p = reusable && !u->closing ? pool_of(u->w, u->cluster, u->host_index) : NULL;
+    bool poolable = reusable && !u->closing && u->gen == u->w->gen;
+    struct host_pool *p = poolable ? pool_of(u->w, u->cluster, u->host_index) : NULL;
     if (!p || p->idle >= POOL_IDLE_LIMIT || u->w->draining) {
         close_up(u);
         return;
@@ -386,21 +390,33 @@ void cw_upstream_release(struct up_conn *u, bool reusable)
     set_reading(u, true);
 }
 
-void cw_upstream_sweep(struct cw_worker *w)
+/* Closes the pooled connections idle since before <before> (all of them: UINT64_MAX). */
+static void close_idle_since(struct cw_worker *w, uint64_t before)
 {
-    uint64_t now = cw_worker_now(w);
-    for (uint32_t c = 0; c < w->cfg->upstreams->n; c++) {
+    const struct cw_upstreams *ups = w->gen->upstreams;
+    for (uint32_t c = 0; c < ups->n; c++) {
         if (!w->pools[c])
             continue;
-        for (uint32_t h = 0; h < w->cfg->upstreams->clusters[c].n_hosts; h++) {
+        for (uint32_t h = 0; h < ups->clusters[c].n_hosts; h++) {
             struct host_pool *p = pool_of(w, c, h);
             struct up_conn *u = p->head.prev; /* oldest at the tail */
             while (u != &p->head) {
                 struct up_conn *prev = u->prev;
-                if (w->draining || now - u->idle_since >= w->cfg->timeouts.idle_ms)
+                if (u->idle_since < before)
                     close_up(u);
                 u = prev;
             }
         }
     }
+}
+
+void cw_upstream_sweep(struct cw_worker *w)
+{
+    uint64_t now = cw_worker_now(w), idle = w->cfg->timeouts.idle_ms;
+    close_idle_since(w, now > idle ? now - idle + 1 : 0);
+}
+
+void cw_upstream_close_idle(struct cw_worker *w)
+{
+    close_idle_since(w, UINT64_MAX);
 }

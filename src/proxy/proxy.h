@@ -4,12 +4,14 @@
  * threads and the per-request path takes no lock.
  *
  * Lifecycle (control thread): cw_proxy_start binds every socket first, so a port that cannot be
- * bound is reported before anything runs; cw_proxy_stop stops accepting, lets in-flight work
- * finish up to the drain timeout, then closes what is left and joins the workers.
+ * bound is reported before anything runs; cw_proxy_publish hands the workers a reloaded
+ * configuration; cw_proxy_stop stops accepting, lets in-flight work finish up to the drain
+ * timeout, then closes what is left and joins the workers.
  */
 #ifndef CW_PROXY_H
 #define CW_PROXY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,10 +28,34 @@ struct cw_timeouts {
     uint64_t drain_ms;           /* on shutdown, in-flight work gets this long */
 };
 
-struct cw_proxy_config {
+/*
+ * One configuration being served: the snapshot and its upstream hosts. Each worker holds a
+ * reference to the generation it serves and every connection one to the generation it started
+ * on (an HTTP connection moves to the newest between requests), so a reload never pulls the
+ * ground from under work in flight; the last reference calls <release>, on any thread.
+ */
+struct cw_generation {
     const struct cw_snapshot *snapshot;
     struct cw_upstreams *upstreams; /* host health is written through it */
-    const char *bind;               /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
+    _Atomic uint32_t refs;
+    void (*release)(struct cw_generation *g);
+};
+
+static inline struct cw_generation *cw_generation_ref(struct cw_generation *g)
+{
+    atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+    return g;
+}
+
+static inline void cw_generation_unref(struct cw_generation *g)
+{
+    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+        g->release(g);
+}
+
+struct cw_proxy_config {
+    struct cw_generation *generation; /* the first one served; each worker takes a reference */
+    const char *bind;                 /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
     unsigned workers;
     struct cw_timeouts timeouts;
     uint64_t max_request_body;        /* bytes; a larger request body gets 413; 0 = no limit */
@@ -43,6 +69,13 @@ struct cw_proxy;
  * (a port in use, a bad bind address). <cfg> and what it points to must outlive the proxy.
  */
 struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg);
+
+/*
+ * Hands every worker <g>, which must have the same listeners (ports, kinds, order) as the
+ * generation being served: new connections and new requests use it, work in flight finishes
+ * on the one it started with. Takes its own references. Control thread.
+ */
+void cw_proxy_publish(struct cw_proxy *p, struct cw_generation *g);
 
 /* Stops accepting, drains, closes, joins and frees. Control thread. */
 void cw_proxy_stop(struct cw_proxy *p);

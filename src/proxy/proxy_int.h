@@ -18,7 +18,8 @@ struct cw_conn_link {
 struct cw_worker_listener {
     uv_tcp_t handle;
     int fd;
-    const struct cw_snapshot_listener *listener;
+    uint32_t index;                              /* in the snapshot's listeners */
+    const struct cw_snapshot_listener *listener; /* of the worker's generation */
     struct cw_worker *worker;
 };
 
@@ -29,6 +30,9 @@ struct cw_worker {
     uv_loop_t loop;
     uv_thread_t thread;
     uv_async_t stop_async;
+    uv_async_t reload_async;
+    struct cw_generation *gen;                /* served to new connections and requests */
+    _Atomic(struct cw_generation *) next_gen; /* published by the control thread */
     uv_timer_t drain_timer;
     struct cw_worker_listener *listeners;
     uint32_t n_listeners;

@@ -33,6 +33,7 @@ struct direction {
 struct tunnel {
     struct cw_conn_link link; /* first: the worker's list holds &link */
     struct cw_worker *w;
+    struct cw_generation *gen; /* the configuration the tunnel started on, referenced */
     const struct cw_snapshot_listener *listener;
     const struct cw_route *route;
     const struct cw_upstream_cluster *uc;
@@ -84,6 +85,7 @@ static void release(struct tunnel *t)
     cw_worker_untrack(t->w, &t->link);
     free(t->to_up.buf);
     free(t->to_down.buf);
+    cw_generation_unref(t->gen);
     free(t);
 }
 
@@ -263,7 +265,7 @@ static void on_failed_upstream_closed(uv_handle_t *h)
 /* Outlier detection counts connect failures and timeouts; a connect that works resets them. */
 static void report(struct tunnel *t, int status, const char *cause)
 {
-    cw_host_report(t->w->cfg->upstreams, t->uc, (uint32_t)(t->host - t->uc->hosts), status, cause);
+    cw_host_report(t->gen->upstreams, t->uc, (uint32_t)(t->host - t->uc->hosts), status, cause);
 }
 
 static void connect_failed(struct tunnel *t, const char *why)
@@ -342,6 +344,7 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl)
     struct cw_worker *w = wl->worker;
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
     t->w = w;
+    t->gen = cw_generation_ref(wl->worker->gen);
     t->listener = wl->listener;
     t->start_ms = cw_worker_now(w);
     t->link.force_close = force_close;
@@ -360,7 +363,7 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl)
         close_tunnel(t, NULL);
         return;
     }
-    t->uc = &w->cfg->upstreams->clusters[c->index];
+    t->uc = &t->gen->upstreams->clusters[c->index];
     if (c->unroutable) {
         close_tunnel(t, c->unroutable);
         return;

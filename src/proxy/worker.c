@@ -1,6 +1,6 @@
 /*
  * Worker threads: one libuv loop each, its own listening sockets, its own connections. The
- * control thread talks to a worker only through stop_async.
+ * control thread talks to a worker only through stop_async and reload_async (with next_gen).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +105,7 @@ static void on_stop(uv_async_t *a)
 {
     struct cw_worker *w = a->data;
     w->draining = true;
-    cw_upstream_sweep(w); /* idle pooled connections are not in-flight work */
+    cw_upstream_close_idle(w); /* idle pooled connections are not in-flight work */
     for (uint32_t i = 0; i < w->n_listeners; i++)
         uv_close((uv_handle_t *)&w->listeners[i].handle, NULL);
     for (struct cw_conn_link *l = w->conns.next, *next; l != &w->conns; l = next) {
@@ -140,9 +140,57 @@ static void run_worker(void *arg)
     cw_access_log_flush_if(w);
 }
 
+/* Per-cluster state of the worker's generation: choice cursors and (lazily) pools. */
+static void alloc_cluster_state(struct cw_worker *w)
+{
+    uint32_t n = w->gen->snapshot->clusters.n;
+    w->cursors = cw_xcalloc(n + 1, sizeof(*w->cursors));
+    w->pools = cw_xcalloc(n + 1, sizeof(void *));
+    /* Workers start at different places so their first requests do not all hit one host. */
+    for (uint32_t c = 0; c < n; c++)
+        w->cursors[c] = (struct cw_pick_cursor){.round_robin = w->id, .spread = w->id * 50};
+}
+
+static void free_cluster_state(struct cw_worker *w)
+{
+    for (uint32_t c = 0; c < w->gen->snapshot->clusters.n; c++)
+        free(w->pools[c]);
+    free(w->pools);
+    free(w->cursors);
+}
+
+/* A reloaded configuration: new connections and requests use it from now on. */
+static void on_reload(uv_async_t *a)
+{
+    struct cw_worker *w = a->data;
+    struct cw_generation *next = atomic_exchange(&w->next_gen, NULL);
+    if (!next)
+        return;
+    cw_upstream_close_idle(w); /* pooled connections belong to the old hosts */
+    free_cluster_state(w);
+    struct cw_generation *old = w->gen;
+    w->gen = next;
+    alloc_cluster_state(w);
+    for (uint32_t i = 0; i < w->n_listeners; i++)
+        w->listeners[i].listener = next->snapshot->listeners.v[i];
+    cw_generation_unref(old);
+}
+
+void cw_proxy_publish(struct cw_proxy *p, struct cw_generation *g)
+{
+    for (unsigned i = 0; i < p->n_workers; i++) {
+        struct cw_worker *w = &p->workers[i];
+        struct cw_generation *unused = atomic_exchange(&w->next_gen, cw_generation_ref(g));
+        if (unused) /* two reloads before the worker woke up */
+            cw_generation_unref(unused);
+        uv_async_send(&w->reload_async);
+    }
+}
+
 static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
 {
-    const struct cw_snapshot *snap = p->cfg->snapshot;
+    w->gen = cw_generation_ref(p->cfg->generation);
+    const struct cw_snapshot *snap = w->gen->snapshot;
     w->id = id;
     w->proxy = p;
     w->cfg = p->cfg;
@@ -150,23 +198,22 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     uv_loop_init(&w->loop);
     uv_async_init(&w->loop, &w->stop_async, on_stop);
     w->stop_async.data = w;
+    uv_async_init(&w->loop, &w->reload_async, on_reload);
+    w->reload_async.data = w;
     uv_timer_init(&w->loop, &w->drain_timer);
     w->drain_timer.data = w;
     uv_unref((uv_handle_t *)&w->drain_timer);
-    w->cursors = cw_xcalloc(snap->clusters.n + 1, sizeof(*w->cursors));
-    w->pools = cw_xcalloc(snap->clusters.n + 1, sizeof(void *));
+    alloc_cluster_state(w);
     uv_timer_init(&w->loop, &w->sweep_timer);
     w->sweep_timer.data = w;
     uv_timer_start(&w->sweep_timer, on_sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&w->sweep_timer);
-    /* Workers start at different places so their first requests do not all hit one host. */
-    for (uint32_t c = 0; c < snap->clusters.n; c++)
-        w->cursors[c] = (struct cw_pick_cursor){.round_robin = id, .spread = id * 50};
     w->n_listeners = snap->listeners.n;
     w->listeners = cw_xcalloc(w->n_listeners + 1, sizeof(*w->listeners));
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         char err[256];
         w->listeners[i].listener = snap->listeners.v[i];
+        w->listeners[i].index = i;
         w->listeners[i].worker = w;
         w->listeners[i].fd =
             cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port, err, sizeof(err));
@@ -181,10 +228,11 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
 static void free_worker(struct cw_worker *w)
 {
     uv_loop_close(&w->loop);
-    free(w->cursors);
-    for (uint32_t c = 0; c < w->cfg->snapshot->clusters.n; c++)
-        free(w->pools[c]);
-    free(w->pools);
+    free_cluster_state(w);
+    struct cw_generation *next = atomic_exchange(&w->next_gen, NULL);
+    if (next)
+        cw_generation_unref(next);
+    cw_generation_unref(w->gen);
     free(w->listeners);
     cw_log_buffer_free(&w->log);
 }
@@ -202,6 +250,7 @@ struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
                     if (p->workers[j].listeners[l].fd >= 0)
                         close(p->workers[j].listeners[l].fd);
                 uv_close((uv_handle_t *)&p->workers[j].stop_async, NULL);
+                uv_close((uv_handle_t *)&p->workers[j].reload_async, NULL);
                 uv_close((uv_handle_t *)&p->workers[j].drain_timer, NULL);
                 uv_run(&p->workers[j].loop, UV_RUN_DEFAULT);
                 free_worker(&p->workers[j]);

@@ -12,8 +12,9 @@
 #include "util/vec.h"
 #include "util/xalloc.h"
 
+/* A host is named by its health record: it stays valid across reloads (reference counted). */
 struct ejection_request {
-    uint32_t cluster, host;
+    struct cw_host_health *health;
     const char *threshold;
     uint32_t count;
     const char *cause;
@@ -40,8 +41,9 @@ void cw_ejection_request(struct cw_upstreams *u, const struct cw_upstream_cluste
     struct cw_host_health *hh = uc->hosts[h].health;
     if (!q || atomic_exchange(&hh->eject_pending, true))
         return; /* already on its way */
+    atomic_fetch_add(&hh->refs, 1);
     uv_mutex_lock(&q->lock);
-    CW_VEC_PUSH(&q->pending, ((struct ejection_request){uc->index, h, threshold, count, cause}));
+    CW_VEC_PUSH(&q->pending, ((struct ejection_request){hh, threshold, count, cause}));
     uv_mutex_unlock(&q->lock);
     uv_async_send(&q->wake);
 }
@@ -90,15 +92,17 @@ static void arm_return_timer(struct cw_ejection_queue *q, uint64_t now);
 
 static void eject(struct cw_ejection_queue *q, const struct ejection_request *rq, uint64_t now)
 {
-    struct cw_upstream_cluster *uc = &q->upstreams->clusters[rq->cluster];
-    struct cw_host *h = &uc->hosts[rq->host];
-    struct cw_host_health *hh = h->health;
-    const struct cw_outlier_config *od = uc->outlier;
+    struct cw_host_health *hh = rq->health;
     atomic_store(&hh->eject_pending, false);
     atomic_store(&hh->consecutive_errors, 0); /* reset even when the cap refuses (Envoy) */
     atomic_store(&hh->consecutive_gateway_errors, 0);
-    if (atomic_load(&hh->ejected))
-        return;
+    if (!hh->in_current || atomic_load(&hh->ejected))
+        return; /* gone in a reload, or ejected already */
+    struct cw_upstream_cluster *uc = &q->upstreams->clusters[hh->cluster];
+    struct cw_host *h = &uc->hosts[hh->host];
+    const struct cw_outlier_config *od = uc->outlier;
+    if (!od)
+        return; /* a reload removed outlier detection meanwhile */
     char detail[512];
     if (!cw_outlier_cap_allows(uc->n_ejected, uc->n_hosts, od->max_ejection_percent)) {
         snprintf(detail, sizeof(detail),
@@ -120,7 +124,7 @@ static void eject(struct cw_ejection_queue *q, const struct ejection_request *rq
     atomic_store(&hh->ejected, true);
     uc->n_ejected++;
     set_available(uc, h->priority, -1);
-    CW_VEC_PUSH(&q->ejected, ((struct ejected_host){rq->cluster, rq->host}));
+    CW_VEC_PUSH(&q->ejected, ((struct ejected_host){hh->cluster, hh->host}));
     snprintf(detail, sizeof(detail),
              "reason=\"%u %s, last: %s\" ejection=%u multiplier=%u duration_ms=%llu", rq->count,
              rq->threshold, rq->cause, hh->ejections, hh->multiplier, (unsigned long long)duration);
@@ -138,8 +142,10 @@ static void on_wake(uv_async_t *a)
     q->pending.n = 0;
     uv_mutex_unlock(&q->lock);
     uint64_t now = uv_now(a->loop);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         eject(q, &batch[i], now);
+        cw_host_health_unref(batch[i].health);
+    }
     free(batch);
 }
 
@@ -197,6 +203,42 @@ static void arm_return_timer(struct cw_ejection_queue *q, uint64_t now)
 
 /* ---- lifecycle ---- */
 
+/* Points every health record of <u> at its place in <u> (or marks it gone). */
+static void mark_current(struct cw_upstreams *u, bool current)
+{
+    for (uint32_t c = 0; c < u->n; c++)
+        for (uint32_t i = 0; i < u->clusters[c].n_hosts; i++) {
+            struct cw_host_health *hh = u->clusters[c].hosts[i].health;
+            hh->in_current = current;
+            hh->cluster = c;
+            hh->host = i;
+        }
+}
+
+/* The ejected hosts of the build being served, and the timer for the first to return. */
+static void collect_ejected(struct cw_ejection_queue *q, uint64_t now)
+{
+    struct cw_upstreams *u = q->upstreams;
+    q->ejected.n = 0;
+    for (uint32_t c = 0; c < u->n; c++)
+        for (uint32_t i = 0; i < u->clusters[c].n_hosts; i++)
+            if (atomic_load(&u->clusters[c].hosts[i].health->ejected))
+                CW_VEC_PUSH(&q->ejected, ((struct ejected_host){c, i}));
+    arm_return_timer(q, now);
+}
+
+void cw_ejection_adopt(struct cw_upstreams *current, struct cw_upstreams *next)
+{
+    struct cw_ejection_queue *q = current->queue;
+    mark_current(current, false);
+    mark_current(next, true);
+    next->queue = q;
+    if (!q)
+        return;
+    q->upstreams = next;
+    collect_ejected(q, uv_now(q->wake.loop));
+}
+
 void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events)
 {
     struct cw_ejection_queue *q = cw_xcalloc(1, sizeof(*q));
@@ -208,12 +250,16 @@ void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events)
     uv_timer_init(loop, &q->return_timer);
     q->return_timer.data = q;
     u->queue = q;
+    mark_current(u, true);
+    collect_ejected(q, uv_now(loop));
 }
 
 static void on_closed(uv_handle_t *handle)
 {
     struct cw_ejection_queue *q = handle->data;
     if (handle == (uv_handle_t *)&q->return_timer) {
+        for (size_t i = 0; i < q->pending.n; i++)
+            cw_host_health_unref(q->pending.v[i].health);
         uv_mutex_destroy(&q->lock);
         CW_VEC_FREE(&q->pending);
         CW_VEC_FREE(&q->ejected);

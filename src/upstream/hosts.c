@@ -126,8 +126,8 @@ static void index_previous(struct cw_strmap *m, char ***keys, uint32_t *n_keys,
 }
 
 /*
- * The host's health: taken over from the previous build's host with the same key (which then
- * no longer owns it), or fresh. An ejection in progress carries over with its return time.
+ * The host's health: shared with the previous build's host of the same key, or fresh. An
+ * ejection in progress carries over with its return time.
  */
 static struct cw_host_health *health_for(struct cw_strmap *previous, const char *cluster,
                                          const struct cw_host *h)
@@ -136,12 +136,18 @@ static struct cw_host_health *health_for(struct cw_strmap *previous, const char 
     host_key(key, sizeof(key), cluster, h);
     struct cw_host *old = cw_strmap_get(previous, key, strlen(key));
     if (old && old->health) {
-        struct cw_host_health *hh = old->health;
-        old->health = NULL;
-        atomic_store(&hh->eject_pending, false);
-        return hh;
+        atomic_fetch_add(&old->health->refs, 1);
+        return old->health;
     }
-    return cw_xcalloc(1, sizeof(struct cw_host_health));
+    struct cw_host_health *hh = cw_xcalloc(1, sizeof(*hh));
+    atomic_init(&hh->refs, 1);
+    return hh;
+}
+
+void cw_host_health_unref(struct cw_host_health *hh)
+{
+    if (hh && atomic_fetch_sub(&hh->refs, 1) == 1)
+        free(hh);
 }
 
 #define MAX_ADDRESSES_PER_NAME 16
@@ -178,7 +184,7 @@ int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
     index_previous(&old, &keys, &n_keys, previous);
     u->n = snap->clusters.n;
     u->clusters = cw_xcalloc(u->n ? u->n : 1, sizeof(*u->clusters));
-    u->queue = NULL;
+    u->queue = previous ? previous->queue : NULL;
     for (uint32_t i = 0; i < u->n; i++)
         build_cluster(&u->clusters[i], snap->clusters.v[i], &old, diags);
     cw_strmap_deinit(&old);
@@ -193,7 +199,7 @@ void cw_upstreams_free(struct cw_upstreams *u)
     for (uint32_t i = 0; i < u->n; i++) {
         struct cw_upstream_cluster *uc = &u->clusters[i];
         for (uint32_t h = 0; h < uc->n_hosts; h++) {
-            free(uc->hosts[h].health);
+            cw_host_health_unref(uc->hosts[h].health);
             free(uc->hosts[h].locality);
         }
         free(uc->hosts);

@@ -46,8 +46,18 @@ uint64_t cw_outlier_ejection_ms(uint32_t multiplier, uint64_t base_ms);
  */
 void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events);
 
+/*
+ * Makes the control thread serve <next>, a build made with <current> as its previous: hosts are
+ * found by their shared health records, ejections in progress keep their return times, and
+ * requests still queued for hosts that left the configuration are dropped. Control thread.
+ */
+void cw_ejection_adopt(struct cw_upstreams *current, struct cw_upstreams *next);
+
 /* Stops the timers and frees the queue; the loop must run once more to close the handles. */
 void cw_ejection_stop(struct cw_upstreams *u);
+
+/* Drops one reference to a health record (hosts.c). */
+void cw_host_health_unref(struct cw_host_health *hh);
 
 /*
  * Hands host <h> of cluster <uc> to the control thread (worker threads; takes a short lock, only

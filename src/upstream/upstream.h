@@ -26,10 +26,12 @@
 
 /*
  * Outlier-detection state of one host. Workers touch only the atomics; the rest belongs to the
- * control thread. Kept apart from the host record so that a reload that keeps an endpoint can
- * keep its health (cw_upstreams_build adopts the records of the previous build).
+ * control thread. Kept apart from the host record so that a reload that keeps an endpoint keeps
+ * its health: the builds before and after a reload share the record (reference counted), so
+ * requests still running on the old configuration count on the same counters.
  */
 struct cw_host_health {
+    _Atomic uint32_t refs; /* builds sharing the record, plus queued ejection requests */
     _Atomic uint32_t consecutive_errors;         /* 5xx and local failures since a success */
     _Atomic uint32_t consecutive_gateway_errors; /* 502/503/504 and local failures */
     _Atomic bool ejected;                        /* out of the pool: never chosen */
@@ -40,6 +42,9 @@ struct cw_host_health {
     uint64_t ejected_at_ms;  /* monotonic, last ejection */
     uint64_t return_at_ms;   /* monotonic, when the current ejection ends */
     uint64_t returned_at_ms; /* monotonic, last return; 0 = never ejected */
+    /* where the host sits in the build the control thread serves now (ejection.c) */
+    uint32_t cluster, host;
+    bool in_current; /* false: the endpoint left the configuration */
 };
 
 struct cw_host {
@@ -87,9 +92,9 @@ struct cw_upstreams {
  * Builds the host records of every cluster in <snap>, resolving hostname endpoints (blocking
  * getaddrinfo; the dns module will replace this with TTL-aware c-ares lookups). An endpoint that
  * does not resolve is reported in <diags> as a warning and contributes no host.
- * When <previous> is given, a host with the same cluster name and address keeps its health
- * record (counters, ejection, multiplier); <previous> must then be freed with
- * cw_upstreams_free after the new build is in use. Returns 0.
+ * When <previous> is given, a host with the same cluster name and address shares its health
+ * record (counters, ejection, multiplier) and the ejection queue is shared too; call
+ * cw_ejection_adopt to make the control thread serve the new build. Returns 0.
  */
 int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
                        struct cw_upstreams *previous, struct cw_diags *diags);
