@@ -36,7 +36,9 @@ static void usage(FILE *out)
           "Serves the listeners of the VirtualGateways that select this gateway, routing\n"
           "HTTP requests and TCP connections to the endpoints of ExternalServices.\n"
           "SIGTERM or SIGINT: stop accepting, finish in-flight work (up to --drain-timeout),\n"
-          "exit 0.\n"
+          "exit 0. SIGHUP: reload the manifests; unchanged endpoints keep their outlier\n"
+          "state, and a configuration that cannot be served is rejected (the running one\n"
+          "keeps serving). Ejections and returns of endpoints are logged on stderr.\n"
           "\n"
           "Options:\n",
           out);

@@ -973,3 +973,65 @@ def raise_nofile(want=8192):
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# resilience: outlier detection / failover policies and the gateway's ejection events
+# --------------------------------------------------------------------------------------------
+
+def outlier_detection_policy(name="od", labels=None, **config):
+    """An OutlierDetectionPolicy in namespace data selecting ExternalServices by `labels`
+    (default failover=true); `config` keys are written as given (consecutiveErrors=2, ...)."""
+    labels = labels or {"failover": "true"}
+    sel = ", ".join(f"{k}: {json.dumps(v)}" for k, v in labels.items())
+    cfg = "".join(f"    {k}: {v}\n" for k, v in config.items()) or "    {}\n"
+    return (_y(f"""
+        apiVersion: resilience.policy.gloo.solo.io/v2
+        kind: OutlierDetectionPolicy
+        metadata: {{name: {name}, namespace: data}}
+        spec:
+          applyToDestinations:
+          - kind: EXTERNAL_SERVICE
+            selector: {{labels: {{{sel}}}}}
+          config:
+        """) + cfg)
+
+
+def failover_policy(mappings, name="failover", labels=None):
+    """A FailoverPolicy in namespace data; mappings: [(from_region, [to_region, ...])]."""
+    labels = labels or {"failover": "true"}
+    sel = ", ".join(f"{k}: {json.dumps(v)}" for k, v in labels.items())
+    ms = "".join(f"    - from: {{region: {f}}}\n      to: [{', '.join(f'{{region: {t}}}' for t in to)}]\n"
+                 for f, to in mappings)
+    return (_y(f"""
+        apiVersion: resilience.policy.gloo.solo.io/v2
+        kind: FailoverPolicy
+        metadata: {{name: {name}, namespace: data}}
+        spec:
+          applyToDestinations:
+          - kind: EXTERNAL_SERVICE
+            selector: {{labels: {{{sel}}}}}
+          config:
+            localityMappings:
+        """) + ms)
+
+
+EVENT_RE = re.compile(r"^causeway: event=(?P<event>\S+) (?P<rest>.*)$")
+_EVENT_FIELD_RE = re.compile(r'(\w+)=(?:"([^"]*)"|(\S*))')
+
+
+def gateway_events(gw, event=None):
+    """The `causeway: event=...` lines of a gateway's stderr, parsed into dicts (values are
+    strings, the kind is under "event"); only complete lines, optionally only one kind."""
+    text = gw.output()
+    out = []
+    for line in text.split("\n")[:-1]:
+        m = EVENT_RE.match(line)
+        if not m:
+            continue
+        d = {"event": m["event"], "line": line}
+        for k, quoted, plain in _EVENT_FIELD_RE.findall(m["rest"]):
+            d[k] = plain or quoted
+        if event is None or d["event"] == event:
+            out.append(d)
+    return out
