@@ -186,13 +186,17 @@ void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_s
         cw_http_report(c, CW_LOCAL_FAILURE, why);
     /* Retrying is safe when no byte of the request body is gone: a failed connect, or a pooled
      * connection the upstream had closed (retried once, on a fresh connection); and a bodiless
-     * idempotent request that got no response may go to another host. */
+     * idempotent request that got no response may go to another host — once, so that a request
+     * that kills its upstream cannot take several hosts down with it. */
     bool body_sent = ex->req_has_body && c->parsed > 0 && !before_sending;
-    bool repeatable = !ex->req_has_body && (stale || ex->idempotent) && !ex->resp_started;
-    if ((before_sending || repeatable) && !body_sent) {
+    bool resend = !ex->req_has_body && !ex->resp_started && !before_sending &&
+                  (stale || (ex->idempotent && !ex->reset_retried));
+    if ((before_sending || resend) && !body_sent) {
         if (stale && !before_sending) {
             ex->stale_retried = true;
             ex->n_tried--; /* the same host may be tried again on a fresh connection */
+        } else if (!before_sending) {
+            ex->reset_retried = true;
         }
         cw_http_set_deadline(c, DEADLINE_CONNECT);
         if (cw_upstream_acquire(c))

@@ -38,6 +38,7 @@ struct exchange {
     uint32_t tried[CW_MAX_ATTEMPTS];
     uint32_t n_tried;
     bool stale_retried;
+    bool reset_retried;     /* an idempotent request is sent again after a reset only once */
     struct cw_out head_out; /* the request head sent upstream */
     bool head_only;         /* HEAD request: the response has no body */
     bool idempotent;        /* GET, HEAD, OPTIONS, TRACE, PUT, DELETE (RFC 9110 §9.2.2) */

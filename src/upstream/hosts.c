@@ -136,6 +136,8 @@ static struct cw_host_health *health_for(struct cw_strmap *previous, const char 
     host_key(key, sizeof(key), cluster, h);
     struct cw_host *old = cw_strmap_get(previous, key, strlen(key));
     if (old && old->health) {
+        /* Taken once: two endpoints at one address each keep a record of their own. */
+        cw_strmap_set(previous, key, strlen(key), NULL);
         atomic_fetch_add(&old->health->refs, 1);
         return old->health;
     }
