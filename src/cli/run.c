@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "proxy/access_log.h"
 #include "proxy/proxy.h"
+#include "snapshot/snapshot.h"
 #include "translate/translate.h"
 #include "upstream/outlier.h"
 #include "util/text.h"
@@ -231,11 +232,17 @@ static const char *reload_refusal(const struct served *current, const struct ser
                  a->listeners.n, b->listeners.n);
         return buf;
     }
+    /* The same ports with the same kinds, in any order: the sockets are kept. */
     for (uint32_t i = 0; i < a->listeners.n; i++) {
-        const struct cw_snapshot_listener *x = a->listeners.v[i], *y = b->listeners.v[i];
-        if (x->port != y->port || x->http != y->http) {
-            snprintf(buf, size, "listener %u %s became %u %s; restart to apply", x->port,
-                     x->http ? "http" : "tcp", y->port, y->http ? "http" : "tcp");
+        const struct cw_snapshot_listener *x = a->listeners.v[i];
+        const struct cw_snapshot_listener *y = cw_snapshot_listener_on(b, x->port);
+        if (!y) {
+            snprintf(buf, size, "listener %u is gone; restart to apply", x->port);
+            return buf;
+        }
+        if (x->http != y->http) {
+            snprintf(buf, size, "listener %u changed from %s to %s; restart to apply", x->port,
+                     x->http ? "http" : "tcp", y->http ? "http" : "tcp");
             return buf;
         }
     }
@@ -325,6 +332,7 @@ static int serve(struct run_options *o, struct served *first)
         o->proxy.access_log = &log;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* until the reload handler is installed: never a default death */
     struct server srv = {.options = o, .current = first};
     srv.proxy = cw_proxy_start(&o->proxy);
     if (!srv.proxy) {

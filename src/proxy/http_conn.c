@@ -358,7 +358,7 @@ static void use_newest_generation(struct http_conn *c)
         return;
     cw_generation_unref(c->gen);
     c->gen = cw_generation_ref(newest);
-    c->listener = newest->snapshot->listeners.v[c->listener_index];
+    c->listener = c->accepted_on->listener;
 }
 
 static void on_request_head(struct http_conn *c)
@@ -508,7 +508,7 @@ void cw_http_accept(struct cw_worker_listener *wl)
     c->w = w;
     c->gen = cw_generation_ref(wl->worker->gen);
     c->listener = wl->listener;
-    c->listener_index = wl->index;
+    c->accepted_on = wl;
     c->link.force_close = force_close;
     c->link.drain = drain;
     c->buf = cw_xmalloc(CW_HTTP_BUFFER);

@@ -54,8 +54,8 @@ struct http_conn {
     struct cw_conn_link link; /* first: the worker's list holds &link */
     struct cw_worker *w;
     struct cw_generation *gen; /* referenced; moves to the worker's newest between requests */
-    const struct cw_snapshot_listener *listener; /* of <gen> */
-    uint32_t listener_index;
+    const struct cw_snapshot_listener *listener;  /* of <gen> */
+    const struct cw_worker_listener *accepted_on; /* its listener follows reloads */
     uv_tcp_t sock;
     uv_timer_t timer;
     enum http_deadline deadline;

@@ -71,7 +71,7 @@ struct cw_proxy;
 struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg);
 
 /*
- * Hands every worker <g>, which must have the same listeners (ports, kinds, order) as the
+ * Hands every worker <g>, which must have the same listeners (ports and kinds) as the
  * generation being served: new connections and new requests use it, work in flight finishes
  * on the one it started with. Takes its own references. Control thread.
  */

@@ -18,8 +18,8 @@ struct cw_conn_link {
 struct cw_worker_listener {
     uv_tcp_t handle;
     int fd;
-    uint32_t index;                              /* in the snapshot's listeners */
     const struct cw_snapshot_listener *listener; /* of the worker's generation */
+    uint16_t port; /* the socket's port: a reload finds the listener again by it */
     struct cw_worker *worker;
 };
 

@@ -10,6 +10,7 @@
 #include "proxy/http_int.h"
 #include "proxy/listener.h"
 #include "proxy/proxy_int.h"
+#include "snapshot/snapshot.h"
 #include "util/xalloc.h"
 
 void cw_worker_track(struct cw_worker *w, struct cw_conn_link *link)
@@ -172,7 +173,7 @@ static void on_reload(uv_async_t *a)
     w->gen = next;
     alloc_cluster_state(w);
     for (uint32_t i = 0; i < w->n_listeners; i++)
-        w->listeners[i].listener = next->snapshot->listeners.v[i];
+        w->listeners[i].listener = cw_snapshot_listener_on(next->snapshot, w->listeners[i].port);
     cw_generation_unref(old);
 }
 
@@ -213,7 +214,7 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         char err[256];
         w->listeners[i].listener = snap->listeners.v[i];
-        w->listeners[i].index = i;
+        w->listeners[i].port = snap->listeners.v[i]->port;
         w->listeners[i].worker = w;
         w->listeners[i].fd =
             cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port, err, sizeof(err));

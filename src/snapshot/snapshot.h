@@ -7,6 +7,10 @@
 
 #include "snapshot/snapshot_types.h"
 
+/* The listener of <snap> on <port>, or NULL. */
+const struct cw_snapshot_listener *cw_snapshot_listener_on(const struct cw_snapshot *snap,
+                                                           uint16_t port);
+
 /* Frees the compiled regexes of <snap>; the arena holding <snap> is freed by its owner. */
 void cw_snapshot_release(struct cw_snapshot *snap);
 

@@ -58,11 +58,11 @@ enum cw_route_kind {
 };
 
 struct cw_route {
-    const char *name;  /* the route's name, or "http[<index>]" / "tcp[<index>]" */
+    const char *name;              /* the route's name, or "http[<index>]" / "tcp[<index>]" */
     const struct cw_route *parent; /* delegating route whose matchers must match too, or NULL */
     const struct cw_route_table *table;
-    const struct cw_http_route *http; /* NULL for TCP routes */
-    const struct cw_tcp_route *tcp;   /* NULL for HTTP routes */
+    const struct cw_http_route *http;         /* NULL for TCP routes */
+    const struct cw_tcp_route *tcp;           /* NULL for HTTP routes */
     struct cw_route_regexes *matcher_regexes; /* one per http->matchers entry */
     enum cw_route_kind kind;
     CW_LIST(struct cw_weighted_cluster) clusters;
@@ -74,7 +74,7 @@ struct cw_route {
 /* The routes served for one domain on one listener; tables sharing the domain are merged in
  * precedence order (oldest table's routes first). */
 struct cw_virtual_host {
-    const char *domain; /* exact name, "*.suffix" wildcard, or "*" */
+    const char *domain;                 /* exact name, "*.suffix" wildcard, or "*" */
     const struct cw_route_table *table; /* the first (oldest) table */
     CW_GROWABLE(struct cw_route) routes;
 };
