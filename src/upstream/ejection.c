@@ -93,7 +93,6 @@ static void arm_return_timer(struct cw_ejection_queue *q, uint64_t now);
 static void eject(struct cw_ejection_queue *q, const struct ejection_request *rq, uint64_t now)
 {
     struct cw_host_health *hh = rq->health;
-    atomic_store(&hh->eject_pending, false);
     atomic_store(&hh->consecutive_errors, 0); /* reset even when the cap refuses (Envoy) */
     atomic_store(&hh->consecutive_gateway_errors, 0);
     if (!hh->in_current || atomic_load(&hh->ejected))
@@ -144,6 +143,8 @@ static void on_wake(uv_async_t *a)
     uint64_t now = uv_now(a->loop);
     for (size_t i = 0; i < n; i++) {
         eject(q, &batch[i], now);
+        /* Only now, ejected or not: until here workers kept away from the host. */
+        atomic_store(&batch[i].health->eject_pending, false);
         cw_host_health_unref(batch[i].health);
     }
     free(batch);

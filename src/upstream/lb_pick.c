@@ -17,11 +17,17 @@ static bool was_tried(uint32_t host, const uint32_t *tried, uint32_t n_tried)
     return false;
 }
 
+/* Not ejected, not on its way to ejection (a threshold was just reached: the control thread
+ * decides in a moment, and no request should reach the host meanwhile), not tried already. */
 static bool usable(const struct cw_upstream_cluster *uc, uint32_t h, const uint32_t *tried,
                    uint32_t n_tried)
 {
-    if (uc->outlier && atomic_load_explicit(&uc->hosts[h].health->ejected, memory_order_relaxed))
-        return false;
+    if (uc->outlier) {
+        const struct cw_host_health *hh = uc->hosts[h].health;
+        if (atomic_load_explicit(&hh->ejected, memory_order_relaxed) ||
+            atomic_load_explicit(&hh->eject_pending, memory_order_relaxed))
+            return false;
+    }
     return !was_tried(h, tried, n_tried);
 }
 

@@ -1001,8 +1001,10 @@ def failover_policy(mappings, name="failover", labels=None):
     """A FailoverPolicy in namespace data; mappings: [(from_region, [to_region, ...])]."""
     labels = labels or {"failover": "true"}
     sel = ", ".join(f"{k}: {json.dumps(v)}" for k, v in labels.items())
-    ms = "".join(f"    - from: {{region: {f}}}\n      to: [{', '.join(f'{{region: {t}}}' for t in to)}]\n"
-                 for f, to in mappings)
+    ms = ""
+    for f, to in mappings:
+        targets = ", ".join(f"{{region: {t}}}" for t in to)
+        ms += f"    - from: {{region: {f}}}\n      to: [{targets}]\n"
     return (_y(f"""
         apiVersion: resilience.policy.gloo.solo.io/v2
         kind: FailoverPolicy
