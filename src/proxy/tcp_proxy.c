@@ -2,8 +2,12 @@
  * TCP tunnels: a client connection on a TCP listener is forwarded byte for byte to one endpoint
  * of the route's ExternalService. A failed connect (refused, unreachable, timeout) is retried on
  * another endpoint before the client is dropped: no byte has reached an upstream yet, so this is
- * always safe. Each direction reads into its own buffer and stops reading while that buffer waits
- * to be written (backpressure); EOF on one side becomes a shutdown of the other (half-close).
+ * always safe. An upstream that accepts and then resets or closes before sending its first byte
+ * (a database dying under the connection) gets the same treatment once: the client's first bytes
+ * (a PostgreSQL startup message, at most TUNNEL_REPLAY_LIMIT) are kept until the upstream speaks
+ * and are replayed to another endpoint. Each direction reads into its own buffer and stops
+ * reading while that buffer waits to be written (backpressure); EOF on one side becomes a
+ * shutdown of the other (half-close).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,10 @@
  * system calls per MiB, memory only where it pays. */
 #define TUNNEL_BUFFER      (32 * 1024)
 #define TUNNEL_BUFFER_BULK (256 * 1024)
+
+/* Client bytes kept for a replay; a client that says more before the upstream speaks is past
+ * any handshake, and its bytes are not kept (no replay then). */
+#define TUNNEL_REPLAY_LIMIT 4096
 
 struct direction {
     uv_tcp_t *from, *to;
@@ -48,6 +56,13 @@ struct tunnel {
     int open_handles;
     bool connected, closing, up_open;
     const char *reason;
+    /* what the client sent before the upstream's first byte, for one replay elsewhere */
+    char *replay;
+    size_t replay_len;
+    bool replay_off; /* too much to keep, or replayed once already */
+    /* Connected, but the outcome for outlier detection waits for the upstream's first byte:
+     * one that accepts and then dies before speaking failed, not succeeded. */
+    bool outcome_pending;
 };
 
 static void log_tunnel(struct tunnel *t)
@@ -77,14 +92,19 @@ static void log_tunnel(struct tunnel *t)
 }
 
 /* Drops one open handle; the tunnel is logged and freed with the last. */
+static void report(struct tunnel *t, int status, const char *cause);
+
 static void release(struct tunnel *t)
 {
     if (--t->open_handles > 0)
         return;
+    if (t->outcome_pending) /* the client left first: the upstream did nothing wrong */
+        report(t, 200, NULL);
     log_tunnel(t);
     cw_worker_untrack(t->w, &t->link);
     free(t->to_up.buf);
     free(t->to_down.buf);
+    free(t->replay);
     cw_generation_unref(t->gen);
     free(t);
 }
@@ -172,12 +192,87 @@ static void on_written(uv_write_t *req, int status)
         start_reading(t, d);
 }
 
+/* ---- replay when an upstream fails before its first byte ---- */
+
+static void keep_for_replay(struct tunnel *t, const char *bytes, size_t n)
+{
+    if (t->replay_off)
+        return;
+    if (t->replay_len + n > TUNNEL_REPLAY_LIMIT) {
+        t->replay_off = true;
+        free(t->replay);
+        t->replay = NULL;
+        t->replay_len = 0;
+        return;
+    }
+    t->replay = cw_xrealloc(t->replay, t->replay_len + n);
+    memcpy(t->replay + t->replay_len, bytes, n);
+    t->replay_len += n;
+}
+
+/* Nothing of the client's is on its way to the upstream and the client has not half-closed:
+ * another endpoint can be given exactly what this one got. */
+static bool can_replay(const struct tunnel *t)
+{
+    return !t->replay_off && !t->to_up.writing && !t->to_up.eof && !t->closing &&
+           t->n_tried < CW_MAX_ATTEMPTS;
+}
+
+static void connect_failed(struct tunnel *t, const char *why);
+
+/* The upstream's first read: bytes are the TCP success; EOF or a reset before any byte is a
+ * failure (replayed elsewhere when possible; connect_failed reports it then). */
+static void first_upstream_bytes(struct tunnel *t, ssize_t nread)
+{
+    if (!t->outcome_pending)
+        return;
+    if (nread > 0) {
+        t->outcome_pending = false;
+        report(t, 200, NULL);
+    } else if (!can_replay(t)) {
+        t->outcome_pending = false;
+        report(t, CW_LOCAL_FAILURE,
+               nread == UV_EOF ? "upstream closed before responding"
+                               : "upstream reset before responding");
+    }
+}
+
+static void replay_elsewhere(struct tunnel *t, const char *why)
+{
+    t->replay_off = true;       /* once: a client whose first bytes kill upstreams stops here */
+    t->outcome_pending = false; /* connect_failed reports the failure */
+    uv_read_stop((uv_stream_t *)&t->down);
+    uv_read_stop((uv_stream_t *)&t->up);
+    t->connected = false;
+    free(t->to_up.buf);
+    free(t->to_down.buf);
+    t->to_up.buf = t->to_down.buf = NULL;
+    connect_failed(t, why); /* counts for outlier detection, then the next endpoint */
+}
+
+/* Gives a new upstream what the client sent before the last one failed. */
+static bool send_replay(struct tunnel *t)
+{
+    if (!t->replay_len)
+        return true;
+    uv_buf_t b = uv_buf_init(t->replay, (unsigned)t->replay_len);
+    /* A fresh connection's send buffer takes a few KiB at once. */
+    return cw_sock_try_write(&t->up, &b, 1) == (int)t->replay_len;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct tunnel *t = s->data;
     struct direction *d = (uv_tcp_t *)s == &t->down ? &t->to_up : &t->to_down;
     if (nread == 0)
         return;
+    if (d == &t->to_down && d->bytes == 0 && nread != 0)
+        first_upstream_bytes(t, nread);
+    if (nread < 0 && d == &t->to_down && d->bytes == 0 && can_replay(t)) {
+        replay_elsewhere(t, nread == UV_EOF ? "upstream closed before responding"
+                                            : "upstream reset before responding");
+        return;
+    }
     if (nread == UV_EOF) {
         d->eof = true;
         uv_read_stop(s);
@@ -188,6 +283,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         close_tunnel(t, (uv_tcp_t *)s == &t->down ? "client reset" : "upstream reset");
         return;
     }
+    if (d == &t->to_up && t->to_down.bytes == 0)
+        keep_for_replay(t, buf->base, (size_t)nread);
     t->last_activity_ms = cw_worker_now(t->w);
     d->bytes += (uint64_t)nread;
     d->grow = (size_t)nread == d->size && d->size < TUNNEL_BUFFER_BULK;
@@ -235,7 +332,12 @@ static void start_streaming(struct tunnel *t)
 {
     t->connected = true;
     t->last_activity_ms = cw_worker_now(t->w);
-    t->to_up = (struct direction){.from = &t->down, .to = &t->up};
+    uint64_t sent = t->to_up.bytes; /* before a replay: those bytes count once */
+    if (!send_replay(t)) {
+        close_tunnel(t, "replay failed");
+        return;
+    }
+    t->to_up = (struct direction){.from = &t->down, .to = &t->up, .bytes = sent};
     t->to_down = (struct direction){.from = &t->up, .to = &t->down};
     t->to_up.buf = cw_xmalloc(TUNNEL_BUFFER);
     t->to_down.buf = cw_xmalloc(TUNNEL_BUFFER);
@@ -262,7 +364,11 @@ static void on_failed_upstream_closed(uv_handle_t *h)
     release(t); /* the client went away meanwhile */
 }
 
-/* Outlier detection counts connect failures and timeouts; a connect that works resets them. */
+/*
+ * Outlier detection counts connect failures and timeouts and, beyond the spec's TCP rule, an
+ * upstream that accepts and then closes or resets before its first byte (peers.md §3 #21: a
+ * dying database otherwise never trips it); a connection the upstream answers resets them.
+ */
 static void report(struct tunnel *t, int status, const char *cause)
 {
     cw_host_report(t->gen->upstreams, t->uc, (uint32_t)(t->host - t->uc->hosts), status, cause);
@@ -287,7 +393,7 @@ static void on_connected(uv_connect_t *req, int status)
     }
     uv_timer_stop(&t->timer);
     t->reason = NULL;
-    report(t, 200, NULL); /* a connect that succeeds is the TCP success (§5) */
+    t->outcome_pending = true; /* a success once the upstream speaks (or the client leaves) */
     start_streaming(t);
 }
 
