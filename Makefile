@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build test unit integration run examples bench bench-translate bench-proxy format clean
+.PHONY: all deps build test unit integration run examples bench bench-translate bench-proxy bench-failover format clean
 
 all: build
 
@@ -32,13 +32,16 @@ run: deps build
 examples: build
 	bash scripts/run-examples.sh $(BUILD)/causeway
 
-bench: bench-translate bench-proxy
+bench: bench-translate bench-proxy bench-failover
 
 bench-translate: deps build
 	bash bench/translate_scale.sh
 
 bench-proxy: deps build
 	bash bench/proxy_bench.sh
+
+bench-failover: deps build
+	bash bench/failover_bench.sh
 
 format:
 	clang-format -i $$(find src tests bench -name '*.[ch]')
