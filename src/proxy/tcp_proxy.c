@@ -91,9 +91,9 @@ static void log_tunnel(struct tunnel *t)
     cw_access_log_add(log, &t->w->log, &r);
 }
 
-/* Drops one open handle; the tunnel is logged and freed with the last. */
 static void report(struct tunnel *t, int status, const char *cause);
 
+/* Drops one open handle; the tunnel is logged and freed with the last. */
 static void release(struct tunnel *t)
 {
     if (--t->open_handles > 0)
