@@ -62,7 +62,6 @@ static uint32_t resolve_endpoint(struct cw_upstream_cluster *uc, const struct cw
         struct cw_host *h = &uc->hosts[uc->n_hosts + n];
         memcpy(&h->addr, ai->ai_addr, ai->ai_addrlen);
         h->addr_len = ai->ai_addrlen;
-        h->endpoint = e;
         h->priority = e->priority < CW_MAX_PRIORITIES ? e->priority : CW_MAX_PRIORITIES - 1;
         h->locality = format_locality(&e->locality);
         format_host(h);

@@ -52,7 +52,6 @@ struct cw_host {
     socklen_t addr_len;
     char text[64];  /* "127.0.0.41:18081" / "[::1]:443", for logs */
     char *locality; /* "us-east-1/us-east-1a", "-" without one, for logs */
-    const struct cw_endpoint *endpoint;
     uint32_t priority; /* the endpoint's priority, 0 when priorities do not apply */
     struct cw_host_health *health;
 };
