@@ -192,7 +192,7 @@ static void on_timer(uv_timer_t *t)
     case DEADLINE_IDLE: {
         /* Traffic in either direction moves the deadline; the timer is re-armed lazily here
          * rather than on every read. */
-        uint64_t quiet = cw_worker_now(c->w) - c->last_activity;
+        uint64_t quiet = now - c->last_activity;
         uint64_t idle = c->w->cfg->timeouts.idle_ms;
         if (c->last_activity > c->deadline_start && quiet < idle) {
             c->deadline_start = c->last_activity;

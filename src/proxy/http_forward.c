@@ -14,9 +14,8 @@
 #include "util/xalloc.h"
 
 /* The path sent upstream: pathRewrite on the matched prefix or exact path, or regexRewrite. */
-static struct cw_span rewrite_path(struct http_conn *c, const struct cw_route *r, int matcher,
-                                   struct cw_span path, struct cw_span query, char *out,
-                                   size_t out_size)
+static struct cw_span rewrite_path(const struct cw_route *r, int matcher, struct cw_span path,
+                                   struct cw_span query, char *out, size_t out_size)
 {
     const struct cw_forward_to *f = r->forward;
     struct cw_span target = {path.p,
@@ -42,7 +41,6 @@ static struct cw_span rewrite_path(struct http_conn *c, const struct cw_route *r
         }
         return target;
     }
-    (void)c;
     if (!with)
         return target;
     size_t wl = strlen(with), rest = target.len - keep;
@@ -75,10 +73,8 @@ void cw_http_forward(struct http_conn *c, const struct cw_route *r, int matcher,
     }
     char path_buf[8192];
     struct cw_span target =
-        r ? rewrite_path(c, r, matcher, req->path, req->query, path_buf, sizeof(path_buf))
+        r ? rewrite_path(r, matcher, req->path, req->query, path_buf, sizeof(path_buf))
           : c->head.url;
-    if (!r)
-        target = c->head.url;
     struct cw_forward_head fh = {
         .method = req->method,
         .path = target,

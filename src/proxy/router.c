@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "snapshot/snapshot.h"
 #include "util/regex.h"
 
 void cw_router_split_target(struct cw_span target, struct cw_span *path, struct cw_span *query)
@@ -10,14 +11,6 @@ void cw_router_split_target(struct cw_span target, struct cw_span *path, struct 
     const char *q = memchr(target.p, '?', target.len);
     *path = (struct cw_span){target.p, q ? (size_t)(q - target.p) : target.len};
     *query = q ? (struct cw_span){q + 1, target.len - path->len - 1} : (struct cw_span){"", 0};
-}
-
-static bool host_eq(struct cw_span host, const char *domain)
-{
-    size_t n = strlen(domain);
-    if (n && domain[n - 1] == '.')
-        n--;
-    return n == host.len && strncasecmp(domain, host.p, n) == 0;
 }
 
 /* "*.example.com" (or "*-x.example.com") matches when the host ends with what follows '*'. */
@@ -30,25 +23,32 @@ static size_t wildcard_match(struct cw_span host, const char *domain)
     return n;
 }
 
+/* The value indexed under <host> in <m> (the snapshot's host indexes), or NULL. */
+static void *lookup_host(const struct cw_strmap *m, struct cw_span host)
+{
+    char key[CW_HOST_KEY_MAX];
+    int n = cw_snapshot_host_key(host.p, host.len, false, key, sizeof(key));
+    return n < 0 ? NULL : cw_strmap_get(m, key, (size_t)n);
+}
+
 const struct cw_virtual_host *cw_router_vhost(const struct cw_snapshot_listener *l,
                                               struct cw_span host)
 {
+    const struct cw_virtual_host *exact = lookup_host(&l->exact_hosts, host);
+    if (exact)
+        return exact; /* exact beats any wildcard */
     const struct cw_virtual_host *best = NULL, *any = NULL;
     size_t best_len = 0;
-    for (uint32_t i = 0; i < l->virtual_hosts.n; i++) {
-        const struct cw_virtual_host *vh = l->virtual_hosts.v[i];
-        const char *d = vh->domain;
-        if (d[0] != '*') {
-            if (host_eq(host, d))
-                return vh; /* exact beats any wildcard */
-        } else if (d[1] == '\0') {
+    for (uint32_t i = 0; i < l->wildcard_hosts.n; i++) {
+        const struct cw_virtual_host *vh = l->wildcard_hosts.v[i];
+        if (vh->domain[1] == '\0') {
             any = any ? any : vh;
-        } else {
-            size_t n = wildcard_match(host, d);
-            if (n > best_len) {
-                best = vh;
-                best_len = n;
-            }
+            continue;
+        }
+        size_t n = wildcard_match(host, vh->domain);
+        if (n > best_len) {
+            best = vh;
+            best_len = n;
         }
     }
     return best ? best : any;
@@ -56,10 +56,7 @@ const struct cw_virtual_host *cw_router_vhost(const struct cw_snapshot_listener 
 
 struct cw_cluster *cw_router_exposed(const struct cw_snapshot_listener *l, struct cw_span host)
 {
-    for (uint32_t i = 0; i < l->exposed.n; i++)
-        if (host_eq(host, l->exposed.v[i].host))
-            return l->exposed.v[i].cluster;
-    return NULL;
+    return lookup_host(&l->exposed_hosts, host);
 }
 
 static bool value_matches(struct cw_span v, const char *want, const struct cw_regex *re)

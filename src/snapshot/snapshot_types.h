@@ -11,6 +11,7 @@
 
 #include "config/config_types.h"
 #include "util/arena.h"
+#include "util/strmap.h"
 
 struct cw_regex; /* compiled PCRE2 pattern (util/regex.h), owned by the snapshot */
 
@@ -92,6 +93,11 @@ struct cw_snapshot_listener {
     CW_GROWABLE(struct cw_virtual_host *) virtual_hosts;
     CW_GROWABLE(struct cw_route) tcp_routes;
     CW_GROWABLE(struct cw_exposed_service) exposed;
+    /* Built once when translation ends (cw_snapshot_index), keyed by lowercased name, so that a
+     * request's Host is one hash lookup however many names the listener serves. */
+    struct cw_strmap exact_hosts;   /* exact virtual host domains → struct cw_virtual_host * */
+    struct cw_strmap exposed_hosts; /* exposed service names → struct cw_cluster * (first wins) */
+    CW_GROWABLE(struct cw_virtual_host *) wildcard_hosts; /* "*.suffix" and "*", in order */
 };
 
 struct cw_snapshot {

@@ -56,6 +56,7 @@ int cw_translate(struct cw_config *cfg, const struct cw_gateway_identity *gw,
         t.clusters.v[i]->index = i;
     }
     out->snapshot->clusters.n = t.clusters.n;
+    cw_snapshot_index(out->snapshot, &out->arena);
 
     CW_VEC_FREE(&t.clusters);
     CW_VEC_FREE(&t.workspaces);

@@ -81,6 +81,11 @@ static void exact_host_beats_wildcards(void **state)
     /* A wildcard needs at least one character before its suffix. */
     assert_string_equal(route_of(&x, "GET", "/", "example.com", NULL), "any");
     assert_string_equal(route_of(&x, "GET", "/", "other.org", NULL), "any");
+    /* A Host longer than any indexable name still reaches the wildcards. */
+    char long_host[400];
+    memset(long_host, 'a', 300);
+    strcpy(long_host + 300, ".shop.example.com");
+    assert_string_equal(route_of(&x, "GET", "/", long_host, NULL), "deep");
     trt_free(&x);
 }
 
@@ -108,65 +113,67 @@ static void routes_in_order_first_match_wins(void **state)
                                                                      200) "  - matchers: [{uri: "
                                                                           "{regex: "
                                                                           "'/v[0-9]+/"
-                                                                          ".*'}}]\n" DIRECT("regex",
-                                                                                            200) " "
-                                                                                                 " "
-                                                                                                 "-"
-                                                                                                 " "
-                                                                                                 "m"
-                                                                                                 "a"
-                                                                                                 "t"
-                                                                                                 "c"
-                                                                                                 "h"
-                                                                                                 "e"
-                                                                                                 "r"
-                                                                                                 "s"
-                                                                                                 ":"
-                                                                                                 " "
-                                                                                                 "["
-                                                                                                 "{"
-                                                                                                 "u"
-                                                                                                 "r"
-                                                                                                 "i"
-                                                                                                 ":"
-                                                                                                 " "
-                                                                                                 "{"
-                                                                                                 "p"
-                                                                                                 "r"
-                                                                                                 "e"
-                                                                                                 "f"
-                                                                                                 "i"
-                                                                                                 "x"
-                                                                                                 ":"
-                                                                                                 " "
-                                                                                                 "/"
-                                                                                                 "C"
-                                                                                                 "A"
-                                                                                                 "S"
-                                                                                                 "E"
-                                                                                                 ","
-                                                                                                 " "
-                                                                                                 "i"
-                                                                                                 "g"
-                                                                                                 "n"
-                                                                                                 "o"
-                                                                                                 "r"
-                                                                                                 "e"
-                                                                                                 "C"
-                                                                                                 "a"
-                                                                                                 "s"
-                                                                                                 "e"
-                                                                                                 ":"
-                                                                                                 " "
-                                                                                                 "t"
-                                                                                                 "r"
-                                                                                                 "u"
-                                                                                                 "e"
-                                                                                                 "}"
-                                                                                                 "}"
-                                                                                                 "]"
-                                                                                                 "\n" DIRECT("icase",
-                                                                                                             200)));
+                                                                          ".*'}}]\n" DIRECT(
+                                                                              "regex",
+                                                                              200) " "
+                                                                                   " "
+                                                                                   "-"
+                                                                                   " "
+                                                                                   "m"
+                                                                                   "a"
+                                                                                   "t"
+                                                                                   "c"
+                                                                                   "h"
+                                                                                   "e"
+                                                                                   "r"
+                                                                                   "s"
+                                                                                   ":"
+                                                                                   " "
+                                                                                   "["
+                                                                                   "{"
+                                                                                   "u"
+                                                                                   "r"
+                                                                                   "i"
+                                                                                   ":"
+                                                                                   " "
+                                                                                   "{"
+                                                                                   "p"
+                                                                                   "r"
+                                                                                   "e"
+                                                                                   "f"
+                                                                                   "i"
+                                                                                   "x"
+                                                                                   ":"
+                                                                                   " "
+                                                                                   "/"
+                                                                                   "C"
+                                                                                   "A"
+                                                                                   "S"
+                                                                                   "E"
+                                                                                   ","
+                                                                                   " "
+                                                                                   "i"
+                                                                                   "g"
+                                                                                   "n"
+                                                                                   "o"
+                                                                                   "r"
+                                                                                   "e"
+                                                                                   "C"
+                                                                                   "a"
+                                                                                   "s"
+                                                                                   "e"
+                                                                                   ":"
+                                                                                   " "
+                                                                                   "t"
+                                                                                   "r"
+                                                                                   "u"
+                                                                                   "e"
+                                                                                   "}"
+                                                                                   "}"
+                                                                                   "]"
+                                                                                   "\n" DIRECT(
+                                                                                       "icase",
+                                                                                       200)));
     assert_string_equal(route_of(&x, "GET", "/v1/x", "a.example.com", NULL), "exact");
     /* The query string is not part of the path. */
     assert_string_equal(route_of(&x, "GET", "/v1/x?y=1", "a.example.com", NULL), "exact");
@@ -183,28 +190,44 @@ static void method_header_and_query_matchers(void **state)
 {
     (void)state;
     struct trt x;
-    trt_run(
-        &x,
-        WS_OPS DOC
-            VG_WEB TABLE("t", "[a.example.com]",
-                         "  - matchers: [{method: POST, uri: {prefix: /}}]\n" DIRECT("post", 200) "  - matchers: [{headers: [{name: x-tenant, value: acme}]}]\n" DIRECT(
-                             "acme",
-                             200) "  - matchers: [{headers: [{name: x-tenant, value: 'b.*', regex: "
-                                  "true}]}]\n" DIRECT("b-tenant",
-                                                      200) "  - matchers: [{headers: [{name: "
-                                                           "x-debug}]}]\n" DIRECT("debug",
-                                                                                  200) "  - "
-                                                                                       "matchers: "
-                                                                                       "[{"
-                                                                                       "queryParame"
-                                                                                       "ters: "
-                                                                                       "[{name: v, "
-                                                                                       "value: "
-                                                                                       "'2'}]}]"
-                                                                                       "\n" DIRECT("v2",
-                                                                                                   200) "  - matchers: [{queryParameters: [{name: beta}]}]\n" DIRECT("beta",
-                                                                                                                                                                     200) "  - matchers: [{headers: [{name: x-internal, invertMatch: true}]}]\n" DIRECT("public",
-                                                                                                                                                                                                                                                        200)));
+    trt_run(&x,
+            WS_OPS DOC VG_WEB TABLE(
+                "t", "[a.example.com]",
+                "  - matchers: [{method: POST, uri: {prefix: /}}]\n" DIRECT(
+                    "post", 200) "  - matchers: [{headers: [{name: x-tenant, value: "
+                                 "acme}]}]\n" DIRECT("acme",
+                                                     200) "  - matchers: [{headers: [{name: "
+                                                          "x-tenant, value: 'b.*', regex: "
+                                                          "true}]}]\n" DIRECT(
+                                                              "b-tenant",
+                                                              200) "  - matchers: [{headers: "
+                                                                   "[{name: "
+                                                                   "x-debug}]}]\n" DIRECT(
+                                                                       "debug",
+                                                                       200) "  - "
+                                                                            "matchers: "
+                                                                            "[{"
+                                                                            "queryParame"
+                                                                            "ters: "
+                                                                            "[{name: v, "
+                                                                            "value: "
+                                                                            "'2'}]}]"
+                                                                            "\n" DIRECT("v2", 200) "  - matchers: [{queryParameters: [{name: beta}]}]\n" DIRECT(
+                                                                                "beta",
+                                                                                200) "  - "
+                                                                                     "matchers: "
+                                                                                     "[{headers: "
+                                                                                     "[{name: "
+                                                                                     "x-internal, "
+                                                                                     "invertMatch: "
+                                                                                     "true}]}]"
+                                                                                     "\n" DIRECT("p"
+                                                                                                 "u"
+                                                                                                 "b"
+                                                                                                 "l"
+                                                                                                 "i"
+                                                                                                 "c",
+                                                                                                 200)));
     const char *acme[] = {"X-Tenant: acme", NULL};
     const char *bob[] = {"x-tenant: bob", NULL};
     const char *debug[] = {"X-Debug: ", NULL};
