@@ -29,8 +29,7 @@ static struct cw_span rewrite_path(const struct cw_route *r, int matcher, struct
     }
     if (f && r->rewrite_regex) {
         size_t n = out_size;
-        if (cw_regex_replace(r->rewrite_regex, path.p, path.len, f->regex_rewrite_substitution, out,
-                             &n) == 0 &&
+        if (cw_regex_replace(r->rewrite_regex, path.p, path.len, out, &n) == 0 &&
             n + 1 + query.len < out_size) {
             if (query.len) {
                 out[n++] = '?';

@@ -232,9 +232,14 @@ static void compile_rewrites(struct rt_ctx *c, struct cw_route *r)
             }
     }
     char err[256];
-    if (f->has_regex_rewrite && !(r->rewrite_regex = compile(c->t, f->regex_rewrite_pattern, false,
-                                                             false, err, sizeof(err))))
+    if (!f->has_regex_rewrite)
+        return;
+    r->rewrite_regex = compile(c->t, f->regex_rewrite_pattern, false, false, err, sizeof(err));
+    if (!r->rewrite_regex)
         fail_route(c, r, true, "regexRewrite.pattern.regex: %s", err);
+    else if (cw_regex_set_rewrite(r->rewrite_regex, f->regex_rewrite_substitution, err,
+                                  sizeof(err)) != 0)
+        fail_route(c, r, true, "regexRewrite.substitution: %s", err);
 }
 
 /* ---- HTTP routes and delegation ---- */

@@ -3,15 +3,19 @@
 
 #include <pcre2.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util/xalloc.h"
 
 struct cw_regex {
     pcre2_code *code;
+    char *replacement; /* the rewrite in PCRE2's syntax (cw_regex_set_rewrite), or NULL */
+    size_t replacement_len;
 };
 
-struct cw_regex *cw_regex_compile(const char *pattern, bool full_match, bool ignore_case,
-                                  char *err, size_t err_size)
+struct cw_regex *cw_regex_compile(const char *pattern, bool full_match, bool ignore_case, char *err,
+                                  size_t err_size)
 {
     uint32_t options = PCRE2_UTF;
     if (full_match)
@@ -20,8 +24,8 @@ struct cw_regex *cw_regex_compile(const char *pattern, bool full_match, bool ign
         options |= PCRE2_CASELESS;
     int code;
     PCRE2_SIZE offset;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options, &code,
-                                   &offset, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options, &code, &offset, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof(msg));
@@ -30,39 +34,64 @@ struct cw_regex *cw_regex_compile(const char *pattern, bool full_match, bool ign
     }
     /* JIT is an optimisation only; the interpreter gives the same answers without it. */
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-    struct cw_regex *r = cw_xmalloc(sizeof(*r));
+    struct cw_regex *r = cw_xcalloc(1, sizeof(*r));
     r->code = re;
     return r;
 }
 
+/* One match block per thread, reused: a yes/no match needs only the whole-match slot, and a
+ * request should not cost an allocation. Kept for the thread's life. */
+static _Thread_local pcre2_match_data *thread_match_data;
+
 bool cw_regex_match(const struct cw_regex *re, const char *s, size_t len)
 {
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, md, NULL);
-    pcre2_match_data_free(md);
-    return rc >= 0;
+    if (!thread_match_data)
+        thread_match_data = pcre2_match_data_create(1, NULL);
+    return pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, thread_match_data, NULL) >= 0;
 }
 
-int cw_regex_replace(const struct cw_regex *re, const char *s, size_t len,
-                     const char *substitution, char *out, size_t *out_len)
+int cw_regex_set_rewrite(struct cw_regex *re, const char *substitution, char *err, size_t err_size)
 {
-    /* RE2's \1 becomes PCRE2's ${1}; a literal $ must be doubled. */
-    char rep[1024];
-    size_t n = 0;
-    for (const char *c = substitution; *c && n + 5 < sizeof(rep); c++) {
-        if (c[0] == '\\' && c[1] >= '0' && c[1] <= '9') {
-            n += (size_t)snprintf(rep + n, sizeof(rep) - n, "${%c}", c[1]);
-            c++;
-        } else if (*c == '$') {
+    uint32_t groups = 0;
+    pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+    /* RE2's \1 becomes PCRE2's ${1}, RE2's \\ a backslash; a literal $ is doubled. At most
+     * 4 bytes per input byte ("\1" → "${1}"). */
+    size_t n = 0, cap = 4 * strlen(substitution) + 1;
+    char *rep = cw_xmalloc(cap);
+    for (const char *c = substitution; *c; c++) {
+        if (*c == '$') {
             rep[n++] = '$';
             rep[n++] = '$';
-        } else {
+        } else if (*c != '\\') {
             rep[n++] = *c;
+        } else if (c[1] == '\\') {
+            rep[n++] = *++c;
+        } else if (c[1] >= '0' && c[1] <= '9' && (uint32_t)(c[1] - '0') <= groups) {
+            n += (size_t)snprintf(rep + n, cap - n, "${%c}", c[1]);
+            c++;
+        } else {
+            snprintf(err, err_size,
+                     c[1] >= '0' && c[1] <= '9'
+                         ? "substitution refers to group \\%c, the pattern has %u group(s)"
+                         : "substitution has an invalid escape \\%c (only \\0-\\9 and \\\\)",
+                     c[1] ? c[1] : ' ', groups);
+            free(rep);
+            return -1;
         }
     }
+    free(re->replacement);
+    re->replacement = rep;
+    re->replacement_len = n;
+    return 0;
+}
+
+int cw_regex_replace(const struct cw_regex *re, const char *s, size_t len, char *out,
+                     size_t *out_len)
+{
     PCRE2_SIZE olen = *out_len;
     int rc = pcre2_substitute(re->code, (PCRE2_SPTR)s, len, 0, PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
-                              (PCRE2_SPTR)rep, n, (PCRE2_UCHAR *)out, &olen);
+                              (PCRE2_SPTR)re->replacement, re->replacement_len, (PCRE2_UCHAR *)out,
+                              &olen);
     if (rc < 0)
         return -1;
     *out_len = olen;
@@ -74,5 +103,6 @@ void cw_regex_free(struct cw_regex *re)
     if (!re)
         return;
     pcre2_code_free(re->code);
+    free(re->replacement);
     free(re);
 }
