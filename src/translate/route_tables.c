@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "snapshot/snapshot.h"
 #include "translate/routes.h"
 #include "util/text.h"
 
@@ -43,22 +44,19 @@ static const char *narrower(const char *filter, const char *host)
 }
 
 /*
- * The domain under which <rt>'s <host> is served on listener <l>, or NULL when the listener's
- * allowedRouteTables admit no part of it (Istio serves a VirtualService only for the hosts the
- * Gateway server allows).
+ * The domain under which <rt>'s <host> is served on listener <l> through its <i>-th
+ * allowedRouteTables entry, or NULL when that entry admits no part of it (Istio serves a
+ * VirtualService only for the hosts the Gateway server allows). A host may be served under
+ * several entries: "*.example.com" under both "a.example.com" and "b.example.com".
  */
 static const char *served_domain(struct tr *t, const struct cw_virtual_gateway *vg,
-                                 const struct cw_listener *l, const struct cw_route_table *rt,
-                                 const char *host)
+                                 const struct cw_listener *l, uint32_t i,
+                                 const struct cw_route_table *rt, const char *host)
 {
-    if (!l->has_allowed_route_tables)
-        return host;
-    for (uint32_t i = 0; i < l->allowed_route_tables.n; i++) {
-        const char *dns;
-        if (filter_admits_table(t, vg, &l->allowed_route_tables.v[i], rt, &dns) &&
-            (!strcmp(dns, "*") || cw_host_patterns_intersect(dns, host)))
-            return narrower(dns, host);
-    }
+    const char *dns;
+    if (filter_admits_table(t, vg, &l->allowed_route_tables.v[i], rt, &dns) &&
+        (!strcmp(dns, "*") || cw_host_patterns_intersect(dns, host)))
+        return narrower(dns, host);
     return NULL;
 }
 
@@ -68,8 +66,9 @@ static bool listener_allows(struct tr *t, const struct cw_virtual_gateway *vg,
     if (!l->has_allowed_route_tables)
         return true;
     for (uint32_t h = 0; h < rt->hosts.n; h++)
-        if (served_domain(t, vg, l, rt, rt->hosts.v[h]))
-            return true;
+        for (uint32_t i = 0; i < l->allowed_route_tables.n; i++)
+            if (served_domain(t, vg, l, i, rt, rt->hosts.v[h]))
+                return true;
     /* A table without hosts (TCP only) is admitted by a "*" entry. */
     for (uint32_t i = 0; rt->hosts.n == 0 && i < l->allowed_route_tables.n; i++) {
         const char *dns;
@@ -80,12 +79,32 @@ static bool listener_allows(struct tr *t, const struct cw_virtual_gateway *vg,
     return false;
 }
 
+/* The virtual host of <sl> for <domain>: names are equal as the router's index sees them
+ * (case and a trailing dot aside). */
 static struct cw_virtual_host *find_vhost(struct cw_snapshot_listener *sl, const char *domain)
 {
-    for (uint32_t i = 0; i < sl->virtual_hosts.n; i++)
-        if (!strcasecmp(sl->virtual_hosts.v[i]->domain, domain))
+    char want[CW_HOST_KEY_MAX], have[CW_HOST_KEY_MAX];
+    if (cw_snapshot_host_key(domain, strlen(domain), true, want, sizeof(want)) < 0)
+        return NULL;
+    for (uint32_t i = 0; i < sl->virtual_hosts.n; i++) {
+        const char *d = sl->virtual_hosts.v[i]->domain;
+        if (cw_snapshot_host_key(d, strlen(d), true, have, sizeof(have)) >= 0 &&
+            !strcmp(want, have))
             return sl->virtual_hosts.v[i];
+    }
     return NULL;
+}
+
+/* Whether <vh> already has the routes compiled in <c> (its first one, from the same source). */
+static bool holds_routes_of(const struct cw_virtual_host *vh, const struct rt_ctx *c)
+{
+    const struct cw_route *first = &c->http.v[0];
+    for (uint32_t i = 0; i < vh->routes.n; i++) {
+        const struct cw_route *r = &vh->routes.v[i];
+        if (r->http == first->http && r->parent == first->parent && r->table == first->table)
+            return true;
+    }
+    return false;
 }
 
 /* Every service a served route forwards to counts this gateway once. */
@@ -96,29 +115,44 @@ static void count_served(struct tr *t, const struct cw_route *r,
         tr_count_gateway(t, &r->clusters.v[i].cluster->service->obj, &vg->obj);
 }
 
+/* Serves <rt>'s routes under <domain> on <sl>, once per virtual host. */
+static void attach_domain(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
+                          const struct cw_virtual_gateway *vg, const char *domain)
+{
+    const struct cw_route_table *rt = c->table;
+    struct cw_virtual_host *vh = find_vhost(sl, domain);
+    if (!vh) {
+        vh = CW_ARENA_NEW(t->arena, struct cw_virtual_host);
+        vh->domain = domain;
+        vh->table = rt;
+        CW_ARENA_PUSH(t->arena, &sl->virtual_hosts, vh);
+    } else if (c->http.n && holds_routes_of(vh, c)) {
+        return; /* the same name again: another entry, host or gateway on this port */
+    } else if (vh->table != rt) {
+        tr_warn(t, &rt->obj,
+                "host %s on listener %u is also served by RouteTable %s/%s; "
+                "its routes are evaluated first",
+                vh->domain, sl->port, vh->table->obj.meta.ns, vh->table->obj.meta.name);
+    }
+    for (uint32_t i = 0; i < c->http.n; i++) {
+        CW_ARENA_PUSH(t->arena, &vh->routes, c->http.v[i]);
+        count_served(t, &c->http.v[i], vg);
+    }
+}
+
 static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
                         const struct cw_virtual_gateway *vg, const struct cw_listener *l)
 {
     const struct cw_route_table *rt = c->table;
     for (uint32_t h = 0; h < rt->hosts.n; h++) {
-        const char *domain = served_domain(t, vg, l, rt, rt->hosts.v[h]);
-        if (!domain)
+        if (!l->has_allowed_route_tables) {
+            attach_domain(t, c, sl, vg, rt->hosts.v[h]);
             continue;
-        struct cw_virtual_host *vh = find_vhost(sl, domain);
-        if (!vh) {
-            vh = CW_ARENA_NEW(t->arena, struct cw_virtual_host);
-            vh->domain = domain;
-            vh->table = rt;
-            CW_ARENA_PUSH(t->arena, &sl->virtual_hosts, vh);
-        } else if (vh->table != rt) {
-            tr_warn(t, &rt->obj,
-                    "host %s on listener %u is also served by RouteTable %s/%s; "
-                    "its routes are evaluated first",
-                    vh->domain, sl->port, vh->table->obj.meta.ns, vh->table->obj.meta.name);
         }
-        for (uint32_t i = 0; i < c->http.n; i++) {
-            CW_ARENA_PUSH(t->arena, &vh->routes, c->http.v[i]);
-            count_served(t, &c->http.v[i], vg);
+        for (uint32_t i = 0; i < l->allowed_route_tables.n; i++) {
+            const char *domain = served_domain(t, vg, l, i, rt, rt->hosts.v[h]);
+            if (domain)
+                attach_domain(t, c, sl, vg, domain);
         }
     }
 }
@@ -197,11 +231,11 @@ static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_
         }
         bound = true;
         struct cw_snapshot_listener *sl = tv->listeners[li];
-        if (!sl || !serve || already_attached(t, c, sl))
+        if (!sl || !serve)
             continue;
         if (sl->http)
-            attach_http(t, c, sl, vg, l);
-        else
+            attach_http(t, c, sl, vg, l); /* once per virtual host, see attach_domain */
+        else if (!already_attached(t, c, sl))
             attach_tcp(t, c, sl, vg);
     }
     if (!fits)

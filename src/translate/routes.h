@@ -13,8 +13,8 @@ struct rt_ctx {
     CW_GROWABLE(struct cw_route) http;
     CW_GROWABLE(struct cw_route) tcp;
     bool failed; /* some route could not be served */
-    /* listeners the table's routes were attached to: a port merged from two gateways the
-     * table names gets its routes once */
+    /* TCP listeners the table's routes were attached to: a port merged from two gateways the
+     * table names gets its routes once (HTTP: once per virtual host) */
     CW_GROWABLE(const struct cw_snapshot_listener *) attached;
 };
 

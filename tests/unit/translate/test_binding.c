@@ -168,6 +168,26 @@ static void match_all_table_limited_to_allowed_hosts(void **state)
                            "  - {port: {number: 8080}, http: {}, allowedRouteTables: [{host: "
                            "'*.example.com'}]}\n") RT("gw", "all", "*", "{name: edge}"));
     assert_null(trt_vhost(&x, 8080, "*"));
+    assert_non_null(trt_vhost(&x, 8080, "*.example.com")); /* served where it is allowed */
+    assert_status(&x, "RouteTable", "gw/all", CW_APPROVAL_WARNING, "host \"*\"");
+    trt_free(&x);
+}
+
+static void wildcard_table_served_under_every_allowed_host(void **state)
+{
+    (void)state;
+    struct trt x;
+    /* *.example.com intersects both entries: it is served for each of them, not the first. */
+    trt_run(&x,
+            WS_OPS3 VG("  listeners:\n"
+                       "  - port: {number: 8080}\n"
+                       "    http: {}\n"
+                       "    allowedRouteTables: [{host: a.example.com}, {host: b.example.com}]\n")
+                RT("gw", "wild", "*.example.com", "{name: edge}"));
+    assert_accepted(&x, "RouteTable", "gw/wild");
+    assert_int_equal(trt_need_vhost(&x, 8080, "a.example.com")->routes.n, 1);
+    assert_int_equal(trt_need_vhost(&x, 8080, "b.example.com")->routes.n, 1);
+    assert_null(trt_vhost(&x, 8080, "*.example.com"));
     trt_free(&x);
 }
 
@@ -449,6 +469,26 @@ static void table_on_two_merged_gateways_served_once(void **state)
     trt_free(&x);
 }
 
+static void merged_gateways_each_admit_their_own_hosts(void **state)
+{
+    (void)state;
+    struct trt x;
+    /* Two gateways on one port, each allowing one name of a wildcard table: both names are
+     * served, each once. */
+    trt_run(&x, WS_OPS3 VG("  listeners: [{port: {number: 8080}, http: {}, "
+                           "allowedRouteTables: [{host: a.example.com}]}]\n") DOC NET
+            "kind: VirtualGateway\n"
+            "metadata: {name: edge2, namespace: gw}\n"
+            "spec:\n"
+            "  listeners: [{port: {number: 8080}, http: {}, "
+            "allowedRouteTables: [{host: b.example.com}]}]\n" RT("gw", "wild", "*.example.com",
+                                                                 "{name: edge}, {name: edge2}"));
+    assert_int_equal(trt_need_vhost(&x, 8080, "a.example.com")->routes.n, 1);
+    assert_int_equal(trt_need_vhost(&x, 8080, "b.example.com")->routes.n, 1);
+    assert_int_equal(trt_counter(&x, "VirtualGateway", "gw/edge2", "routeTablesCount"), 1);
+    trt_free(&x);
+}
+
 static void tables_sharing_a_host_merge_oldest_first(void **state)
 {
     (void)state;
@@ -576,6 +616,7 @@ int main(void)
         cmocka_unit_test(host_filter_dns_patterns),
         cmocka_unit_test(only_allowed_hosts_of_a_table_are_served),
         cmocka_unit_test(match_all_table_limited_to_allowed_hosts),
+        cmocka_unit_test(wildcard_table_served_under_every_allowed_host),
         cmocka_unit_test(host_filter_selectors),
         cmocka_unit_test(no_allowed_route_tables_admits_all),
         cmocka_unit_test(route_type_must_fit_listener),
@@ -589,6 +630,7 @@ int main(void)
         cmocka_unit_test(route_table_hosts_rules),
         cmocka_unit_test(gateways_sharing_an_http_port_merge),
         cmocka_unit_test(table_on_two_merged_gateways_served_once),
+        cmocka_unit_test(merged_gateways_each_admit_their_own_hosts),
         cmocka_unit_test(tables_sharing_a_host_merge_oldest_first),
         cmocka_unit_test(exposed_services_listed_by_host),
         cmocka_unit_test(exposed_services_omitted_exposes_all),

@@ -278,9 +278,10 @@ static void rebuild_keeps_an_ejection(void **state)
     cw_upstreams_build(&next, w.x.tr.snapshot, &w.ups, &d);
     cw_diags_deinit(&d);
     cw_ejection_adopt(&w.ups, &next);
+    uint32_t db_index = w.db->index; /* w.db points into the build freed next */
     cw_upstreams_free(&w.ups);
     w.ups = next;
-    w.db = &w.ups.clusters[w.db->index];
+    w.db = &w.ups.clusters[db_index];
     assert_true(ejected(&w, local));
     assert_int_equal(atomic_load(&w.db->available[0]), 0);
     uint64_t back = wait_return(&w, local); /* the return time carried over */
