@@ -71,10 +71,28 @@ static uint32_t select_endpoints(struct tr *t, struct selection *sel,
     return n;
 }
 
-/* The backend port of endpoint <ee> for service port <p> (§1.4 decision), or 0. */
-static uint32_t endpoint_port(const struct cw_es_port *p, const struct cw_external_endpoint *ee)
+static bool has_wildcard_host(const struct cw_external_service *es)
 {
-    const struct cw_port_selector *tp = &p->target_port;
+    for (uint32_t i = 0; i < es->hosts.n; i++)
+        if (cw_hostname_is_wildcard(es->hosts.v[i]))
+            return true;
+    return false;
+}
+
+/* What selects the backend port of <c>: its targetPort, or 443 whatever targetPort says when
+ * the service has a wildcard host (§1.2, with a WARNING from build_clusters). */
+static struct cw_port_selector target_of(const struct cw_cluster *c)
+{
+    if (has_wildcard_host(c->service))
+        return (struct cw_port_selector){.number = 443};
+    return c->port->target_port;
+}
+
+/* The backend port of endpoint <ee> for service port <p> selected by <tp> (§1.4 decision),
+ * or 0. */
+static uint32_t endpoint_port(const struct cw_es_port *p, const struct cw_port_selector *tp,
+                              const struct cw_external_endpoint *ee)
+{
     if (ee->ports.n == 0)
         return tp->name ? 0 : tp->number ? tp->number : p->number;
     for (uint32_t i = 0; i < ee->ports.n; i++) {
@@ -95,12 +113,13 @@ static uint32_t endpoint_port(const struct cw_es_port *p, const struct cw_extern
     return 0;
 }
 
-static const char *port_text(struct tr *t, const struct cw_es_port *p)
+static const char *port_text(struct tr *t, const struct cw_es_port *p,
+                             const struct cw_port_selector *tp)
 {
-    if (p->target_port.name)
-        return cw_arena_printf(t->arena, "targetPort name %s", p->target_port.name);
-    if (p->target_port.number)
-        return cw_arena_printf(t->arena, "targetPort %u", p->target_port.number);
+    if (tp->name)
+        return cw_arena_printf(t->arena, "targetPort name %s", tp->name);
+    if (tp->number)
+        return cw_arena_printf(t->arena, "targetPort %u", tp->number);
     return p->name ? cw_arena_printf(t->arena, "%s (%u)", p->name, p->number)
                    : cw_arena_printf(t->arena, "%u", p->number);
 }
@@ -123,12 +142,13 @@ static void endpoints_from_selection(struct tr *t, struct cw_cluster *c,
                                      const struct cw_external_endpoint **ees, uint32_t n)
 {
     const struct cw_external_service *es = c->service;
+    struct cw_port_selector tp = target_of(c);
     c->endpoints.v = CW_ARENA_ARRAY(t->arena, struct cw_endpoint, n);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t port = endpoint_port(c->port, ees[i]);
+        uint32_t port = endpoint_port(c->port, &tp, ees[i]);
         if (!port) {
             tr_warn(t, &es->obj, "ExternalEndpoint %s/%s has no port matching %s",
-                    ees[i]->obj.meta.ns, ees[i]->obj.meta.name, port_text(t, c->port));
+                    ees[i]->obj.meta.ns, ees[i]->obj.meta.name, port_text(t, c->port, &tp));
             continue;
         }
         add_endpoint(t, c, ees[i]->address, port, ees[i]);
@@ -143,10 +163,10 @@ static void endpoints_from_service(struct tr *t, struct cw_cluster *c, const cha
 {
     const struct cw_external_service *es = c->service;
     const struct cw_es_port *p = c->port;
-    uint32_t port = p->target_port.number ? p->target_port.number : p->number;
-    if (p->target_port.name) {
-        tr_invalid(t, &es->obj, "targetPort name %s requires selected ExternalEndpoints",
-                   p->target_port.name);
+    struct cw_port_selector tp = target_of(c);
+    uint32_t port = tp.number ? tp.number : p->number;
+    if (tp.name) {
+        tr_invalid(t, &es->obj, "targetPort name %s requires selected ExternalEndpoints", tp.name);
         c->unroutable = "targetPort name without endpoints";
         return;
     }

@@ -389,6 +389,22 @@ static void wildcard_host_without_endpoints_warns(void **state)
     trt_free(&x);
 }
 
+static void wildcard_host_ignores_target_port(void **state)
+{
+    (void)state;
+    struct trt x;
+    /* §1.2: with a wildcard host targetPort is ignored (WARNING) and the backend port is 443. */
+    trt_run(&x, WS_OPS EE("api", "{app: api}", "10.3.0.1",
+                          ", ports: [{name: https, number: 443}, {name: alt, number: 8443}]")
+                    ES("wild", "{hosts: ['*.example.com'], selector: {app: api}, "
+                               "ports: [{number: 443, targetPort: {number: 8443}}]}"));
+    assert_status(&x, "ExternalService", "data/wild", CW_APPROVAL_WARNING,
+                  "port 443: targetPort is ignored with a wildcard host (always 443)");
+    const struct cw_cluster *c = trt_need_cluster(&x, "data/wild:443");
+    assert_int_equal(trt_need_endpoint(c, "10.3.0.1")->port, 443);
+    trt_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +428,7 @@ int main(void)
         cmocka_unit_test(cidr_without_endpoints_warns_and_is_unroutable),
         cmocka_unit_test(cidr_with_endpoints_is_routable),
         cmocka_unit_test(wildcard_host_without_endpoints_warns),
+        cmocka_unit_test(wildcard_host_ignores_target_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
