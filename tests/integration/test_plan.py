@@ -459,3 +459,5 @@ def test_each_dns_host_is_its_own_upstream(causeway, write, set_a):
     assert mine, r.plan
     for c, hosts in mine.items():
         assert len(hosts) <= 1, f"cluster {c} mixes the hosts {sorted(hosts)}"
+    assert mine == {"data/two-hosts:19151@localhost": {"localhost"},
+                    "data/two-hosts:19151@ip6-localhost": {"ip6-localhost"}}, r.plan

@@ -330,7 +330,7 @@ def test_matchers_method_header_query_path(stack):
 
 def test_weighted_destinations_split_traffic(stack):
     two_dc_nginx(stack, 32013, 32014)
-    stack.gateway(join(
+    gw = stack.gateway(join(
         base_manifests([(31013, "http")]),
         external_service("dallas", 32013, addresses=[DALLAS]),
         external_service("ashburn", 32014, addresses=[ASHBURN]),
@@ -356,6 +356,9 @@ def test_weighted_destinations_split_traffic(stack):
         c.close()
     assert 0.6 * n <= counts["dallas"] <= 0.9 * n, counts
     assert counts["dallas"] + counts["ashburn"] == n
+    # The access log names the same split, endpoint by endpoint.
+    served = [r["endpoint"].split(":")[0] for r in gw.log_records(n, requests_only=True)]
+    assert (served.count(DALLAS), served.count(ASHBURN)) == (counts["dallas"], counts["ashburn"])
 
 
 def test_upstream_keepalive_reuses_one_connection(stack):

@@ -110,7 +110,7 @@ def test_ambiguous_framing_gets_400_and_close(edge, case):
     gw, nginx = edge
     t0 = time.monotonic()
     r, closed = raw_exchange(31101, AMBIGUOUS[case])
-    assert_local_reply(r, 400, "")
+    assert_local_reply(r, 400, "malformed request")
     assert closed, "the connection must be closed after a 400"
     assert time.monotonic() - t0 < 2.5
     assert get(31101, "/up/after", host=HOST).status == 200
@@ -140,7 +140,7 @@ def test_oversized_head_gets_431(edge):
     gw, nginx = edge
     big = b"GET /up HTTP/1.1\r\n" + H + b"X-Big: " + b"a" * (33 * 1024) + b"\r\n\r\n"
     r, closed = raw_exchange(31101, big)
-    assert_local_reply(r, 431, "")
+    assert_local_reply(r, 431, "request head larger than 32 KiB")
     assert closed
     # Just under 32 KiB is fine.
     ok = get(31101, "/up/big", host=HOST, headers=[("X-Big", "a" * (31 * 1024))])
@@ -330,15 +330,15 @@ def test_slow_but_timely_client_is_served(stack):
 
 @pytest.fixture
 def limited(stack):
-    """A gateway on :31150 with --max-request-body 1k in front of nginx at Dallas."""
-    stack.nginx("""
+    """A gateway on :31150 with --max-request-body 1k in front of nginx at Dallas: (gw, nginx)."""
+    nginx = stack.nginx("""
         server {
           listen %s:32150;
           client_max_body_size 0;
           location / { return 200 "upstream got $content_length\\n"; }
         }
     """ % DALLAS, [(DALLAS, 32150)])
-    return stack.gateway(join(
+    gw = stack.gateway(join(
         base_manifests([(31150, "http")]),
         external_service("dallas", 32150, addresses=[DALLAS]),
         route_table("l", [HOST], f"""
@@ -348,14 +348,19 @@ def limited(stack):
                 {dest("dallas", 32150)}
         """),
     ), [31150], args=("--max-request-body", "1k"))
+    return gw, nginx
 
 
 def test_request_body_over_the_limit_gets_413(limited):
+    gw, nginx = limited
     # A declared length over the limit is refused before any byte goes upstream.
     r, closed = raw_exchange(31150, (f"POST /x HTTP/1.1\r\nHost: {HOST}\r\n"
                                      "Content-Length: 2000\r\n\r\n").encode() + b"a" * 2000)
     assert_local_reply(r, 413, "request body too large")
     assert closed
+    rec = gw.log_records(1)[0]
+    assert (rec["status"], rec["endpoint"]) == (413, "-"), rec
+    assert nginx.log_entries() == [], "the refused request reached the backend"
     # A chunked body is counted as it streams and cut when it outgrows the limit.
     chunk = b"800\r\n" + b"b" * 0x800 + b"\r\n"
     r, closed = raw_exchange(31150, (f"POST /x HTTP/1.1\r\nHost: {HOST}\r\n"

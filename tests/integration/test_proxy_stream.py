@@ -111,6 +111,7 @@ def test_large_chunked_download(files, big_file):
         headers, n, digest = download("/chunked/big.bin")
     assert "chunked" in headers.get("transfer-encoding", "")
     assert (n, digest) == (SIZE, big_file[1])
+    assert rss.samples > 10
     assert rss.peak_kb < RSS_LIMIT_KB, f"causeway RSS peaked at {rss.peak_kb} kB"
 
 
@@ -176,6 +177,7 @@ def test_large_upload(files, chunked):
             h.update(block)
     assert (stored.stat().st_size, h.hexdigest()) == (SIZE, digest)
     stored.unlink()
+    assert rss.samples > 10
     assert rss.peak_kb < RSS_LIMIT_KB, f"causeway RSS peaked at {rss.peak_kb} kB"
     rec = gw.log_records(1, requests_only=True)[-1]
     assert rec["method"] == "PUT" and rec["bytes_in"] >= SIZE

@@ -462,6 +462,10 @@ def test_one_workspace_settings_per_workspace(causeway, write, set_a):
     r = causeway.validate(set_a, f)
     states = {r.approval("WorkspaceSettings", "gw/ops"), r.approval("WorkspaceSettings", "data/ops-again")}
     assert states == {"ACCEPTED", "INVALID"}
+    # Without creation timestamps the precedence rule orders by namespace/name: data/ before gw/.
+    assert r.approval("WorkspaceSettings", "data/ops-again") == "ACCEPTED"
+    assert "already has WorkspaceSettings data/ops-again" in r.message("WorkspaceSettings",
+                                                                       "gw/ops")
 
 
 def test_workspace_needs_namespaces(causeway, write):

@@ -193,12 +193,14 @@ static void no_outlier_detection_means_one_priority(void **state)
         NULL);
     assert_status(&x, "FailoverPolicy", "data/fo", CW_APPROVAL_WARNING, "failover inactive");
     assert_false(db(&x)->locality_priorities);
+    assert_int_equal(db(&x)->endpoints.n, 3);
     for (uint32_t i = 0; i < db(&x)->endpoints.n; i++)
         assert_int_equal(db(&x)->endpoints.v[i].priority, 0);
     assert_int_equal(db(&x)->n_priorities, 1);
     trt_free(&x);
     run(&x, SAME ZONE WEST, NULL);
     assert_false(db(&x)->locality_priorities);
+    assert_int_equal(db(&x)->endpoints.n, 3);
     for (uint32_t i = 0; i < db(&x)->endpoints.n; i++)
         assert_int_equal(db(&x)->endpoints.v[i].priority, 0);
     trt_free(&x);
@@ -212,6 +214,7 @@ static void gateway_without_region_means_no_priorities(void **state)
     gw.locality = (struct cw_locality){"", "", ""};
     run(&x, SAME ZONE WEST NOWHERE ODP, &gw);
     assert_false(db(&x)->locality_priorities);
+    assert_int_equal(db(&x)->endpoints.n, 4);
     for (uint32_t i = 0; i < db(&x)->endpoints.n; i++)
         assert_int_equal(db(&x)->endpoints.v[i].priority, 0);
     assert_int_equal(db(&x)->n_priorities, 1);
