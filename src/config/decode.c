@@ -411,7 +411,7 @@ static void decode_value(struct cw_decode *d, struct fy_node *node, const struct
 static const struct cw_field *find_field(const struct cw_schema *s, const char *name, size_t len)
 {
     for (const struct cw_field *f = s->fields; f->name; f++)
-        if (strncmp(f->name, name, len) == 0 && f->name[len] == '\0')
+        if (strlen(f->name) == len && memcmp(f->name, name, len) == 0)
             return f;
     return NULL;
 }

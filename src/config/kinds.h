@@ -45,9 +45,6 @@ const char *cw_check_dns1123_subdomain(const char *s);
 /* Turns absent region/zone/subZone into "" (absent and empty mean the same, §7.2). */
 void cw_locality_fill_empty(struct cw_locality *l);
 
-/* Returns the registry entry for <kind> (an index into the registry). */
-const struct cw_kind_info *cw_kind_info(enum cw_kind kind);
-
 /* Finds the entry whose kind name is <name>, or NULL. */
 const struct cw_kind_info *cw_kind_info_by_name(const char *name);
 

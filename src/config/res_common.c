@@ -30,11 +30,6 @@ static const struct cw_kind_info registry[CW_KIND_COUNT] = {
      sizeof(struct cw_failover_policy), &cw_schema_failover_policy, false},
 };
 
-const struct cw_kind_info *cw_kind_info(enum cw_kind kind)
-{
-    return &registry[kind];
-}
-
 const struct cw_kind_info *cw_kind_info_by_name(const char *name)
 {
     for (int i = 0; i < CW_KIND_COUNT; i++)

@@ -75,10 +75,9 @@ const char *cw_hostname_check(const char *host, unsigned flags)
     for (const char *c = last; c < end; c++)
         if (!isdigit((unsigned char)*c))
             numeric = false;
-    if (numeric && last != host)
-        return "top-level label must not be all digits";
-    if (numeric && last == host && strchr(host, '.') == NULL)
-        return "hostname must not be all digits";
+    if (numeric)
+        return last != host ? "top-level label must not be all digits"
+                            : "hostname must not be all digits";
     return NULL;
 }
 
@@ -111,9 +110,7 @@ bool cw_host_match(const char *pattern, const char *host)
 bool cw_host_patterns_intersect(const char *a, const char *b)
 {
     bool aw = a[0] == '*', bw = b[0] == '*';
-    if (!aw && !bw)
-        return cw_host_match(a, b);
-    if (aw && !bw)
+    if (!bw)
         return cw_host_match(a, b);
     if (!aw && bw)
         return cw_host_match(b, a);

@@ -90,6 +90,7 @@ static void numeric_top_level_label(void **state)
     assert_rejected("example.123", 0, "digits");
     assert_rejected("example.123.", 0, "digits");
     assert_rejected("8080", 0, "digits");
+    assert_rejected("8080.", 0, "digits"); /* a trailing dot does not make it a name */
     assert_null(cw_hostname_check("example.c0m", 0));
     assert_null(cw_hostname_check("example.1a", 0));
 }
