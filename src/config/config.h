@@ -17,11 +17,11 @@
 #include "util/vec.h"
 
 struct cw_config {
-    struct cw_arena arena; /* owns every object and string */
-    CW_VEC(struct cw_object *) objects;                 /* load order, every kind */
+    struct cw_arena arena;                             /* owns every object and string */
+    CW_VEC(struct cw_object *) objects;                /* load order, every kind */
     CW_VEC(struct cw_object *) by_kind[CW_KIND_COUNT]; /* load order within each kind */
-    uint32_t files;   /* YAML files read */
-    uint32_t skipped; /* documents of kinds causeway does not serve */
+    uint32_t files;                                    /* YAML files read */
+    uint32_t skipped;            /* documents of kinds causeway does not serve */
     struct cw_strmap identities; /* "Kind/ns/name" → first object, to find duplicates */
 };
 
@@ -46,7 +46,7 @@ const char *cw_kind_name(enum cw_kind kind);
 const char *cw_kind_api_version(enum cw_kind kind);
 
 /* Typed access to the objects of one kind, e.g. CW_CONFIG_EACH(cfg, EXTERNAL_SERVICE, i). */
-#define CW_CONFIG_COUNT(cfg, KIND) ((cfg)->by_kind[CW_KIND_##KIND].n)
+#define CW_CONFIG_COUNT(cfg, KIND)        ((cfg)->by_kind[CW_KIND_##KIND].n)
 #define CW_CONFIG_GET(cfg, KIND, type, i) ((struct type *)(cfg)->by_kind[CW_KIND_##KIND].v[i])
 
 #endif

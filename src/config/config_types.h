@@ -37,10 +37,10 @@ typedef CW_LIST(const char *) cw_strs_t;
 
 struct cw_meta {
     const char *name;
-    const char *ns;      /* "default" when absent, as kubectl does */
+    const char *ns; /* "default" when absent, as kubectl does */
     cw_labels_t labels;
-    int64_t created;     /* creationTimestamp, Unix seconds; INT64_MAX when absent (newest) */
-    int64_t generation;  /* 1 when absent */
+    int64_t created;    /* creationTimestamp, Unix seconds; INT64_MAX when absent (newest) */
+    int64_t generation; /* 1 when absent */
 };
 
 /* Header shared by every resource. <id> indexes the translation's status array. */
@@ -49,9 +49,9 @@ struct cw_object {
     uint32_t id;
     struct cw_meta meta;
     const char *file;
-    uint32_t line, col;   /* start of the document (or List item) */
-    const char *error;    /* first schema error ("spec.x: reason"); NULL when the object decoded */
-    uint32_t load_order;  /* position in load order, the last tie-breaker */
+    uint32_t line, col;  /* start of the document (or List item) */
+    const char *error;   /* first schema error ("spec.x: reason"); NULL when the object decoded */
+    uint32_t load_order; /* position in load order, the last tie-breaker */
 };
 
 /* ---- shared sub-types (spec §0.2) ---- */
@@ -330,7 +330,6 @@ struct cw_listener_tls {
 };
 
 struct cw_listener {
-    bool has_port;
     struct cw_port_selector port;
     bool http;
     bool tcp;

@@ -50,7 +50,7 @@ static void report(struct cw_decode *d, const char *msg)
     cw_diags_add(d->diags, CW_SEV_ERROR, d->file, d->line, d->col, d->subject, d->path, "%s", msg);
     if (d->object && !d->object->error)
         d->object->error = d->path_len ? cw_arena_printf(d->arena, "%s: %s", d->path, msg)
-                                        : cw_arena_strdup(d->arena, msg);
+                                       : cw_arena_strdup(d->arena, msg);
 }
 
 void cw_decode_error(struct cw_decode *d, const char *field, const char *fmt, ...)
@@ -215,8 +215,8 @@ static int decode_integer(struct cw_decode *d, struct fy_node *node, int64_t min
         return -1;
     }
     if (errno == ERANGE || v < min || v > max) {
-        node_error(d, node, "must be between %lld and %lld, got %s", (long long)min,
-                   (long long)max, s);
+        node_error(d, node, "must be between %lld and %lld, got %s", (long long)min, (long long)max,
+                   s);
         return -1;
     }
     *out = v;
@@ -256,8 +256,8 @@ static void decode_enum(struct cw_decode *d, struct fy_node *node, const char *c
     size_t off = 0;
     for (int i = 0; names[i]; i++)
         if (names[i][0] && off < sizeof(allowed))
-            off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s",
-                                    off ? ", " : "", names[i]);
+            off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s", off ? ", " : "",
+                                    names[i]);
     node_error(d, node, "unknown value \"%s\" (allowed: %s)", s, allowed);
 }
 
@@ -368,13 +368,13 @@ static void decode_value(struct cw_decode *d, struct fy_node *node, const struct
             *(uint32_t *)slot = (uint32_t)v;
         break;
     case CW_F_I32:
-        if (decode_integer(d, node, f->min ? f->min : INT32_MIN, f->max ? f->max : INT32_MAX,
-                           &v) == 0)
+        if (decode_integer(d, node, f->min ? f->min : INT32_MIN, f->max ? f->max : INT32_MAX, &v) ==
+            0)
             *(int32_t *)slot = (int32_t)v;
         break;
     case CW_F_I64:
-        if (decode_integer(d, node, f->min ? f->min : INT64_MIN, f->max ? f->max : INT64_MAX,
-                           &v) == 0)
+        if (decode_integer(d, node, f->min ? f->min : INT64_MIN, f->max ? f->max : INT64_MAX, &v) ==
+            0)
             *(int64_t *)slot = v;
         break;
     case CW_F_BOOL:
@@ -453,9 +453,8 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
     while ((p = fy_node_mapping_iterate(node, &iter))) {
         struct fy_node *key = fy_node_pair_key(p);
         size_t key_len;
-        const char *key_text = fy_node_get_type(key) == FYNT_SCALAR
-                                   ? fy_node_get_scalar(key, &key_len)
-                                   : NULL;
+        const char *key_text =
+            fy_node_get_type(key) == FYNT_SCALAR ? fy_node_get_scalar(key, &key_len) : NULL;
         if (!key_text) {
             node_error(d, key, "field names must be strings");
             continue;

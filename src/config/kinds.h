@@ -31,8 +31,10 @@ extern const struct cw_schema cw_schema_workspace_settings;
 extern const struct cw_schema cw_schema_object_ref;
 extern const struct cw_schema cw_schema_object_selector;
 extern const struct cw_schema cw_schema_port_selector;
+extern const struct cw_schema cw_schema_required_port_selector;
 extern const struct cw_schema cw_schema_dest_selector;
 extern const struct cw_schema cw_schema_locality;
+extern const struct cw_schema cw_schema_region_locality;
 extern const char *const cw_dest_kind_names[];
 
 /* Value checks shared by several kinds (res_common.c). */

@@ -18,7 +18,7 @@
 struct load {
     struct cw_config *cfg;
     struct cw_diags *diags;
-    const char *file; /* arena copy */
+    const char *file;             /* arena copy */
     struct cw_strmap *identities; /* "Kind/ns/name" → first object */
 };
 
@@ -48,14 +48,23 @@ struct meta_in {
 static const char *check_timestamp(const char *s);
 
 static const struct cw_field meta_fields[] = {
-    {.name = "name", .type = CW_F_STR, CW_FIELD_AT(struct meta_in, meta.name),
-     .flags = CW_F_REQUIRED, .check = cw_check_dns1123_subdomain},
-    {.name = "namespace", .type = CW_F_STR, CW_FIELD_AT(struct meta_in, meta.ns),
+    {.name = "name",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct meta_in, meta.name),
+     .flags = CW_F_REQUIRED,
+     .check = cw_check_dns1123_subdomain},
+    {.name = "namespace",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct meta_in, meta.ns),
      .check = cw_check_dns1123_label},
     {.name = "labels", .type = CW_F_LABELS, CW_FIELD_AT(struct meta_in, meta.labels)},
-    {.name = "creationTimestamp", .type = CW_F_STR, CW_FIELD_AT(struct meta_in, created_text),
+    {.name = "creationTimestamp",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct meta_in, created_text),
      .check = check_timestamp},
-    {.name = "generation", .type = CW_F_I64, CW_FIELD_AT(struct meta_in, meta.generation),
+    {.name = "generation",
+     .type = CW_F_I64,
+     CW_FIELD_AT(struct meta_in, meta.generation),
      .min = 1},
     /* Standard ObjectMeta fields that `kubectl get -o yaml` prints; they carry nothing for us. */
     {.name = "annotations", .type = CW_F_IGNORE},
@@ -112,7 +121,7 @@ static const char *check_timestamp(const char *s)
 {
     int64_t t;
     return parse_timestamp(s, &t) == 0 ? NULL
-                                        : "not an RFC 3339 timestamp (e.g. 2024-05-01T10:00:00Z)";
+                                       : "not an RFC 3339 timestamp (e.g. 2024-05-01T10:00:00Z)";
 }
 
 /* ---- objects ---- */
@@ -120,17 +129,17 @@ static const char *check_timestamp(const char *s)
 static void register_object(struct load *l, struct cw_object *obj, const struct cw_kind_info *ki)
 {
     struct cw_config *cfg = l->cfg;
-    const char *id = cw_arena_printf(&cfg->arena, "%s/%s/%s", ki->name, obj->meta.ns,
-                                     obj->meta.name);
+    const char *id =
+        cw_arena_printf(&cfg->arena, "%s/%s/%s", ki->name, obj->meta.ns, obj->meta.name);
     struct cw_object *first = cw_strmap_put_new(l->identities, id, strlen(id), obj);
     if (first != obj) {
-        const char *why = cw_arena_printf(&cfg->arena, "duplicate %s %s/%s (first defined at %s:%u)",
-                                          ki->name, obj->meta.ns, obj->meta.name, first->file,
-                                          first->line);
-        cw_diags_add(l->diags, CW_SEV_ERROR, obj->file, obj->line, obj->col,
-                     cw_arena_printf(&cfg->arena, "%s %s/%s", ki->name, obj->meta.ns,
-                                     obj->meta.name),
-                     NULL, "%s", why);
+        const char *why =
+            cw_arena_printf(&cfg->arena, "duplicate %s %s/%s (first defined at %s:%u)", ki->name,
+                            obj->meta.ns, obj->meta.name, first->file, first->line);
+        cw_diags_add(
+            l->diags, CW_SEV_ERROR, obj->file, obj->line, obj->col,
+            cw_arena_printf(&cfg->arena, "%s %s/%s", ki->name, obj->meta.ns, obj->meta.name), NULL,
+            "%s", why);
         if (!obj->error)
             obj->error = why;
     }
@@ -145,8 +154,7 @@ static struct fy_node *lookup(struct fy_node *map, const char *key)
 }
 
 /* Decodes metadata into <meta>; returns -1 when the object cannot be identified. */
-static int decode_meta(struct cw_decode *d, struct fy_node *node,
-                       struct cw_meta *meta)
+static int decode_meta(struct cw_decode *d, struct fy_node *node, struct cw_meta *meta)
 {
     struct meta_in in = {.meta = {.generation = 1}};
     size_t saved = d->path_len;
@@ -200,9 +208,13 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct c
     obj->file = l->file;
     obj->line = line;
     obj->col = col;
-    struct cw_decode d = {.arena = &cfg->arena, .diags = l->diags, .file = l->file,
+    struct cw_decode d = {.arena = &cfg->arena,
+                          .diags = l->diags,
+                          .file = l->file,
                           .subject = document_subject(&cfg->arena, ki->name, root),
-                          .object = obj, .line = line, .col = col};
+                          .object = obj,
+                          .line = line,
+                          .col = col};
     /* First, so that "metdata:" or "sepc:" gets its did-you-mean hint. */
     cw_decode_object(&d, root, &top_schema, obj);
     /* "metadata:" without a value is reported at that key. */
@@ -295,8 +307,8 @@ static void report_yaml_errors(struct load *l, struct fy_diag *diag)
     void *iter = NULL;
     struct fy_diag_error *e;
     while ((e = fy_diag_errors_iterate(diag, &iter)))
-        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, (uint32_t)e->line, (uint32_t)e->column,
-                     NULL, NULL, "YAML syntax error: %s", e->msg);
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, (uint32_t)e->line, (uint32_t)e->column, NULL,
+                     NULL, "YAML syntax error: %s", e->msg);
 }
 
 static int parse_stream(struct load *l, struct fy_parser *parser, struct fy_diag *diag)
@@ -304,7 +316,8 @@ static int parse_stream(struct load *l, struct fy_parser *parser, struct fy_diag
     struct fy_document *doc;
     while ((doc = fy_parse_load_document(parser))) {
         struct fy_node *root = fy_document_root(doc);
-        if (root && !(fy_node_get_type(root) == FYNT_SCALAR && fy_node_get_scalar_length(root) == 0))
+        if (root &&
+            !(fy_node_get_type(root) == FYNT_SCALAR && fy_node_get_scalar_length(root) == 0))
             decode_document_root(l, root, -1);
         fy_parse_document_destroy(parser, doc);
     }

@@ -17,8 +17,8 @@ static const struct cw_kind_info registry[CW_KIND_COUNT] = {
      sizeof(struct cw_workspace_settings), &cw_schema_workspace_settings, false},
     {CW_KIND_VIRTUAL_GATEWAY, "VirtualGateway", "networking.gloo.solo.io/v2",
      sizeof(struct cw_virtual_gateway), &cw_schema_virtual_gateway, true},
-    {CW_KIND_ROUTE_TABLE, "RouteTable", "networking.gloo.solo.io/v2",
-     sizeof(struct cw_route_table), &cw_schema_route_table, true},
+    {CW_KIND_ROUTE_TABLE, "RouteTable", "networking.gloo.solo.io/v2", sizeof(struct cw_route_table),
+     &cw_schema_route_table, true},
     {CW_KIND_EXTERNAL_SERVICE, "ExternalService", "networking.gloo.solo.io/v2",
      sizeof(struct cw_external_service), &cw_schema_external_service, true},
     {CW_KIND_EXTERNAL_ENDPOINT, "ExternalEndpoint", "networking.gloo.solo.io/v2",
@@ -81,7 +81,8 @@ static const char *check_dns1123(const char *s, size_t max, bool dots)
         return dots ? "must be at most 253 characters" : "must be at most 63 characters";
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (dots && c == '.');
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (dots && c == '.');
         if (!ok)
             return dots ? "must consist of lower case letters, digits, '-' and '.'"
                         : "must consist of lower case letters, digits and '-'";
@@ -105,7 +106,9 @@ const char *cw_check_dns1123_subdomain(const char *s)
 /* ---- shared sub-schemas ---- */
 
 static const struct cw_field object_ref_fields[] = {
-    {.name = "name", .type = CW_F_STR, CW_FIELD_AT(struct cw_object_ref, name),
+    {.name = "name",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_object_ref, name),
      .flags = CW_F_REQUIRED | CW_F_NONEMPTY},
     {.name = "namespace", .type = CW_F_STR, CW_FIELD_AT(struct cw_object_ref, ns)},
     {.name = "cluster", .type = CW_F_STR, CW_FIELD_AT(struct cw_object_ref, cluster)},
@@ -131,7 +134,10 @@ static void port_selector_post(struct cw_decode *d, void *obj)
 }
 
 static const struct cw_field port_selector_fields[] = {
-    {.name = "number", .type = CW_F_U32, CW_FIELD_AT(struct cw_port_selector, number), .min = 1,
+    {.name = "number",
+     .type = CW_F_U32,
+     CW_FIELD_AT(struct cw_port_selector, number),
+     .min = 1,
      .max = 65535},
     {.name = "name", .type = CW_F_STR, CW_FIELD_AT(struct cw_port_selector, name)},
     {0},
@@ -139,16 +145,36 @@ static const struct cw_field port_selector_fields[] = {
 const struct cw_schema cw_schema_port_selector = {.fields = port_selector_fields,
                                                   .post = port_selector_post};
 
+/* A port that must be named one way or the other ("port: {}" is an error; no port at all is
+ * the parent's missing required field). */
+static void required_port_selector_post(struct cw_decode *d, void *obj)
+{
+    struct cw_port_selector *p = obj;
+    port_selector_post(d, obj);
+    if (!p->number && !p->name)
+        cw_decode_error(d, NULL, "set number or name");
+}
+
+const struct cw_schema cw_schema_required_port_selector = {.fields = port_selector_fields,
+                                                           .post = required_port_selector_post};
+
 const char *const cw_dest_kind_names[] = {"SERVICE", "VIRTUAL_DESTINATION", "EXTERNAL_SERVICE",
                                           NULL};
 
 static const struct cw_field dest_selector_fields[] = {
-    {.name = "kind", .type = CW_F_ENUM, CW_FIELD_AT(struct cw_dest_selector, kind),
+    {.name = "kind",
+     .type = CW_F_ENUM,
+     CW_FIELD_AT(struct cw_dest_selector, kind),
      .names = cw_dest_kind_names},
-    {.name = "port", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_dest_selector, port),
+    {.name = "port",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_dest_selector, port),
      .sub = &cw_schema_port_selector},
-    {.name = "selector", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_dest_selector, selector),
-     CW_PRESENT(struct cw_dest_selector, has_selector), .sub = &cw_schema_object_selector},
+    {.name = "selector",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_dest_selector, selector),
+     CW_PRESENT(struct cw_dest_selector, has_selector),
+     .sub = &cw_schema_object_selector},
     {0},
 };
 const struct cw_schema cw_schema_dest_selector = {.fields = dest_selector_fields};
@@ -177,3 +203,16 @@ static const struct cw_field locality_fields[] = {
     {0},
 };
 const struct cw_schema cw_schema_locality = {.fields = locality_fields, .post = locality_post};
+
+/* A locality that names at least its region (a FailoverPolicy mapping's from). */
+static const struct cw_field region_locality_fields[] = {
+    {.name = "region",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_locality, region),
+     .flags = CW_F_REQUIRED | CW_F_NONEMPTY},
+    {.name = "zone", .type = CW_F_STR, CW_FIELD_AT(struct cw_locality, zone)},
+    {.name = "subZone", .type = CW_F_STR, CW_FIELD_AT(struct cw_locality, subzone)},
+    {0},
+};
+const struct cw_schema cw_schema_region_locality = {.fields = region_locality_fields,
+                                                    .post = locality_post};

@@ -6,10 +6,10 @@
 #include "util/netaddr.h"
 #include "util/text.h"
 
-static const char *const protocol_names[] = {"", "HTTP", "HTTPS", "GRPC", "HTTP2", "MONGO", "TCP",
-                                             "TLS", NULL};
-static const char *const tls_mode_names[] = {"", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL", "DISABLE",
-                                             NULL};
+static const char *const protocol_names[] = {"",      "HTTP", "HTTPS", "GRPC", "HTTP2",
+                                             "MONGO", "TCP",  "TLS",   NULL};
+static const char *const tls_mode_names[] = {"",        "SIMPLE", "MUTUAL", "ISTIO_MUTUAL",
+                                             "DISABLE", NULL};
 
 static void client_tls_post(struct cw_decode *d, void *obj)
 {
@@ -17,8 +17,9 @@ static void client_tls_post(struct cw_decode *d, void *obj)
     t->present = true;
     bool files = t->ca_certificates || t->client_certificate || t->private_key;
     if (t->credential_name && files)
-        cw_decode_error(d, NULL, "credentialName excludes caCertificates, clientCertificate and "
-                                 "privateKey");
+        cw_decode_error(d, NULL,
+                        "credentialName excludes caCertificates, clientCertificate and "
+                        "privateKey");
     if (t->mode == CW_TLS_MODE_MUTUAL && !t->credential_name &&
         (!t->client_certificate || !t->private_key))
         cw_decode_error(d, NULL, "mode MUTUAL requires clientCertificate and privateKey");
@@ -27,18 +28,26 @@ static void client_tls_post(struct cw_decode *d, void *obj)
 }
 
 static const struct cw_field client_tls_fields[] = {
-    {.name = "mode", .type = CW_F_ENUM, CW_FIELD_AT(struct cw_client_tls, mode),
+    {.name = "mode",
+     .type = CW_F_ENUM,
+     CW_FIELD_AT(struct cw_client_tls, mode),
      .names = tls_mode_names},
-    {.name = "sni", .type = CW_F_STR, CW_FIELD_AT(struct cw_client_tls, sni),
+    {.name = "sni",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_client_tls, sni),
      .check = cw_check_hostname},
-    {.name = "caCertificates", .type = CW_F_STR,
+    {.name = "caCertificates",
+     .type = CW_F_STR,
      CW_FIELD_AT(struct cw_client_tls, ca_certificates)},
-    {.name = "clientCertificate", .type = CW_F_STR,
+    {.name = "clientCertificate",
+     .type = CW_F_STR,
      CW_FIELD_AT(struct cw_client_tls, client_certificate)},
     {.name = "privateKey", .type = CW_F_STR, CW_FIELD_AT(struct cw_client_tls, private_key)},
-    {.name = "credentialName", .type = CW_F_STR,
+    {.name = "credentialName",
+     .type = CW_F_STR,
      CW_FIELD_AT(struct cw_client_tls, credential_name)},
-    {.name = "insecureSkipVerify", .type = CW_F_BOOL,
+    {.name = "insecureSkipVerify",
+     .type = CW_F_BOOL,
      CW_FIELD_AT(struct cw_client_tls, insecure_skip_verify)},
     {0},
 };
@@ -47,13 +56,24 @@ static const struct cw_schema client_tls_schema = {.fields = client_tls_fields,
 
 static const struct cw_field es_port_fields[] = {
     {.name = "name", .type = CW_F_STR, CW_FIELD_AT(struct cw_es_port, name)},
-    {.name = "number", .type = CW_F_U32, CW_FIELD_AT(struct cw_es_port, number),
-     .flags = CW_F_REQUIRED, .min = 1, .max = 65535},
-    {.name = "protocol", .type = CW_F_ENUM, CW_FIELD_AT(struct cw_es_port, protocol),
+    {.name = "number",
+     .type = CW_F_U32,
+     CW_FIELD_AT(struct cw_es_port, number),
+     .flags = CW_F_REQUIRED,
+     .min = 1,
+     .max = 65535},
+    {.name = "protocol",
+     .type = CW_F_ENUM,
+     CW_FIELD_AT(struct cw_es_port, protocol),
      .names = protocol_names},
-    {.name = "targetPort", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_es_port, target_port),
-     CW_PRESENT(struct cw_es_port, has_target_port), .sub = &cw_schema_port_selector},
-    {.name = "clientsideTls", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_es_port, tls),
+    {.name = "targetPort",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_es_port, target_port),
+     CW_PRESENT(struct cw_es_port, has_target_port),
+     .sub = &cw_schema_port_selector},
+    {.name = "clientsideTls",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_es_port, tls),
      .sub = &client_tls_schema},
     {.name = "egressGatewayRoutes", .type = CW_F_IGNORE}, /* egress only: out of scope */
     {0},
@@ -86,15 +106,23 @@ static void external_service_post(struct cw_decode *d, void *obj)
 }
 
 static const struct cw_field external_service_fields[] = {
-    {.name = "hosts", .type = CW_F_STRS, CW_FIELD_AT(struct cw_external_service, hosts),
+    {.name = "hosts",
+     .type = CW_F_STRS,
+     CW_FIELD_AT(struct cw_external_service, hosts),
      .check = cw_check_host_or_wildcard},
-    {.name = "addresses", .type = CW_F_STRS, CW_FIELD_AT(struct cw_external_service, addresses),
+    {.name = "addresses",
+     .type = CW_F_STRS,
+     CW_FIELD_AT(struct cw_external_service, addresses),
      .check = cw_check_ip_or_cidr},
-    {.name = "ports", .type = CW_F_LIST, CW_FIELD_AT(struct cw_external_service, ports),
-     .flags = CW_F_REQUIRED | CW_F_NONEMPTY, .sub = &es_port_schema,
+    {.name = "ports",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_external_service, ports),
+     .flags = CW_F_REQUIRED | CW_F_NONEMPTY,
+     .sub = &es_port_schema,
      .elem_size = sizeof(struct cw_es_port)},
     {.name = "selector", .type = CW_F_LABELS, CW_FIELD_AT(struct cw_external_service, selector)},
-    {.name = "subjectAltNames", .type = CW_F_STRS,
+    {.name = "subjectAltNames",
+     .type = CW_F_STRS,
      CW_FIELD_AT(struct cw_external_service, subject_alt_names)},
     {0},
 };
@@ -120,8 +148,12 @@ static const char *check_endpoint_address(const char *s)
 
 static const struct cw_field ee_port_fields[] = {
     {.name = "name", .type = CW_F_STR, CW_FIELD_AT(struct cw_ee_port, name)},
-    {.name = "number", .type = CW_F_U32, CW_FIELD_AT(struct cw_ee_port, number),
-     .flags = CW_F_REQUIRED, .min = 1, .max = 65535},
+    {.name = "number",
+     .type = CW_F_U32,
+     CW_FIELD_AT(struct cw_ee_port, number),
+     .flags = CW_F_REQUIRED,
+     .min = 1,
+     .max = 65535},
     {0},
 };
 static const struct cw_schema ee_port_schema = {.fields = ee_port_fields};
@@ -142,11 +174,19 @@ static void external_endpoint_post(struct cw_decode *d, void *obj)
 }
 
 static const struct cw_field external_endpoint_fields[] = {
-    {.name = "address", .type = CW_F_STR, CW_FIELD_AT(struct cw_external_endpoint, address),
-     .flags = CW_F_REQUIRED, .check = check_endpoint_address},
-    {.name = "ports", .type = CW_F_LIST, CW_FIELD_AT(struct cw_external_endpoint, ports),
-     .sub = &ee_port_schema, .elem_size = sizeof(struct cw_ee_port)},
-    {.name = "locality", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_external_endpoint, locality),
+    {.name = "address",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_external_endpoint, address),
+     .flags = CW_F_REQUIRED,
+     .check = check_endpoint_address},
+    {.name = "ports",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_external_endpoint, ports),
+     .sub = &ee_port_schema,
+     .elem_size = sizeof(struct cw_ee_port)},
+    {.name = "locality",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_external_endpoint, locality),
      .sub = &cw_schema_locality},
     {0},
 };

@@ -3,23 +3,33 @@
 
 /* Defaults that apply when config or one of its fields is absent (§5). */
 #define DEFAULT_CONSECUTIVE_ERRORS 5u
-#define DEFAULT_INTERVAL_MS 10000u
-#define DEFAULT_BASE_EJECTION_MS 30000u
+#define DEFAULT_INTERVAL_MS        10000u
+#define DEFAULT_BASE_EJECTION_MS   30000u
 
 static const struct cw_field outlier_config_fields[] = {
-    {.name = "consecutiveErrors", .type = CW_F_U32,
+    {.name = "consecutiveErrors",
+     .type = CW_F_U32,
      CW_FIELD_AT(struct cw_outlier_config, consecutive_errors),
-     CW_PRESENT(struct cw_outlier_config, has_consecutive_errors), .min = 1, .max = INT32_MAX},
-    {.name = "consecutiveGatewayErrors", .type = CW_F_U32,
-     CW_FIELD_AT(struct cw_outlier_config, consecutive_gateway_errors), .max = INT32_MAX},
-    {.name = "interval", .type = CW_F_DURATION, CW_FIELD_AT(struct cw_outlier_config, interval_ms),
+     CW_PRESENT(struct cw_outlier_config, has_consecutive_errors),
+     .min = 1,
+     .max = INT32_MAX},
+    {.name = "consecutiveGatewayErrors",
+     .type = CW_F_U32,
+     CW_FIELD_AT(struct cw_outlier_config, consecutive_gateway_errors),
+     .max = INT32_MAX},
+    {.name = "interval",
+     .type = CW_F_DURATION,
+     CW_FIELD_AT(struct cw_outlier_config, interval_ms),
      CW_PRESENT(struct cw_outlier_config, has_interval)},
-    {.name = "baseEjectionTime", .type = CW_F_DURATION,
+    {.name = "baseEjectionTime",
+     .type = CW_F_DURATION,
      CW_FIELD_AT(struct cw_outlier_config, base_ejection_ms),
      CW_PRESENT(struct cw_outlier_config, has_base_ejection)},
-    {.name = "maxEjectionPercent", .type = CW_F_U32,
+    {.name = "maxEjectionPercent",
+     .type = CW_F_U32,
      CW_FIELD_AT(struct cw_outlier_config, max_ejection_percent),
-     CW_PRESENT(struct cw_outlier_config, has_max_ejection_percent), .max = 100},
+     CW_PRESENT(struct cw_outlier_config, has_max_ejection_percent),
+     .max = 100},
     {0},
 };
 
@@ -44,10 +54,14 @@ static void outlier_policy_post(struct cw_decode *d, void *obj)
 }
 
 static const struct cw_field outlier_policy_fields[] = {
-    {.name = "applyToDestinations", .type = CW_F_LIST,
-     CW_FIELD_AT(struct cw_outlier_policy, apply_to), .sub = &cw_schema_dest_selector,
+    {.name = "applyToDestinations",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_outlier_policy, apply_to),
+     .sub = &cw_schema_dest_selector,
      .elem_size = sizeof(struct cw_dest_selector)},
-    {.name = "config", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_outlier_policy, config),
+    {.name = "config",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_outlier_policy, config),
      .sub = &outlier_config_schema},
     {0},
 };
@@ -57,13 +71,17 @@ const struct cw_schema cw_schema_outlier_detection_policy = {.fields = outlier_p
 /* ---- FailoverPolicy ---- */
 
 static const struct cw_field target_fields[] = {
-    {.name = "region", .type = CW_F_STR, CW_FIELD_AT(struct cw_locality_target, locality.region),
+    {.name = "region",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_locality_target, locality.region),
      .flags = CW_F_REQUIRED | CW_F_NONEMPTY},
     {.name = "zone", .type = CW_F_STR, CW_FIELD_AT(struct cw_locality_target, locality.zone)},
-    {.name = "subZone", .type = CW_F_STR,
-     CW_FIELD_AT(struct cw_locality_target, locality.subzone)},
-    {.name = "weight", .type = CW_F_U32, CW_FIELD_AT(struct cw_locality_target, weight),
-     CW_PRESENT(struct cw_locality_target, has_weight), .max = 100},
+    {.name = "subZone", .type = CW_F_STR, CW_FIELD_AT(struct cw_locality_target, locality.subzone)},
+    {.name = "weight",
+     .type = CW_F_U32,
+     CW_FIELD_AT(struct cw_locality_target, weight),
+     CW_PRESENT(struct cw_locality_target, has_weight),
+     .max = 100},
     {0},
 };
 
@@ -85,8 +103,6 @@ static void mapping_post(struct cw_decode *d, void *obj)
             sum += m->to.v[i].weight;
         }
     }
-    if (!m->from.region || !*m->from.region)
-        cw_decode_error(d, "from.region", "must be set");
     if (weighted && (sum > 100 || (weighted == m->to.n && sum != 100)))
         cw_decode_error(d, "to", "weights must total 100 (they total %u)", sum);
     else if (weighted && weighted < m->to.n && 100 - sum < m->to.n - weighted)
@@ -95,10 +111,16 @@ static void mapping_post(struct cw_decode *d, void *obj)
 }
 
 static const struct cw_field mapping_fields[] = {
-    {.name = "from", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_locality_mapping, from),
-     .flags = CW_F_REQUIRED, .sub = &cw_schema_locality},
-    {.name = "to", .type = CW_F_LIST, CW_FIELD_AT(struct cw_locality_mapping, to),
-     .flags = CW_F_REQUIRED | CW_F_NONEMPTY, .sub = &target_schema,
+    {.name = "from",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_locality_mapping, from),
+     .flags = CW_F_REQUIRED,
+     .sub = &cw_schema_region_locality},
+    {.name = "to",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_locality_mapping, to),
+     .flags = CW_F_REQUIRED | CW_F_NONEMPTY,
+     .sub = &target_schema,
      .elem_size = sizeof(struct cw_locality_target)},
     {0},
 };
@@ -112,8 +134,10 @@ static const struct cw_schema priority_labels_schema = {.fields = priority_label
 
 /* config{} decodes into the policy struct itself (offset 0). */
 static const struct cw_field failover_config_fields[] = {
-    {.name = "localityMappings", .type = CW_F_LIST,
-     CW_FIELD_AT(struct cw_failover_policy, mappings), .sub = &mapping_schema,
+    {.name = "localityMappings",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_failover_policy, mappings),
+     .sub = &mapping_schema,
      .elem_size = sizeof(struct cw_locality_mapping)},
     {.name = "priorityLabels", .type = CW_F_OBJ, .offset = 0, .sub = &priority_labels_schema},
     {0},
@@ -121,8 +145,10 @@ static const struct cw_field failover_config_fields[] = {
 static const struct cw_schema failover_config_schema = {.fields = failover_config_fields};
 
 static const struct cw_field failover_policy_fields[] = {
-    {.name = "applyToDestinations", .type = CW_F_LIST,
-     CW_FIELD_AT(struct cw_failover_policy, apply_to), .sub = &cw_schema_dest_selector,
+    {.name = "applyToDestinations",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_failover_policy, apply_to),
+     .sub = &cw_schema_dest_selector,
      .elem_size = sizeof(struct cw_dest_selector)},
     {.name = "config", .type = CW_F_OBJ, .offset = 0, .sub = &failover_config_schema},
     {0},

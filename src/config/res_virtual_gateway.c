@@ -3,12 +3,11 @@
 
 #include "config/kinds.h"
 
-static const char *const app_protocols[] = {"GRPC", "GRPC-WEB", "HTTP", "HTTPS", "HTTP_PROXY",
-                                            "HTTP2", "TCP", "MONGO", "REDIS", "MYSQL", "TLS",
-                                            NULL};
-static const char *const listener_tls_modes[] = {"PASSTHROUGH", "SIMPLE", "MUTUAL",
-                                                 "AUTO_PASSTHROUGH", "ISTIO_MUTUAL",
-                                                 "OPTIONAL_MUTUAL", NULL};
+static const char *const app_protocols[] = {"GRPC",       "GRPC-WEB", "HTTP", "HTTPS",
+                                            "HTTP_PROXY", "HTTP2",    "TCP",  "MONGO",
+                                            "REDIS",      "MYSQL",    "TLS",  NULL};
+static const char *const listener_tls_modes[] = {
+    "PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL", NULL};
 
 static bool one_of(const char *s, const char *const *names)
 {
@@ -52,18 +51,27 @@ static const char *check_host_filter(const char *s)
 
 static const struct cw_field workload_fields[] = {
     {.name = "kind", .type = CW_F_STR, CW_FIELD_AT(struct cw_workload_selector, kind)},
-    {.name = "selector", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_workload_selector, selector),
-     CW_PRESENT(struct cw_workload_selector, has_selector), .sub = &cw_schema_object_selector},
+    {.name = "selector",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_workload_selector, selector),
+     CW_PRESENT(struct cw_workload_selector, has_selector),
+     .sub = &cw_schema_object_selector},
     {.name = "port", .type = CW_F_IGNORE},
     {0},
 };
 static const struct cw_schema workload_schema = {.fields = workload_fields};
 
 static const struct cw_field filter_fields[] = {
-    {.name = "host", .type = CW_F_STR, CW_FIELD_AT(struct cw_route_table_filter, host),
-     .flags = CW_F_REQUIRED, .check = check_host_filter},
-    {.name = "selector", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_route_table_filter, selector),
-     CW_PRESENT(struct cw_route_table_filter, has_selector), .sub = &cw_schema_object_selector},
+    {.name = "host",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_route_table_filter, host),
+     .flags = CW_F_REQUIRED,
+     .check = check_host_filter},
+    {.name = "selector",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_route_table_filter, selector),
+     CW_PRESENT(struct cw_route_table_filter, has_selector),
+     .sub = &cw_schema_object_selector},
     {.name = "allowedRoutes", .type = CW_F_IGNORE},
     {0},
 };
@@ -86,7 +94,9 @@ static void listener_tls_post(struct cw_decode *d, void *obj)
 }
 
 static const struct cw_field listener_tls_fields[] = {
-    {.name = "mode", .type = CW_F_STR, CW_FIELD_AT(struct cw_listener_tls, mode),
+    {.name = "mode",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_listener_tls, mode),
      .check = check_tls_mode},
     {.name = "secretName", .type = CW_F_STR, CW_FIELD_AT(struct cw_listener_tls, secret_name)},
     /* files{} decodes into the same struct (offset 0). */
@@ -110,43 +120,61 @@ static void listener_post(struct cw_decode *d, void *obj)
         cw_decode_error(d, NULL, "httpsRedirect and tls are mutually exclusive");
     if (l->https_redirect && !l->http)
         cw_decode_error(d, "httpsRedirect", "only allowed on http listeners");
-    /* A missing port is reported as a missing required field; "port: {}" is this. */
-    if (l->has_port && !l->port.number && !l->port.name)
-        cw_decode_error(d, "port", "set number or name");
 }
 
 static const struct cw_field listener_fields[] = {
-    {.name = "port", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_listener, port),
-     CW_PRESENT(struct cw_listener, has_port), .flags = CW_F_REQUIRED,
-     .sub = &cw_schema_port_selector},
-    {.name = "http", .type = CW_F_OBJ, .offset = 0, CW_PRESENT(struct cw_listener, http),
+    {.name = "port",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_listener, port),
+     .flags = CW_F_REQUIRED,
+     .sub = &cw_schema_required_port_selector},
+    {.name = "http",
+     .type = CW_F_OBJ,
+     .offset = 0,
+     CW_PRESENT(struct cw_listener, http),
      .sub = &empty_schema},
-    {.name = "tcp", .type = CW_F_OBJ, .offset = 0, CW_PRESENT(struct cw_listener, tcp),
+    {.name = "tcp",
+     .type = CW_F_OBJ,
+     .offset = 0,
+     CW_PRESENT(struct cw_listener, tcp),
      .sub = &empty_schema},
-    {.name = "tls", .type = CW_F_OBJ, CW_FIELD_AT(struct cw_listener, tls),
+    {.name = "tls",
+     .type = CW_F_OBJ,
+     CW_FIELD_AT(struct cw_listener, tls),
      .sub = &listener_tls_schema},
     {.name = "httpsRedirect", .type = CW_F_BOOL, CW_FIELD_AT(struct cw_listener, https_redirect)},
-    {.name = "appProtocol", .type = CW_F_STR, CW_FIELD_AT(struct cw_listener, app_protocol),
+    {.name = "appProtocol",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_listener, app_protocol),
      .check = check_app_protocol},
-    {.name = "allowedRouteTables", .type = CW_F_LIST,
+    {.name = "allowedRouteTables",
+     .type = CW_F_LIST,
      CW_FIELD_AT(struct cw_listener, allowed_route_tables),
-     CW_PRESENT(struct cw_listener, has_allowed_route_tables), .sub = &filter_schema,
+     CW_PRESENT(struct cw_listener, has_allowed_route_tables),
+     .sub = &filter_schema,
      .elem_size = sizeof(struct cw_route_table_filter)},
-    {.name = "exposedExternalServices", .type = CW_F_LIST,
+    {.name = "exposedExternalServices",
+     .type = CW_F_LIST,
      CW_FIELD_AT(struct cw_listener, exposed_external_services),
-     CW_PRESENT(struct cw_listener, has_exposed_external_services), .sub = &filter_schema,
+     CW_PRESENT(struct cw_listener, has_exposed_external_services),
+     .sub = &filter_schema,
      .elem_size = sizeof(struct cw_route_table_filter)},
     {0},
 };
-static const struct cw_schema listener_schema = {.fields = listener_fields,
-                                                 .post = listener_post};
+static const struct cw_schema listener_schema = {.fields = listener_fields, .post = listener_post};
 
 static const struct cw_field virtual_gateway_fields[] = {
-    {.name = "workloads", .type = CW_F_LIST, CW_FIELD_AT(struct cw_virtual_gateway, workloads),
-     CW_PRESENT(struct cw_virtual_gateway, has_workloads), .sub = &workload_schema,
+    {.name = "workloads",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_virtual_gateway, workloads),
+     CW_PRESENT(struct cw_virtual_gateway, has_workloads),
+     .sub = &workload_schema,
      .elem_size = sizeof(struct cw_workload_selector)},
-    {.name = "listeners", .type = CW_F_LIST, CW_FIELD_AT(struct cw_virtual_gateway, listeners),
-     .flags = CW_F_REQUIRED | CW_F_NONEMPTY, .sub = &listener_schema,
+    {.name = "listeners",
+     .type = CW_F_LIST,
+     CW_FIELD_AT(struct cw_virtual_gateway, listeners),
+     .flags = CW_F_REQUIRED | CW_F_NONEMPTY,
+     .sub = &listener_schema,
      .elem_size = sizeof(struct cw_listener)},
     {0},
 };

@@ -20,18 +20,18 @@
 #include "util/diag.h"
 
 enum cw_field_type {
-    CW_F_STR = 0, /* const char * */
-    CW_F_U32,     /* uint32_t within [min, max] */
-    CW_F_I32,     /* int32_t within [min, max] */
-    CW_F_I64,     /* int64_t */
-    CW_F_BOOL,    /* bool */
+    CW_F_STR = 0,  /* const char * */
+    CW_F_U32,      /* uint32_t within [min, max] */
+    CW_F_I32,      /* int32_t within [min, max] */
+    CW_F_I64,      /* int64_t */
+    CW_F_BOOL,     /* bool */
     CW_F_DURATION, /* uint64_t milliseconds */
-    CW_F_ENUM,    /* int (enum) from <names>, index = value */
-    CW_F_STRS,    /* cw_strs_t */
-    CW_F_LABELS,  /* cw_labels_t: map of string to string */
-    CW_F_OBJ,     /* embedded struct described by <sub> */
-    CW_F_LIST,    /* CW_LIST of structs described by <sub>, each <elem_size> bytes */
-    CW_F_IGNORE,  /* accepted and ignored (fields the spec puts out of scope) */
+    CW_F_ENUM,     /* int (enum) from <names>, index = value */
+    CW_F_STRS,     /* cw_strs_t */
+    CW_F_LABELS,   /* cw_labels_t: map of string to string */
+    CW_F_OBJ,      /* embedded struct described by <sub> */
+    CW_F_LIST,     /* CW_LIST of structs described by <sub>, each <elem_size> bytes */
+    CW_F_IGNORE,   /* accepted and ignored (fields the spec puts out of scope) */
 };
 
 enum {
@@ -89,6 +89,6 @@ int cw_node_position(struct fy_node *node, uint32_t *line, uint32_t *col);
 const char *cw_node_text(struct cw_arena *arena, struct fy_node *node);
 
 #define CW_FIELD_AT(st, member) .offset = (uint32_t)offsetof(st, member)
-#define CW_PRESENT(st, member) .present = (uint32_t)offsetof(st, member) + 1u
+#define CW_PRESENT(st, member)  .present = (uint32_t)offsetof(st, member) + 1u
 
 #endif

@@ -43,6 +43,23 @@ static void assert_reports(const char *yaml, const char *piece1, const char *pie
     cwt_load_free(&l);
 }
 
+static void one_problem_one_message(void **state)
+{
+    (void)state;
+    /* A mapping without from, and one whose from has no region: each said once. */
+    assert_diags(
+        FP "metadata: {name: fo, namespace: data}\n"
+           "spec:\n"
+           "  config:\n"
+           "    localityMappings:\n"
+           "    - to: [{region: us-east-1}]\n"
+           "    - {from: {zone: a}, to: [{region: us-east-1}]}\n",
+        "t.yaml:7:7: error: FailoverPolicy data/fo: spec.config.localityMappings[0]: "
+        "missing required field \"from\"\n"
+        "t.yaml:8:15: error: FailoverPolicy data/fo: spec.config.localityMappings[1].from: "
+        "missing required field \"region\"\n");
+}
+
 static void unknown_field_suggests_the_closest(void **state)
 {
     (void)state;
@@ -607,6 +624,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unknown_field_suggests_the_closest),
+        cmocka_unit_test(one_problem_one_message),
         cmocka_unit_test(unknown_field_in_policy_selector_marks_the_object),
         cmocka_unit_test(unknown_top_level_field),
         cmocka_unit_test(wrong_types),
