@@ -6,10 +6,10 @@
  * is INVALID naming it. An INVALID service claims nothing. Different CIDRs that overlap are both
  * accepted with a WARNING (§8.4 rule 5).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "snapshot/snapshot.h"
 #include "translate/translate_int.h"
 #include "util/netaddr.h"
 
@@ -37,20 +37,19 @@ static uint32_t service_keys(struct tr *t, const struct cw_external_service *es,
         if (cw_ip_prefix_parse(es->addresses.v[i], &k->prefix, &why) != 0)
             continue; /* rejected while decoding */
         k->spelled = es->addresses.v[i];
-        k->key = cw_arena_printf(t->arena, "a:%s", cw_ip_prefix_format(&k->prefix, buf));
+        k->key = cw_arena_printf(&t->scratch, "a:%s", cw_ip_prefix_format(&k->prefix, buf));
         k->is_address = true;
         n++;
     }
     for (uint32_t i = 0; i < es->hosts.n; i++) {
         struct es_key *k = &keys[n];
-        char *lower = cw_arena_printf(t->arena, "h:%s", es->hosts.v[i]);
-        for (char *c = lower; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-        size_t len = strlen(lower);
-        if (len > 2 && lower[len - 1] == '.')
-            lower[len - 1] = '\0'; /* "db.example.com." names the same host */
-        k->spelled = es->hosts.v[i];
-        k->key = lower;
+        /* The router's key: "DB.example.com." names the same host as "db.example.com". */
+        char host[CW_HOST_KEY_MAX];
+        const char *spelled = es->hosts.v[i];
+        if (cw_snapshot_host_key(spelled, strlen(spelled), true, host, sizeof(host)) < 0)
+            continue; /* longer than any hostname: rejected while decoding */
+        k->spelled = spelled;
+        k->key = cw_arena_printf(&t->scratch, "h:%s", host);
         k->is_address = false;
         n++;
     }
@@ -97,9 +96,10 @@ static bool has_length(struct overlap *ov, const struct tr_workspace *ws, int fa
 static void claim_keys(struct tr *t, struct overlap *ov, const struct cw_external_service *es,
                        struct es_key *keys, uint32_t nk, struct tr_workspace **ws, uint32_t nw)
 {
+    const char *wk[nw * nk + 1]; /* the keys per workspace, built once for both passes */
     for (uint32_t w = 0; w < nw; w++) {
         for (uint32_t k = 0; k < nk; k++) {
-            const char *key = ws_key(t, ws[w], keys[k].key);
+            const char *key = wk[w * nk + k] = ws_key(t, ws[w], keys[k].key);
             const struct cw_external_service *winner = cw_strmap_get(&ov->owners, key, strlen(key));
             if (winner && winner != es) {
                 tr_invalid(t, &es->obj,
@@ -112,7 +112,7 @@ static void claim_keys(struct tr *t, struct overlap *ov, const struct cw_externa
     }
     for (uint32_t w = 0; w < nw; w++) {
         for (uint32_t k = 0; k < nk; k++) {
-            const char *key = ws_key(t, ws[w], keys[k].key);
+            const char *key = wk[w * nk + k];
             cw_strmap_put_new(&ov->owners, key, strlen(key), (void *)es);
             if (keys[k].is_address)
                 record_length(ov, ws[w], &keys[k].prefix);
@@ -136,7 +136,7 @@ static void warn_partial_overlaps(struct tr *t, struct overlap *ov,
                 struct cw_ip_prefix wider = keys[k].prefix;
                 cw_ip_prefix_truncate(&wider, (uint8_t)len);
                 cw_ip_prefix_format(&wider, buf);
-                const char *key = cw_arena_printf(t->arena, "%u|a:%s", ws[w]->index, buf);
+                const char *key = tr_key(t, ws[w]->index, "a", ':', buf);
                 const struct cw_external_service *other =
                     cw_strmap_get(&ov->owners, key, strlen(key));
                 if (!other || other == es || !tr_obj(t, &other->obj)->usable)

@@ -117,7 +117,7 @@ static void count_served(struct tr *t, const struct cw_route *r,
 
 /* Serves <rt>'s routes under <domain> on <sl>, once per virtual host. */
 static void attach_domain(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
-                          const struct cw_virtual_gateway *vg, const char *domain)
+                          const char *domain)
 {
     const struct cw_route_table *rt = c->table;
     struct cw_virtual_host *vh = find_vhost(sl, domain);
@@ -134,10 +134,8 @@ static void attach_domain(struct tr *t, struct rt_ctx *c, struct cw_snapshot_lis
                 "its routes are evaluated first",
                 vh->domain, sl->port, vh->table->obj.meta.ns, vh->table->obj.meta.name);
     }
-    for (uint32_t i = 0; i < c->http.n; i++) {
+    for (uint32_t i = 0; i < c->http.n; i++)
         CW_ARENA_PUSH(t->arena, &vh->routes, c->http.v[i]);
-        count_served(t, &c->http.v[i], vg);
-    }
 }
 
 static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
@@ -146,15 +144,18 @@ static void attach_http(struct tr *t, struct rt_ctx *c, struct cw_snapshot_liste
     const struct cw_route_table *rt = c->table;
     for (uint32_t h = 0; h < rt->hosts.n; h++) {
         if (!l->has_allowed_route_tables) {
-            attach_domain(t, c, sl, vg, rt->hosts.v[h]);
+            attach_domain(t, c, sl, rt->hosts.v[h]);
             continue;
         }
         for (uint32_t i = 0; i < l->allowed_route_tables.n; i++) {
             const char *domain = served_domain(t, vg, l, i, rt, rt->hosts.v[h]);
             if (domain)
-                attach_domain(t, c, sl, vg, domain);
+                attach_domain(t, c, sl, domain);
         }
     }
+    /* Served under at least one name (listener_allows said so): each route counts once. */
+    for (uint32_t i = 0; i < c->http.n; i++)
+        count_served(t, &c->http.v[i], vg);
 }
 
 static bool tcp_route_on_port(const struct cw_route *r, uint32_t port)

@@ -156,7 +156,7 @@ const char *tr_key(struct tr *t, uint32_t n, const char *a, char sep, const char
         n /= 10;
     } while (n);
     size_t al = strlen(a), bl = b ? strlen(b) : 0;
-    char *key = cw_arena_alloc(t->arena, nl + 1 + al + 1 + bl + 1);
+    char *key = cw_arena_alloc(&t->scratch, nl + 1 + al + 1 + bl + 1);
     char *w = key;
     while (nl)
         *w++ = num[--nl];

@@ -46,7 +46,8 @@ struct tr {
     struct cw_config *cfg;
     const struct cw_gateway_identity *gw;
     struct cw_translation *out;
-    struct cw_arena *arena; /* = &out->arena */
+    struct cw_arena *arena;  /* = &out->arena: what the snapshot and statuses point to */
+    struct cw_arena scratch; /* lookup keys and indexes, freed when translation ends */
     struct cw_diags *diags;
     struct tr_object *objs;
     CW_VEC(struct tr_workspace *) workspaces;
@@ -91,8 +92,9 @@ static inline struct tr_object *tr_obj(struct tr *t, const struct cw_object *o)
 void tr_count_gateway(struct tr *t, const struct cw_object *es, const struct cw_object *vg);
 
 /*
- * "<n>|<a><sep><b>" in the translation arena: the composite hash keys of the passes, built with
- * memcpy because tens of thousands are made per translation. <b> may be NULL.
+ * "<n>|<a><sep><b>" in the scratch arena: the composite hash keys of the passes, built with
+ * memcpy because tens of thousands are made per translation; gone when translation ends.
+ * <b> may be NULL.
  */
 const char *tr_key(struct tr *t, uint32_t n, const char *a, char sep, const char *b);
 
