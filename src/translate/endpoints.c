@@ -196,14 +196,6 @@ static void endpoints_from_service(struct tr *t, struct cw_cluster *c, const cha
             wide ? "CIDR address has no concrete endpoints" : "wildcard host without endpoints";
 }
 
-static const char *single_host(const struct cw_external_service *es)
-{
-    for (uint32_t i = 0; i < es->hosts.n; i++)
-        if (!cw_hostname_is_wildcard(es->hosts.v[i]))
-            return es->hosts.v[i];
-    return NULL;
-}
-
 /* The non-wildcard hosts of <es>, each of which is its own upstream without endpoints. */
 static uint32_t dns_hosts(const struct cw_external_service *es, const char **out)
 {
@@ -214,17 +206,21 @@ static uint32_t dns_hosts(const struct cw_external_service *es, const char **out
     return n;
 }
 
+/* A cluster for port <p> of <es>: of the one DNS host <own_host> (several hosts without
+ * endpoints, §1.4), or of the whole service when NULL. <first_host> is the service's first
+ * non-wildcard host, the Host autoHostRewrite sends. */
 static struct cw_cluster *new_cluster(struct tr *t, const struct cw_external_service *es,
-                                      const struct cw_es_port *p, const char *host, bool per_host)
+                                      const struct cw_es_port *p, const char *own_host,
+                                      const char *first_host)
 {
     struct cw_cluster *c = CW_ARENA_NEW(t->arena, struct cw_cluster);
-    c->name = per_host ? cw_arena_printf(t->arena, "%s/%s:%u@%s", es->obj.meta.ns,
-                                         es->obj.meta.name, p->number, host)
+    c->name = own_host ? cw_arena_printf(t->arena, "%s/%s:%u@%s", es->obj.meta.ns,
+                                         es->obj.meta.name, p->number, own_host)
                        : cw_arena_printf(t->arena, "%s/%s:%u", es->obj.meta.ns, es->obj.meta.name,
                                          p->number);
     c->service = es;
     c->port = p;
-    c->host = host ? host : single_host(es);
+    c->host = own_host ? own_host : first_host;
     return c;
 }
 
@@ -246,11 +242,12 @@ static void build_clusters(struct tr *t, const struct cw_external_service *es,
                     "(always 443)",
                     p->number);
         for (uint32_t h = 0; h < k; h++) {
-            struct cw_cluster *c = new_cluster(t, es, p, k > 1 ? hosts[h] : NULL, k > 1);
+            const char *own_host = k > 1 ? hosts[h] : NULL;
+            struct cw_cluster *c = new_cluster(t, es, p, own_host, n_hosts ? hosts[0] : NULL);
             if (n_ees)
                 endpoints_from_selection(t, c, ees, n_ees);
             else
-                endpoints_from_service(t, c, k > 1 ? hosts[h] : NULL);
+                endpoints_from_service(t, c, own_host);
             to->clusters[i * k + h] = c;
         }
     }

@@ -18,7 +18,7 @@ static void check_hosts(struct tr *t, const struct cw_route_table *rt)
             tr_warn(t, &rt->obj,
                     "host \"*\" is not a valid hostname in Gloo 2.14; accepted as "
                     "match-all");
-    if (rt->virtual_gateways.n && rt->hosts.n == 0 && !rt->obj.error)
+    if (rt->virtual_gateways.n && rt->hosts.n == 0)
         tr_invalid(t, &rt->obj, "hosts is required on a RouteTable with virtualGateways");
 }
 
@@ -69,14 +69,7 @@ static bool listener_allows(struct tr *t, const struct cw_virtual_gateway *vg,
         for (uint32_t i = 0; i < l->allowed_route_tables.n; i++)
             if (served_domain(t, vg, l, i, rt, rt->hosts.v[h]))
                 return true;
-    /* A table without hosts (TCP only) is admitted by a "*" entry. */
-    for (uint32_t i = 0; rt->hosts.n == 0 && i < l->allowed_route_tables.n; i++) {
-        const char *dns;
-        if (filter_admits_table(t, vg, &l->allowed_route_tables.v[i], rt, &dns) &&
-            !strcmp(dns, "*"))
-            return true;
-    }
-    return false;
+    return false; /* a table bound to gateways always has hosts (check_hosts) */
 }
 
 /* The virtual host of <sl> for <domain>: names are equal as the router's index sees them
@@ -253,6 +246,8 @@ static void bind_gateway(struct tr *t, struct rt_ctx *c, const struct cw_object_
 static void translate_table(struct tr *t, const struct cw_route_table *rt)
 {
     struct rt_ctx c = {.t = t, .table = rt};
+    if (!tr_obj(t, &rt->obj)->usable)
+        return; /* already INVALID (a decode error): nothing more to say */
     check_hosts(t, rt);
     if (!tr_obj(t, &rt->obj)->usable)
         return;

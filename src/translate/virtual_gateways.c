@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "snapshot/snapshot.h"
 #include "translate/translate_int.h"
 #include "util/netaddr.h"
 #include "util/text.h"
@@ -103,15 +104,6 @@ static bool check_listeners(struct tr *t, const struct cw_virtual_gateway *vg)
     return ok;
 }
 
-static struct cw_snapshot_listener *find_listener(struct tr *t, uint32_t port)
-{
-    struct cw_snapshot *snap = t->out->snapshot;
-    for (uint32_t i = 0; i < snap->listeners.n; i++)
-        if (snap->listeners.v[i]->port == port)
-            return snap->listeners.v[i];
-    return NULL;
-}
-
 /* The snapshot listener for listener <l> of <vg>, or NULL with a WARNING why it is not served. */
 static struct cw_snapshot_listener *
 serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, const struct cw_listener *l)
@@ -130,7 +122,9 @@ serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, const struct c
                 l->port.number);
         return NULL;
     }
-    struct cw_snapshot_listener *sl = find_listener(t, l->port.number);
+    /* The snapshot is still being built here, so its listeners may be completed. */
+    struct cw_snapshot_listener *sl = (struct cw_snapshot_listener *)cw_snapshot_listener_on(
+        t->out->snapshot, (uint16_t)l->port.number);
     if (sl) {
         if (sl->http && l->http)
             return sl; /* merged: routes of both gateways are served on the port */
