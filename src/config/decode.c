@@ -240,25 +240,38 @@ static void decode_bool(struct cw_decode *d, struct fy_node *node, bool *out)
         node_error(d, node, "expected true or false, got \"%s\"", s);
 }
 
-static void decode_enum(struct cw_decode *d, struct fy_node *node, const char *const *names,
-                        int *out)
+int cw_name_index(const char *const *names, const char *s)
 {
-    const char *s = decode_string(d, node);
-    if (!s)
-        return;
-    for (int i = 0; names[i]; i++) {
-        if (names[i][0] && strcmp(names[i], s) == 0) {
-            *out = i;
-            return;
-        }
-    }
-    char allowed[256] = "";
+    for (int i = 0; names[i]; i++)
+        if (names[i][0] && strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* "unknown value "X" (allowed: A, B, C)" from the names themselves, so they cannot drift. */
+static void unknown_name(struct cw_decode *d, struct fy_node *node, const char *const *names,
+                         const char *s)
+{
+    char allowed[512] = "";
     size_t off = 0;
     for (int i = 0; names[i]; i++)
         if (names[i][0] && off < sizeof(allowed))
             off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s", off ? ", " : "",
                                     names[i]);
     node_error(d, node, "unknown value \"%s\" (allowed: %s)", s, allowed);
+}
+
+static void decode_enum(struct cw_decode *d, struct fy_node *node, const char *const *names,
+                        int *out)
+{
+    const char *s = decode_string(d, node);
+    if (!s)
+        return;
+    int i = cw_name_index(names, s);
+    if (i < 0)
+        unknown_name(d, node, names, s);
+    else
+        *out = i;
 }
 
 static void decode_strs(struct cw_decode *d, struct fy_node *node, const struct cw_field *f,
@@ -354,6 +367,10 @@ static void decode_value(struct cw_decode *d, struct fy_node *node, const struct
     switch (f->type) {
     case CW_F_STR: {
         const char *s = decode_string(d, node);
+        if (s && f->names && cw_name_index(f->names, s) < 0) {
+            unknown_name(d, node, f->names, s);
+            break;
+        }
         const char *why = (s && f->check) ? f->check(s) : NULL;
         if (s && (f->flags & CW_F_NONEMPTY) && !*s)
             why = "must not be empty";

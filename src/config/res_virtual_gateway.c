@@ -9,28 +9,6 @@ static const char *const app_protocols[] = {"GRPC",       "GRPC-WEB", "HTTP", "H
 static const char *const listener_tls_modes[] = {
     "PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL", NULL};
 
-static bool one_of(const char *s, const char *const *names)
-{
-    for (int i = 0; names[i]; i++)
-        if (strcmp(names[i], s) == 0)
-            return true;
-    return false;
-}
-
-static const char *check_app_protocol(const char *s)
-{
-    return one_of(s, app_protocols) ? NULL
-                                    : "unknown appProtocol (allowed: GRPC, GRPC-WEB, HTTP, HTTPS, "
-                                      "HTTP_PROXY, HTTP2, TCP, MONGO, REDIS, MYSQL, TLS)";
-}
-
-static const char *check_tls_mode(const char *s)
-{
-    return one_of(s, listener_tls_modes) ? NULL
-                                         : "unknown mode (allowed: PASSTHROUGH, SIMPLE, MUTUAL, "
-                                           "AUTO_PASSTHROUGH, ISTIO_MUTUAL, OPTIONAL_MUTUAL)";
-}
-
 static const char *check_host_filter(const char *s)
 {
     /* "[namespace/]dnsName": namespace may be "*" or "."; the name may be "*" or "*.x.y". */
@@ -97,7 +75,7 @@ static const struct cw_field listener_tls_fields[] = {
     {.name = "mode",
      .type = CW_F_STR,
      CW_FIELD_AT(struct cw_listener_tls, mode),
-     .check = check_tls_mode},
+     .names = listener_tls_modes},
     {.name = "secretName", .type = CW_F_STR, CW_FIELD_AT(struct cw_listener_tls, secret_name)},
     /* files{} decodes into the same struct (offset 0). */
     {.name = "files", .type = CW_F_OBJ, .offset = 0, .sub = &tls_files_schema},
@@ -146,7 +124,7 @@ static const struct cw_field listener_fields[] = {
     {.name = "appProtocol",
      .type = CW_F_STR,
      CW_FIELD_AT(struct cw_listener, app_protocol),
-     .check = check_app_protocol},
+     .names = app_protocols},
     {.name = "allowedRouteTables",
      .type = CW_F_LIST,
      CW_FIELD_AT(struct cw_listener, allowed_route_tables),

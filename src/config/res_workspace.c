@@ -63,26 +63,19 @@ const struct cw_schema cw_schema_workspace = {.fields = workspace_fields};
 
 /* ---- WorkspaceSettings ---- */
 
-static const char *const resource_kind_names[] = {
-    "ALL", "ROUTE_TABLE", "SERVICE", "VIRTUAL_DESTINATION", "EXTERNAL_SERVICE", "", NULL};
-
-/* Kinds a user may name that causeway does not serve map to CW_RES_OTHER. */
-static const char *const other_kind_names[] = {"API_DOC",           "GRAPHQL_RESOLVER_MAP",
-                                               "GRAPHQL_SCHEMA",    "GRAPHQL_STITCHED_SCHEMA",
-                                               "EXTERNAL_WORKLOAD", NULL};
-
-static const char *check_resource_kind(const char *s)
-{
-    for (int i = 0; resource_kind_names[i]; i++)
-        if (resource_kind_names[i][0] && strcmp(resource_kind_names[i], s) == 0)
-            return NULL;
-    for (int i = 0; other_kind_names[i]; i++)
-        if (strcmp(other_kind_names[i], s) == 0)
-            return NULL;
-    return "unknown kind (allowed: ALL, ROUTE_TABLE, SERVICE, VIRTUAL_DESTINATION, "
-           "EXTERNAL_SERVICE, API_DOC, GRAPHQL_RESOLVER_MAP, GRAPHQL_SCHEMA, "
-           "GRAPHQL_STITCHED_SCHEMA, EXTERNAL_WORKLOAD)";
-}
+/* In enum cw_resource_kind order up to EXTERNAL_SERVICE; the kinds after it are accepted but
+ * not served by causeway (CW_RES_OTHER). */
+static const char *const resource_kind_names[] = {"ALL",
+                                                  "ROUTE_TABLE",
+                                                  "SERVICE",
+                                                  "VIRTUAL_DESTINATION",
+                                                  "EXTERNAL_SERVICE",
+                                                  "API_DOC",
+                                                  "GRAPHQL_RESOLVER_MAP",
+                                                  "GRAPHQL_SCHEMA",
+                                                  "GRAPHQL_STITCHED_SCHEMA",
+                                                  "EXTERNAL_WORKLOAD",
+                                                  NULL};
 
 static void resource_pick_post(struct cw_decode *d, void *obj)
 {
@@ -91,17 +84,15 @@ static void resource_pick_post(struct cw_decode *d, void *obj)
     p->kind = CW_RES_ALL;
     if (!p->kind_text)
         return;
-    p->kind = CW_RES_OTHER;
-    for (int i = 0; resource_kind_names[i]; i++)
-        if (resource_kind_names[i][0] && strcmp(resource_kind_names[i], p->kind_text) == 0)
-            p->kind = (enum cw_resource_kind)i;
+    int i = cw_name_index(resource_kind_names, p->kind_text); /* the decoder checked it */
+    p->kind = i >= 0 && i < CW_RES_OTHER ? (enum cw_resource_kind)i : CW_RES_OTHER;
 }
 
 static const struct cw_field resource_pick_fields[] = {
     {.name = "kind",
      .type = CW_F_STR,
      CW_FIELD_AT(struct cw_resource_pick, kind_text),
-     .check = check_resource_kind},
+     .names = resource_kind_names},
     {.name = "name", .type = CW_F_STR, CW_FIELD_AT(struct cw_resource_pick, name)},
     {.name = "namespace", .type = CW_F_STR, CW_FIELD_AT(struct cw_resource_pick, ns)},
     {.name = "cluster", .type = CW_F_STR, CW_FIELD_AT(struct cw_resource_pick, cluster)},

@@ -53,9 +53,14 @@ struct cw_field {
     int64_t min, max;
     const struct cw_schema *sub;
     uint32_t elem_size;
-    const char *const *names; /* CW_F_ENUM: NULL-terminated, index = enum value */
-    cw_value_check_fn check;  /* CW_F_STR / CW_F_STRS: extra validation */
+    /* NULL-terminated names ("" entries are placeholders nobody may write): CW_F_ENUM stores
+     * the index; CW_F_STR accepts only these strings and stores the string. */
+    const char *const *names;
+    cw_value_check_fn check; /* CW_F_STR / CW_F_STRS: extra validation */
 };
+
+/* The index of <s> among <names> (NULL-terminated; "" never matches), or -1. */
+int cw_name_index(const char *const *names, const char *s);
 
 struct cw_schema {
     const struct cw_field *fields; /* terminated by an entry with name == NULL */

@@ -400,12 +400,15 @@ static void enums_list_the_allowed_values(void **state)
                    "spec.applyToDestinations[0].kind: unknown value \"EXTERNAL\" (allowed: "
                    "SERVICE, VIRTUAL_DESTINATION, EXTERNAL_SERVICE)",
                    NULL);
-    assert_reports(WSS "metadata: {name: ws, namespace: gw}\n"
-                       "spec: {exportTo: [{resources: [{kind: EXTERNALSERVICE}]}]}\n",
-                   "spec.exportTo[0].resources[0].kind: \"EXTERNALSERVICE\": unknown kind", NULL);
+    assert_reports(
+        WSS "metadata: {name: ws, namespace: gw}\n"
+            "spec: {exportTo: [{resources: [{kind: EXTERNALSERVICE}]}]}\n",
+        "spec.exportTo[0].resources[0].kind: unknown value \"EXTERNALSERVICE\" (allowed: "
+        "ALL, ROUTE_TABLE, SERVICE, VIRTUAL_DESTINATION, EXTERNAL_SERVICE, API_DOC,",
+        NULL);
     assert_reports(VG "metadata: {name: edge, namespace: gw}\n"
                       "spec: {listeners: [{port: {number: 80}, http: {}, appProtocol: HTTP3}]}\n",
-                   "spec.listeners[0].appProtocol: \"HTTP3\": unknown appProtocol", NULL);
+                   "spec.listeners[0].appProtocol: unknown value \"HTTP3\" (allowed: GRPC,", NULL);
 }
 
 static void cross_field_rules(void **state)
