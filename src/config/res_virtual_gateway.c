@@ -9,19 +9,27 @@ static const char *const app_protocols[] = {"GRPC",       "GRPC-WEB", "HTTP", "H
 static const char *const listener_tls_modes[] = {
     "PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL", NULL};
 
+/* The "<ns>/" of an allowedRouteTables host: a namespace name, "*" (any) or "." (the
+ * gateway's own). */
+static bool namespace_part_ok(const char *s, size_t n)
+{
+    if (n == 1 && (s[0] == '*' || s[0] == '.'))
+        return true;
+    char ns[64];
+    if (n == 0 || n >= sizeof(ns))
+        return false;
+    memcpy(ns, s, n);
+    ns[n] = '\0';
+    return cw_check_dns1123_label(ns) == NULL;
+}
+
 static const char *check_host_filter(const char *s)
 {
     /* "[namespace/]dnsName": namespace may be "*" or "."; the name may be "*" or "*.x.y". */
     const char *slash = strchr(s, '/');
     const char *host = slash ? slash + 1 : s;
-    if (slash) {
-        size_t n = (size_t)(slash - s);
-        bool ok = n > 0 && ((n == 1 && (s[0] == '*' || s[0] == '.')) || n <= 63);
-        for (size_t i = 0; ok && i < n && !(n == 1 && (s[0] == '*' || s[0] == '.')); i++)
-            ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
-        if (!ok)
-            return "namespace part must be a namespace name, '*' or '.'";
-    }
+    if (slash && !namespace_part_ok(s, (size_t)(slash - s)))
+        return "namespace part must be a namespace name, '*' or '.'";
     if (strcmp(host, "*") == 0)
         return NULL;
     return cw_check_host_or_wildcard(host);
