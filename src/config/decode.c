@@ -53,42 +53,6 @@ static void report(struct cw_decode *d, const char *msg)
                                        : cw_arena_strdup(d->arena, msg);
 }
 
-void cw_decode_error(struct cw_decode *d, const char *field, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    size_t saved = d->path_len;
-    if (field) {
-        int n = snprintf(d->path + d->path_len, sizeof(d->path) - d->path_len, "%s%s",
-                         d->path_len ? "." : "", field);
-        if (n > 0 && d->path_len + (size_t)n < sizeof(d->path))
-            d->path_len += (size_t)n;
-    }
-    report(d, msg);
-    d->path_len = saved;
-    d->path[saved] = '\0';
-}
-
-/* Reports at <node>'s own position. */
-static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    uint32_t l = d->line, c = d->col;
-    cw_node_position(node, &d->line, &d->col);
-    report(d, msg);
-    d->line = l;
-    d->col = c;
-}
-
 /* Appends <len> bytes to the field path; the path is built on every field, so no printf. */
 static void append(struct cw_decode *d, const char *text, size_t len)
 {
@@ -123,6 +87,35 @@ static void pop(struct cw_decode *d, size_t saved)
 {
     d->path_len = saved;
     d->path[saved] = '\0';
+}
+
+void cw_decode_error(struct cw_decode *d, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t saved = field ? push_name(d, field) : d->path_len;
+    report(d, msg);
+    pop(d, saved);
+}
+
+/* Reports at <node>'s own position. */
+static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    uint32_t l = d->line, c = d->col;
+    cw_node_position(node, &d->line, &d->col);
+    report(d, msg);
+    d->line = l;
+    d->col = c;
 }
 
 static const char *type_name(struct fy_node *node)
