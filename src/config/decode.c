@@ -187,10 +187,29 @@ static const char *decode_string(struct cw_decode *d, struct fy_node *node)
     return s;
 }
 
+/*
+ * The text of a scalar that is parsed rather than kept (numbers, booleans, durations): in
+ * <buf> when it fits, so that loading does not copy every such value into the config's arena.
+ * NULL when <node> is not a scalar.
+ */
+static const char *parsed_text(struct cw_decode *d, struct fy_node *node, char *buf, size_t size)
+{
+    if (fy_node_get_type(node) != FYNT_SCALAR)
+        return NULL;
+    size_t len;
+    const char *s = fy_node_get_scalar(node, &len);
+    if (!s || len >= size)
+        return cw_node_text(d->arena, node);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 static int decode_integer(struct cw_decode *d, struct fy_node *node, int64_t min, int64_t max,
                           int64_t *out)
 {
-    const char *s = fy_node_get_type(node) == FYNT_SCALAR ? cw_node_text(d->arena, node) : NULL;
+    char buf[64];
+    const char *s = parsed_text(d, node, buf, sizeof(buf));
     if (!s) {
         node_error(d, node, "expected an integer, got %s", type_name(node));
         return -1;
@@ -218,7 +237,8 @@ static int decode_integer(struct cw_decode *d, struct fy_node *node, int64_t min
 
 static void decode_bool(struct cw_decode *d, struct fy_node *node, bool *out)
 {
-    const char *s = fy_node_get_type(node) == FYNT_SCALAR ? cw_node_text(d->arena, node) : NULL;
+    char buf[64];
+    const char *s = parsed_text(d, node, buf, sizeof(buf));
     bool is_true = s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"));
     bool is_false = s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"));
     if (s && is_plain(node) && (is_true || is_false)) {
@@ -344,8 +364,9 @@ static void decode_duration(struct cw_decode *d, struct fy_node *node, uint64_t 
      * "interval: 30" is a number to YAML; quoting it would not help (a unit is missing), so
      * let the duration parser explain instead of asking for quotes.
      */
+    char buf[64];
     const char *s = fy_node_get_type(node) == FYNT_SCALAR && is_plain(node)
-                        ? cw_node_text(d->arena, node)
+                        ? parsed_text(d, node, buf, sizeof(buf))
                         : decode_string(d, node);
     const char *why;
     if (s && cw_duration_parse(s, out, &why) != 0)
