@@ -17,6 +17,8 @@
 #   WARMUP=2              seconds of untimed wrk per HTTP target before the rounds
 #   BULK_MB=4096          MiB per TCP bulk transfer
 #   SCENARIOS="c1 c50 tcp-up tcp-down"   TARGETS="direct causeway haproxy nginx"
+#   BASELINE=PATH         also measure this causeway binary (target "baseline", on 127.0.0.2):
+#                         an A/B of a change within one run
 #   PROXY_CPU=0 LOAD_CPU=1
 #   WRK_THREADS=1         wrk threads (the load core is one core: more threads only contend)
 #   QUIET_WAIT=60 QUIET_MAX=0.15   before each measurement wait up to QUIET_WAIT s for a second
@@ -55,8 +57,14 @@ PY=/usr/bin/python3
 # protocol.
 BACKEND_HTTP=(127.0.0.21 29200)
 BACKEND_TCP=(127.0.0.23 29432)
-declare -A HTTP_PORT=([causeway]=28080 [haproxy]=28081 [nginx]=28082)
-declare -A TCP_PORT=([causeway]=28432 [haproxy]=28433 [nginx]=28434)
+declare -A HTTP_PORT=([causeway]=28080 [haproxy]=28081 [nginx]=28082 [baseline]=28080)
+declare -A TCP_PORT=([causeway]=28432 [haproxy]=28433 [nginx]=28434 [baseline]=28432)
+# The baseline is a second causeway with the same manifests, so it listens on another address.
+declare -A ADDR=([baseline]=127.0.0.2)
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE" ] || { echo "proxy_bench: BASELINE=$BASELINE is not an executable" >&2; exit 1; }
+  [[ " $TARGETS " == *" baseline "* ]] || TARGETS="$TARGETS baseline"
+fi
 
 die() { echo "proxy_bench: $*" >&2; exit 1; }
 log() { echo "proxy_bench: $*" >&2; }
@@ -154,15 +162,20 @@ start tcp_bulk "$LOAD_CPU" "$RUN/tcp_bulk.log" "$RUN/tcp_bulk" serve "${BACKEND_
 cp "$BUILD/causeway" "$RUN/cw-under-test"
 start causeway "$PROXY_CPU" "$RUN/causeway.log" "$RUN/cw-under-test" run -c bench/proxy/manifests \
   --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1
+if [ -n "${BASELINE:-}" ]; then
+  cp "$BASELINE" "$RUN/cw-baseline"
+  start baseline "$PROXY_CPU" "$RUN/baseline.log" "$RUN/cw-baseline" run -c bench/proxy/manifests \
+    --namespace gw --labels app=c-gateway --bind "${ADDR[baseline]}" --workers 1
+fi
 start haproxy "$PROXY_CPU" "$RUN/haproxy.log" haproxy -db -f "$RUN/haproxy.cfg"
 start nginx "$PROXY_CPU" "$RUN/nginx-proxy.log" \
   nginx -p "$RUN" -e "$RUN/nginx-proxy.error.log" -c "$RUN/nginx-proxy.conf"
 
 wait_listen "${BACKEND_HTTP[@]}"
 wait_listen "${BACKEND_TCP[@]}"
-for t in causeway haproxy nginx; do
-  wait_listen 127.0.0.1 "${HTTP_PORT[$t]}"
-  if [ "$t" != nginx ] || [ "$NGINX_TCP" = 1 ]; then wait_listen 127.0.0.1 "${TCP_PORT[$t]}"; fi
+for t in causeway haproxy nginx ${BASELINE:+baseline}; do
+  wait_listen "${ADDR[$t]:-127.0.0.1}" "${HTTP_PORT[$t]}"
+  if [ "$t" != nginx ] || [ "$NGINX_TCP" = 1 ]; then wait_listen "${ADDR[$t]:-127.0.0.1}" "${TCP_PORT[$t]}"; fi
 done
 if grep -E 'INVALID|WARNING' "$RUN/causeway.log" >&2; then
   die "causeway rejected part of bench/proxy/manifests (above)"
@@ -170,10 +183,10 @@ fi
 
 http_url() {
   if [ "$1" = direct ]; then echo "http://${BACKEND_HTTP[0]}:${BACKEND_HTTP[1]}/"
-  else echo "http://127.0.0.1:${HTTP_PORT[$1]}/"; fi
+  else echo "http://${ADDR[$1]:-127.0.0.1}:${HTTP_PORT[$1]}/"; fi
 }
 tcp_addr() {
-  if [ "$1" = direct ]; then echo "${BACKEND_TCP[*]}"; else echo "127.0.0.1 ${TCP_PORT[$1]}"; fi
+  if [ "$1" = direct ]; then echo "${BACKEND_TCP[*]}"; else echo "${ADDR[$1]:-127.0.0.1} ${TCP_PORT[$1]}"; fi
 }
 runs_target() {  # SCENARIO TARGET: is this pair measured?
   case "$1" in tcp-*) [ "$2" != nginx ] || [ "$NGINX_TCP" = 1 ] ;; *) true ;; esac

@@ -19,7 +19,7 @@ import statistics
 import sys
 
 HTTP = ("c1", "c50")
-TARGET_ORDER = ("direct", "causeway", "haproxy", "nginx")
+TARGET_ORDER = ("direct", "causeway", "baseline", "haproxy", "nginx")
 PEERS = ("haproxy", "nginx")
 
 
@@ -204,6 +204,15 @@ def main(runs, max_other):
             if per_round_ratio(scen, "causeway", "nginx", "value") else "—",
             "yes" if vals and vals >= 1.0 else "no"))
     lines.append("")
+    ab = [s for s in order if "causeway" in data[s] and "baseline" in data[s]]
+    if ab:  # BASELINE=...: the change under test against the binary it replaces
+        lines.append("### causeway ÷ baseline (median of per-round ratios)\n")
+        lines.append("| workload | per busy proxy core | raw | p99 |")
+        lines.append("|---|---:|---:|---:|")
+        for scen in ab:
+            r = [per_round_ratio(scen, "causeway", "baseline", k) for k in ("per_core", "value", "p99")]
+            lines.append("| %s | %s |" % (scen, " | ".join("%.3f" % v if v else "—" for v in r)))
+        lines.append("")
     sys_lines = []
     for scen in order:
         for t in TARGET_ORDER:

@@ -18,9 +18,9 @@
 
 /* ---- lifetime ---- */
 
-static void on_closed(uv_handle_t *h)
+/* Frees the connection once both its socket and its timer are closed. */
+static void release(struct http_conn *c)
 {
-    struct http_conn *c = h->data;
     if (--c->open_handles > 0)
         return;
     cw_worker_untrack(c->w, &c->link);
@@ -31,6 +31,16 @@ static void on_closed(uv_handle_t *h)
     free(c->buf);
     cw_generation_unref(c->gen);
     free(c);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
+static void on_sock_closed(struct cw_sock *s)
+{
+    release(s->data);
 }
 
 static void log_exchange(struct http_conn *c)
@@ -90,8 +100,8 @@ void cw_http_close(struct http_conn *c)
     c->closing = true;
     if (c->state != HTTP_READING_HEAD)
         cw_http_end_exchange(c, false);
-    uv_close((uv_handle_t *)&c->timer, on_closed);
-    uv_close((uv_handle_t *)&c->sock, on_closed);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    cw_sock_close(&c->sock, on_sock_closed);
 }
 
 static void force_close(struct cw_conn_link *link)
@@ -135,7 +145,7 @@ void cw_http_set_deadline(struct http_conn *c, enum http_deadline d)
 
 /* ---- local replies ---- */
 
-static void on_reply_written(uv_write_t *req, int status)
+static void on_reply_written(struct cw_sock_write *req, int status)
 {
     struct http_conn *c = req->data;
     c->writing = false;
@@ -175,7 +185,7 @@ void cw_http_local_reply(struct http_conn *c, int status, const char *body, bool
     uv_buf_t b = uv_buf_init(c->reply.p, (unsigned)c->reply.len);
     c->writing = true;
     c->write_req.data = c;
-    if (uv_write(&c->write_req, (uv_stream_t *)&c->sock, &b, 1, on_reply_written) != 0)
+    if (cw_sock_write(&c->sock, &c->write_req, &b, 1, on_reply_written) != 0)
         cw_http_close(c);
 }
 
@@ -228,15 +238,14 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- reading requests ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
 {
-    (void)suggested;
-    struct http_conn *c = h->data;
+    struct http_conn *c = s->data;
     buf->base = c->buf + c->len;
     buf->len = CW_HTTP_BUFFER - c->len;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
     struct http_conn *c = s->data;
@@ -250,7 +259,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (c->state == HTTP_FORWARDING && c->ex.req_done && nread == UV_EOF) {
             /* The client finished sending; the response may still come. */
-            uv_read_stop(s);
+            cw_sock_read_stop(s);
             c->reading = false;
             c->keep_alive = false;
             return;
@@ -269,7 +278,7 @@ void cw_http_start_reading(struct http_conn *c)
 {
     if (!c->reading && !c->closing && c->len < CW_HTTP_BUFFER) {
         c->reading = true;
-        uv_read_start((uv_stream_t *)&c->sock, on_alloc, on_read);
+        cw_sock_read_start(&c->sock, on_alloc, on_read);
     }
 }
 
@@ -277,7 +286,7 @@ void cw_http_stop_reading(struct http_conn *c)
 {
     if (c->reading) {
         c->reading = false;
-        uv_read_stop((uv_stream_t *)&c->sock);
+        cw_sock_read_stop(&c->sock);
     }
 }
 
@@ -486,25 +495,25 @@ void cw_http_process(struct http_conn *c)
 
 /* ---- accepting ---- */
 
-static void client_address(struct http_conn *c)
+static void client_address(struct http_conn *c, const struct sockaddr_storage *peer)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
     strcpy(c->client_ip, "unknown");
-    if (uv_tcp_getpeername(&c->sock, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->client_ip,
+    if (peer->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->client_ip,
                   sizeof(c->client_ip));
-    else
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->client_ip,
+    else if (peer->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->client_ip,
                   sizeof(c->client_ip));
 }
 
-void cw_http_accept(struct cw_worker_listener *wl)
+void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer)
 {
     struct cw_worker *w = wl->worker;
     struct http_conn *c = cw_xcalloc(1, sizeof(*c));
+    if (cw_sock_adopt(&w->loop, &c->sock, fd) != 0) {
+        free(c);
+        return;
+    }
     c->w = w;
     c->gen = cw_generation_ref(wl->worker->gen);
     c->listener = wl->listener;
@@ -512,17 +521,12 @@ void cw_http_accept(struct cw_worker_listener *wl)
     c->link.force_close = force_close;
     c->link.drain = drain;
     c->buf = cw_xmalloc(CW_HTTP_BUFFER);
-    uv_tcp_init(&w->loop, &c->sock);
     uv_timer_init(&w->loop, &c->timer);
     c->sock.data = c->timer.data = c;
     c->open_handles = 2;
     cw_worker_track(w, &c->link);
-    if (uv_accept((uv_stream_t *)&wl->handle, (uv_stream_t *)&c->sock) != 0) {
-        cw_http_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->sock, 1);
-    client_address(c);
+    cw_sock_nodelay(&c->sock);
+    client_address(c, peer);
     llhttp_init(&c->parser, HTTP_REQUEST, &cw_http_head_settings);
     c->parser.data = &c->head;
     cw_http_set_deadline(c, DEADLINE_IDLE);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "proxy/http_int.h"
-#include "proxy/sock_write.h"
 #include "proxy/router.h"
 #include "util/regex.h"
 #include "util/xalloc.h"
@@ -210,11 +209,11 @@ void cw_http_abort(struct http_conn *c, const char *why)
 }
 
 struct head_write {
-    uv_write_t req;
+    struct cw_sock_write req;
     struct cw_out out;
 };
 
-static void on_head_written(uv_write_t *req, int status)
+static void on_head_written(struct cw_sock_write *req, int status)
 {
     (void)status;
     struct head_write *hw = (struct head_write *)req;
@@ -248,24 +247,23 @@ void cw_http_response_head(struct http_conn *c, struct up_conn *up)
     cw_upstream_client_head(up, &hw->out, false);
     ex->bytes_out += hw->out.len;
     uv_buf_t b = uv_buf_init(hw->out.p, (unsigned)hw->out.len);
-    if (uv_write(&hw->req, (uv_stream_t *)&c->sock, &b, 1, on_head_written) != 0) {
+    if (cw_sock_write(&c->sock, &hw->req, &b, 1, on_head_written) != 0) {
         cw_out_free(&hw->out);
         free(hw);
         cw_http_abort(c, "client write failed");
     }
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
+static void on_shutdown(struct cw_sock *s, int status)
 {
     (void)status;
-    cw_http_close(req->data);
+    cw_http_close(s->data);
 }
 
 /* Closes after everything queued for the client is written. */
 static void close_when_written(struct http_conn *c)
 {
-    c->shutdown_req.data = c;
-    if (c->closing || uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->sock, on_shutdown) != 0)
+    if (c->closing || cw_sock_shutdown(&c->sock, on_shutdown) != 0)
         cw_http_close(c);
 }
 
@@ -296,7 +294,7 @@ static void after_response_write(struct http_conn *c, bool done)
         cw_upstream_resume(c->ex.up);
 }
 
-static void on_response_written(uv_write_t *req, int status)
+static void on_response_written(struct cw_sock_write *req, int status)
 {
     struct http_conn *c = req->data;
     c->writing = false;
@@ -305,20 +303,6 @@ static void on_response_written(uv_write_t *req, int status)
         return;
     }
     after_response_write(c, c->response_done);
-}
-
-/* Drops the first <w> written bytes from <b> (an array of <*n> buffers). */
-static void skip_written(uv_buf_t *b, unsigned *n, size_t w)
-{
-    unsigned i = 0;
-    while (i < *n && w >= b[i].len)
-        w -= b[i++].len;
-    memmove(b, b + i, sizeof(*b) * (*n - i));
-    *n -= i;
-    if (*n) {
-        b[0].base += w;
-        b[0].len -= (unsigned)w;
-    }
 }
 
 void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool done)
@@ -347,12 +331,12 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
         cw_http_abort(c, "client write failed");
         return;
     }
-    skip_written(b, &nb, w > 0 ? (size_t)w : 0);
+    cw_sock_bufs_skip(b, &nb, w > 0 ? (size_t)w : 0);
     /* The client is slower than the upstream: stop reading the upstream until this is out. */
     if (c->ex.up)
         cw_upstream_pause(c->ex.up);
     c->response_done = done;
     c->write_req.data = c;
-    if (uv_write(&c->write_req, (uv_stream_t *)&c->sock, b, nb, on_response_written) != 0)
+    if (cw_sock_write(&c->sock, &c->write_req, b, nb, on_response_written) != 0)
         cw_http_abort(c, "client write failed");
 }

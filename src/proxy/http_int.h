@@ -7,6 +7,7 @@
 
 #include "proxy/http_head.h"
 #include "proxy/proxy_int.h"
+#include "proxy/sock.h"
 
 /* Per connection and direction; also the largest request or response head accepted. */
 #define CW_HTTP_BUFFER (32 * 1024)
@@ -56,7 +57,7 @@ struct http_conn {
     struct cw_generation *gen; /* referenced; moves to the worker's newest between requests */
     const struct cw_snapshot_listener *listener;  /* of <gen> */
     const struct cw_worker_listener *accepted_on; /* its listener follows reloads */
-    uv_tcp_t sock;
+    struct cw_sock sock;
     uv_timer_t timer;
     enum http_deadline deadline;
     uint64_t deadline_start;
@@ -70,8 +71,7 @@ struct http_conn {
     char client_ip[48];
     enum http_state state;
     struct exchange ex;
-    uv_write_t write_req;
-    uv_shutdown_t shutdown_req;
+    struct cw_sock_write write_req;
     bool response_done;      /* the pending response write is the last of the exchange */
     struct cw_out resp_head; /* the response head, sent together with the first body bytes */
     bool head_pending;

@@ -8,15 +8,13 @@
 #include <string.h>
 
 #include "proxy/http_int.h"
-#include "proxy/sock_write.h"
 #include "util/xalloc.h"
 
 #define POOL_IDLE_LIMIT 64
 
 struct up_conn {
-    uv_tcp_t sock;
-    uv_connect_t connect_req;
-    uv_write_t write_req;
+    struct cw_sock sock;
+    struct cw_sock_write write_req;
     llhttp_t parser;
     struct cw_http_head head;
     char *buf;
@@ -62,9 +60,9 @@ static void unlink_pool(struct up_conn *u)
     u->in_pool = false;
 }
 
-static void on_closed(uv_handle_t *h)
+static void on_closed(struct cw_sock *s)
 {
-    struct up_conn *u = h->data;
+    struct up_conn *u = s->data;
     free(u->buf);
     free(u);
 }
@@ -75,7 +73,7 @@ static void close_up(struct up_conn *u)
         return;
     u->closing = true;
     unlink_pool(u);
-    uv_close((uv_handle_t *)&u->sock, on_closed);
+    cw_sock_close(&u->sock, on_closed);
 }
 
 int cw_upstream_status(const struct up_conn *up)
@@ -105,10 +103,9 @@ bool cw_upstream_needs_eof(const struct up_conn *up)
 
 /* ---- reading the response ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
 {
-    (void)suggested;
-    struct up_conn *u = h->data;
+    struct up_conn *u = s->data;
     buf->base = u->buf + u->len;
     buf->len = CW_HTTP_BUFFER - u->len;
 }
@@ -129,8 +126,7 @@ static void reset_parser(struct up_conn *u)
     u->head_done = false;
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf);
 
 /* Registers or unregisters the socket for reading, only on a change (each is an epoll_ctl). */
 static void set_reading(struct up_conn *u, bool on)
@@ -139,9 +135,9 @@ static void set_reading(struct up_conn *u, bool on)
         return;
     u->reading = on;
     if (on)
-        uv_read_start((uv_stream_t *)&u->sock, on_alloc, on_read);
+        cw_sock_read_start(&u->sock, on_alloc, on_read);
     else
-        uv_read_stop((uv_stream_t *)&u->sock);
+        cw_sock_read_stop(&u->sock);
 }
 
 /* Hands the client what the parser found. Processing pauses until the client write is done
@@ -204,7 +200,7 @@ static void process(struct up_conn *u)
         u->len = u->parsed = 0; /* everything handed on: reuse the buffer from the start */
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
     struct up_conn *u = s->data;
@@ -255,7 +251,7 @@ void cw_upstream_resume(struct up_conn *u)
 
 /* ---- writing the request ---- */
 
-static void on_written(uv_write_t *req, int status)
+static void on_written(struct cw_sock_write *req, int status)
 {
     struct up_conn *u = req->data;
     if (u->owner)
@@ -277,7 +273,7 @@ bool cw_upstream_write(struct up_conn *u, const char *p, size_t n)
         b.len -= (unsigned)done;
     }
     u->write_req.data = u;
-    return uv_write(&u->write_req, (uv_stream_t *)&u->sock, &b, 1, on_written) == 0;
+    return cw_sock_write(&u->sock, &u->write_req, &b, 1, on_written) == 0;
 }
 
 /* ---- connecting and pooling ---- */
@@ -292,9 +288,9 @@ static void start_exchange(struct up_conn *u, struct http_conn *c)
     set_reading(u, true);
 }
 
-static void on_connected(uv_connect_t *req, int status)
+static void on_connected(struct cw_sock *s, int status)
 {
-    struct up_conn *u = req->data;
+    struct up_conn *u = s->data;
     if (u->closing || status == UV_ECANCELED)
         return;
     struct http_conn *c = u->owner;
@@ -302,11 +298,9 @@ static void on_connected(uv_connect_t *req, int status)
         c->ex.up = NULL;
         u->owner = NULL;
         close_up(u);
-        cw_http_upstream_failed(c, status == UV_ECONNREFUSED ? "connect refused" : "connect failed",
-                                true);
+        cw_http_upstream_failed(c, cw_sock_connect_error(status), true);
         return;
     }
-    uv_tcp_nodelay(&u->sock, 1);
     start_exchange(u, c);
     cw_http_send_request(c);
 }
@@ -352,17 +346,18 @@ bool cw_upstream_acquire(struct http_conn *c)
     u->host_index = (uint32_t)h;
     u->host = &ex->uc->hosts[h];
     u->owner = c;
-    uv_tcp_init(&w->loop, &u->sock);
-    u->sock.data = u;
-    u->connect_req.data = u;
     ex->up = u;
-    if (uv_tcp_connect(&u->connect_req, &u->sock, (const struct sockaddr *)&u->host->addr,
-                       on_connected) != 0) {
+    int rc =
+        cw_sock_connect(&w->loop, &u->sock, (const struct sockaddr *)&u->host->addr, on_connected);
+    if (rc != 0) { /* never started: nothing to close */
         ex->up = NULL;
-        u->owner = NULL;
-        close_up(u);
-        cw_http_upstream_failed(c, "connect failed", true);
+        free(u->buf);
+        free(u);
+        cw_http_upstream_failed(c, cw_sock_connect_error(rc), true);
+        return true;
     }
+    u->sock.data = u;
+    cw_sock_nodelay(&u->sock);
     return true;
 }
 

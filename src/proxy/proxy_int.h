@@ -16,7 +16,8 @@ struct cw_conn_link {
 };
 
 struct cw_worker_listener {
-    uv_tcp_t handle;
+    uv_poll_t poll;
+    uv_timer_t pause_timer; /* out of descriptors: accepting waits a moment */
     int fd;
     const struct cw_snapshot_listener *listener; /* of the worker's generation */
     uint16_t port; /* the socket's port: a reload finds the listener again by it */
@@ -63,9 +64,11 @@ struct cw_cluster *cw_worker_pick_cluster(struct cw_worker *w, const struct cw_r
 /* Writes the worker's buffered access-log lines, if any. */
 void cw_access_log_flush_if(struct cw_worker *w);
 
-/* Accept handlers per listener kind. */
-void cw_tcp_proxy_accept(struct cw_worker_listener *wl);
-void cw_http_accept(struct cw_worker_listener *wl);
+/* Accept handlers per listener kind: <fd> is the accepted connection, now theirs. */
+struct sockaddr_storage;
+void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd,
+                         const struct sockaddr_storage *peer);
+void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer);
 
 /* Monotonic milliseconds of the worker's loop. */
 static inline uint64_t cw_worker_now(struct cw_worker *w)

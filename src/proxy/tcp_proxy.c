@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "proxy/proxy_int.h"
-#include "proxy/sock_write.h"
+#include "proxy/sock.h"
 #include "util/xalloc.h"
 
 /* Each direction starts with a small buffer (a database connection mostly moves small
@@ -28,11 +28,10 @@
 #define TUNNEL_REPLAY_LIMIT 4096
 
 struct direction {
-    uv_tcp_t *from, *to;
+    struct cw_sock *from, *to;
     char *buf;
     size_t size;
-    uv_write_t write_req;
-    uv_shutdown_t shutdown_req;
+    struct cw_sock_write write_req;
     bool eof, writing;
     bool grow; /* the last read filled the buffer: take the large one once it is free */
     uint64_t bytes;
@@ -45,8 +44,7 @@ struct tunnel {
     const struct cw_snapshot_listener *listener;
     const struct cw_route *route;
     const struct cw_upstream_cluster *uc;
-    uv_tcp_t down, up;
-    uv_connect_t connect_req;
+    struct cw_sock down, up;
     uv_timer_t timer; /* connect timeout, then idle timeout */
     struct direction to_up, to_down;
     uint32_t tried[CW_MAX_ATTEMPTS];
@@ -109,15 +107,14 @@ static void release(struct tunnel *t)
     free(t);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
     release(h->data);
 }
 
-static void close_once(uv_handle_t *h)
+static void on_sock_closed(struct cw_sock *s)
 {
-    if (!uv_is_closing(h))
-        uv_close(h, on_handle_closed);
+    release(s->data);
 }
 
 static void close_tunnel(struct tunnel *t, const char *reason)
@@ -127,10 +124,10 @@ static void close_tunnel(struct tunnel *t, const char *reason)
     t->closing = true;
     if (reason && !t->reason)
         t->reason = reason;
-    close_once((uv_handle_t *)&t->timer);
-    close_once((uv_handle_t *)&t->down);
+    uv_close((uv_handle_t *)&t->timer, on_timer_closed);
+    cw_sock_close(&t->down, on_sock_closed);
     if (t->up_open)
-        close_once((uv_handle_t *)&t->up);
+        cw_sock_close(&t->up, on_sock_closed);
 }
 
 static void force_close(struct cw_conn_link *link)
@@ -142,19 +139,18 @@ static void force_close(struct cw_conn_link *link)
 
 static void start_reading(struct tunnel *t, struct direction *d);
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
 {
-    (void)suggested;
-    struct tunnel *t = h->data;
-    struct direction *d = (uv_tcp_t *)h == &t->down ? &t->to_up : &t->to_down;
+    struct tunnel *t = s->data;
+    struct direction *d = s == &t->down ? &t->to_up : &t->to_down;
     buf->base = d->buf;
     buf->len = d->size;
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
+static void on_shutdown(struct cw_sock *s, int status)
 {
     (void)status;
-    struct tunnel *t = req->data;
+    struct tunnel *t = s->data;
     /* Both sides said EOF and everything was written: the tunnel is done. */
     if (t->to_up.eof && t->to_down.eof && !t->to_up.writing && !t->to_down.writing)
         close_tunnel(t, NULL);
@@ -162,8 +158,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 static void half_close(struct tunnel *t, struct direction *d)
 {
-    d->shutdown_req.data = t;
-    if (uv_shutdown(&d->shutdown_req, (uv_stream_t *)d->to, on_shutdown) != 0)
+    if (cw_sock_shutdown(d->to, on_shutdown) != 0)
         close_tunnel(t, NULL);
 }
 
@@ -178,7 +173,7 @@ static void grow_if_bulk(struct direction *d)
     d->size = TUNNEL_BUFFER_BULK;
 }
 
-static void on_written(uv_write_t *req, int status)
+static void on_written(struct cw_sock_write *req, int status)
 {
     struct direction *d = req->data;
     struct tunnel *t = d->from->data;
@@ -241,8 +236,8 @@ static void replay_elsewhere(struct tunnel *t, const char *why)
 {
     t->replay_off = true;       /* once: a client whose first bytes kill upstreams stops here */
     t->outcome_pending = false; /* connect_failed reports the failure */
-    uv_read_stop((uv_stream_t *)&t->down);
-    uv_read_stop((uv_stream_t *)&t->up);
+    cw_sock_read_stop(&t->down);
+    cw_sock_read_stop(&t->up);
     t->connected = false;
     free(t->to_up.buf);
     free(t->to_down.buf);
@@ -260,10 +255,10 @@ static bool send_replay(struct tunnel *t)
     return cw_sock_try_write(&t->up, &b, 1) == (int)t->replay_len;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct tunnel *t = s->data;
-    struct direction *d = (uv_tcp_t *)s == &t->down ? &t->to_up : &t->to_down;
+    struct direction *d = s == &t->down ? &t->to_up : &t->to_down;
     if (nread == 0)
         return;
     if (d == &t->to_down && d->bytes == 0 && nread != 0)
@@ -275,12 +270,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == UV_EOF) {
         d->eof = true;
-        uv_read_stop(s);
+        cw_sock_read_stop(s);
         half_close(t, d);
         return;
     }
     if (nread < 0) {
-        close_tunnel(t, (uv_tcp_t *)s == &t->down ? "client reset" : "upstream reset");
+        close_tunnel(t, s == &t->down ? "client reset" : "upstream reset");
         return;
     }
     if (d == &t->to_up && t->to_down.bytes == 0)
@@ -303,16 +298,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         out.base += n;
         out.len -= (unsigned)n;
     }
-    uv_read_stop(s);
+    cw_sock_read_stop(s);
     d->writing = true;
     d->write_req.data = d;
-    if (uv_write(&d->write_req, (uv_stream_t *)d->to, &out, 1, on_written) != 0)
+    if (cw_sock_write(d->to, &d->write_req, &out, 1, on_written) != 0)
         close_tunnel(t, "write failed");
 }
 
 static void start_reading(struct tunnel *t, struct direction *d)
 {
-    if (!d->eof && uv_read_start((uv_stream_t *)d->from, on_alloc, on_read) != 0)
+    if (!d->eof && cw_sock_read_start(d->from, on_alloc, on_read) != 0)
         close_tunnel(t, "read failed");
 }
 
@@ -342,7 +337,6 @@ static void start_streaming(struct tunnel *t)
     t->to_up.buf = cw_xmalloc(TUNNEL_BUFFER);
     t->to_down.buf = cw_xmalloc(TUNNEL_BUFFER);
     t->to_up.size = t->to_down.size = TUNNEL_BUFFER;
-    uv_tcp_nodelay(&t->up, 1);
     uv_timer_start(&t->timer, on_idle_check, t->w->cfg->timeouts.idle_ms, 0);
     start_reading(t, &t->to_up);
     start_reading(t, &t->to_down);
@@ -352,9 +346,9 @@ static void start_streaming(struct tunnel *t)
 
 static void try_connect(struct tunnel *t);
 
-static void on_failed_upstream_closed(uv_handle_t *h)
+static void on_failed_upstream_closed(struct cw_sock *s)
 {
-    struct tunnel *t = h->data;
+    struct tunnel *t = s->data;
     t->up_open = false;
     if (!t->closing) {
         t->open_handles--; /* try_connect counts the next attempt's handle again */
@@ -379,16 +373,16 @@ static void connect_failed(struct tunnel *t, const char *why)
     uv_timer_stop(&t->timer);
     t->reason = why;
     report(t, CW_LOCAL_FAILURE, why);
-    uv_close((uv_handle_t *)&t->up, on_failed_upstream_closed);
+    cw_sock_close(&t->up, on_failed_upstream_closed);
 }
 
-static void on_connected(uv_connect_t *req, int status)
+static void on_connected(struct cw_sock *s, int status)
 {
-    struct tunnel *t = req->data;
+    struct tunnel *t = s->data;
     if (t->closing || status == UV_ECANCELED)
         return; /* the close already under way handles the upstream handle */
     if (status < 0) {
-        connect_failed(t, status == UV_ECONNREFUSED ? "connect refused" : "connect failed");
+        connect_failed(t, cw_sock_connect_error(status));
         return;
     }
     uv_timer_stop(&t->timer);
@@ -404,26 +398,28 @@ static void on_connect_timeout(uv_timer_t *timer)
 
 static void try_connect(struct tunnel *t)
 {
-    int h = t->n_tried < CW_MAX_ATTEMPTS
-                ? cw_lb_pick(t->uc, &t->w->cursors[t->uc->cluster->index], t->tried, t->n_tried)
-                : -1;
-    if (h < 0) {
-        close_tunnel(t, t->n_tried ? t->reason : "no healthy upstream");
-        return;
+    for (;;) {
+        int h = t->n_tried < CW_MAX_ATTEMPTS
+                    ? cw_lb_pick(t->uc, &t->w->cursors[t->uc->cluster->index], t->tried, t->n_tried)
+                    : -1;
+        if (h < 0) {
+            close_tunnel(t, t->n_tried ? t->reason : "no healthy upstream");
+            return;
+        }
+        t->tried[t->n_tried++] = (uint32_t)h;
+        t->host = &t->uc->hosts[h];
+        int rc = cw_sock_connect(&t->w->loop, &t->up, (const struct sockaddr *)&t->host->addr,
+                                 on_connected);
+        if (rc == 0)
+            break;
+        /* Refused before it started (no socket to close): the next endpoint at once. */
+        t->reason = cw_sock_connect_error(rc);
+        report(t, CW_LOCAL_FAILURE, t->reason);
     }
-    t->tried[t->n_tried++] = (uint32_t)h;
-    t->host = &t->uc->hosts[h];
-    uv_tcp_init(&t->w->loop, &t->up);
     t->up.data = t;
     t->up_open = true;
     t->open_handles++;
-    t->connect_req.data = t;
-    int rc = uv_tcp_connect(&t->connect_req, &t->up, (const struct sockaddr *)&t->host->addr,
-                            on_connected);
-    if (rc != 0) {
-        connect_failed(t, "connect failed");
-        return;
-    }
+    cw_sock_nodelay(&t->up);
     uv_timer_start(&t->timer, on_connect_timeout, t->w->cfg->timeouts.connect_ms, 0);
 }
 
@@ -445,25 +441,25 @@ static const struct cw_cluster *choose_cluster(struct tunnel *t)
     return NULL;
 }
 
-void cw_tcp_proxy_accept(struct cw_worker_listener *wl)
+void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer)
 {
+    (void)peer;
     struct cw_worker *w = wl->worker;
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
+    if (cw_sock_adopt(&w->loop, &t->down, fd) != 0) {
+        free(t);
+        return;
+    }
     t->w = w;
     t->gen = cw_generation_ref(wl->worker->gen);
     t->listener = wl->listener;
     t->start_ms = cw_worker_now(w);
     t->link.force_close = force_close;
-    uv_tcp_init(&w->loop, &t->down);
     uv_timer_init(&w->loop, &t->timer);
     t->down.data = t->timer.data = t;
     t->open_handles = 2;
     cw_worker_track(w, &t->link);
-    if (uv_accept((uv_stream_t *)&wl->handle, (uv_stream_t *)&t->down) != 0) {
-        close_tunnel(t, "accept failed");
-        return;
-    }
-    uv_tcp_nodelay(&t->down, 1);
+    cw_sock_nodelay(&t->down);
     const struct cw_cluster *c = choose_cluster(t);
     if (!c) {
         close_tunnel(t, NULL);

@@ -10,6 +10,7 @@
 #include "proxy/http_int.h"
 #include "proxy/listener.h"
 #include "proxy/proxy_int.h"
+#include "proxy/sock.h"
 #include "snapshot/snapshot.h"
 #include "util/xalloc.h"
 
@@ -79,15 +80,64 @@ static void on_prepare(uv_prepare_t *prepare)
     cw_access_log_flush_if(prepare->data);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* Connections taken per readiness event and listener before other sockets get their turn. */
+#define ACCEPTS_PER_EVENT 64
+/* Out of descriptors: how long a listener rests before it tries again. The connections wait in
+ * the kernel's backlog meanwhile instead of being accepted and dropped. */
+#define ACCEPT_PAUSE_MS 100
+
+static void on_listener_readable(uv_poll_t *p, int status, int events);
+
+static void on_accept_pause_over(uv_timer_t *t)
 {
-    struct cw_worker_listener *wl = server->data;
-    if (status < 0 || wl->worker->draining)
+    struct cw_worker_listener *wl = t->data;
+    if (!wl->worker->draining)
+        uv_poll_start(&wl->poll, UV_READABLE, on_listener_readable);
+}
+
+static void pause_accepting(struct cw_worker_listener *wl, int err)
+{
+    fprintf(stderr, "causeway: worker %u: cannot accept on port %u: %s; retrying in %d ms\n",
+            wl->worker->id, wl->port, uv_strerror(err), ACCEPT_PAUSE_MS);
+    uv_poll_stop(&wl->poll);
+    uv_timer_start(&wl->pause_timer, on_accept_pause_over, ACCEPT_PAUSE_MS, 0);
+}
+
+static void on_listener_readable(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    struct cw_worker_listener *wl = p->data;
+    if (status < 0) { /* libuv stopped watching the socket: start again after a pause */
+        pause_accepting(wl, status);
         return;
-    if (wl->listener->http)
-        cw_http_accept(wl);
-    else
-        cw_tcp_proxy_accept(wl);
+    }
+    for (int i = 0; i < ACCEPTS_PER_EVENT && !wl->worker->draining; i++) {
+        struct sockaddr_storage peer;
+        int fd = cw_sock_accept_from(wl->fd, &peer);
+        if (fd == UV_EAGAIN)
+            return;
+        if (fd == UV_EMFILE || fd == UV_ENFILE || fd == UV_ENOBUFS || fd == UV_ENOMEM) {
+            pause_accepting(wl, fd);
+            return;
+        }
+        if (fd < 0)
+            continue; /* the client gave up before it was accepted (ECONNABORTED and the like) */
+        if (wl->listener->http)
+            cw_http_accept(wl, fd, &peer);
+        else
+            cw_tcp_proxy_accept(wl, fd, &peer);
+    }
+}
+
+static void stop_listening(struct cw_worker *w)
+{
+    for (uint32_t i = 0; i < w->n_listeners; i++) {
+        struct cw_worker_listener *wl = &w->listeners[i];
+        uv_close((uv_handle_t *)&wl->poll, NULL); /* leaves epoll before the close below */
+        uv_close((uv_handle_t *)&wl->pause_timer, NULL);
+        close(wl->fd);
+        wl->fd = -1;
+    }
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -107,8 +157,7 @@ static void on_stop(uv_async_t *a)
     struct cw_worker *w = a->data;
     w->draining = true;
     cw_upstream_close_idle(w); /* idle pooled connections are not in-flight work */
-    for (uint32_t i = 0; i < w->n_listeners; i++)
-        uv_close((uv_handle_t *)&w->listeners[i].handle, NULL);
+    stop_listening(w);
     for (struct cw_conn_link *l = w->conns.next, *next; l != &w->conns; l = next) {
         next = l->next;
         if (l->drain)
@@ -132,10 +181,10 @@ static void run_worker(void *arg)
     uv_unref((uv_handle_t *)&prepare);
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
-        uv_tcp_init(&w->loop, &wl->handle);
-        wl->handle.data = wl;
-        uv_tcp_open(&wl->handle, wl->fd);
-        uv_listen((uv_stream_t *)&wl->handle, 4096, on_connection);
+        uv_poll_init_socket(&w->loop, &wl->poll, wl->fd);
+        uv_timer_init(&w->loop, &wl->pause_timer);
+        wl->poll.data = wl->pause_timer.data = wl;
+        uv_poll_start(&wl->poll, UV_READABLE, on_listener_readable);
     }
     uv_run(&w->loop, UV_RUN_DEFAULT);
     cw_access_log_flush_if(w);

@@ -1,0 +1,341 @@
+#include "proxy/sock.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Reads per readiness event before other sockets get their turn (libuv's streams use 32). */
+#define READS_PER_EVENT 32
+
+static void on_poll(uv_poll_t *p, int status, int events);
+
+/* Watches what the socket waits for now: each change of the mask costs an epoll_ctl, so it is
+ * made only on a change. */
+static void update_watch(struct cw_sock *s)
+{
+    if (s->closing)
+        return;
+    int want = (s->reading ? UV_READABLE : 0) | (s->write_head || s->connect_cb ? UV_WRITABLE : 0);
+    if (want == s->watched)
+        return;
+    s->watched = want;
+    if (want)
+        uv_poll_start(&s->poll, want, on_poll);
+    else
+        uv_poll_stop(&s->poll);
+}
+
+static int open_poll(uv_loop_t *loop, struct cw_sock *s, int fd)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = fd;
+    int rc = uv_poll_init_socket(loop, &s->poll, fd);
+    if (rc != 0) {
+        close(fd);
+        s->fd = -1;
+        return rc;
+    }
+    s->poll.data = s;
+    s->poll_open = true;
+    return 0;
+}
+
+int cw_sock_adopt(uv_loop_t *loop, struct cw_sock *s, int fd)
+{
+    return open_poll(loop, s, fd);
+}
+
+int cw_sock_accept_from(int listen_fd, struct sockaddr_storage *peer)
+{
+    socklen_t len = sizeof(*peer);
+    int fd;
+    do
+        fd = accept4(listen_fd, (struct sockaddr *)peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd >= 0 ? fd : -errno;
+}
+
+int cw_sock_connect(uv_loop_t *loop, struct cw_sock *s, const struct sockaddr *addr,
+                    cw_sock_status_cb cb)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    socklen_t len =
+        addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int rc;
+    do
+        rc = connect(fd, addr, len);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno != EINPROGRESS) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    rc = open_poll(loop, s, fd);
+    if (rc != 0)
+        return rc;
+    /* Even a connect that completed at once reports through the loop, as libuv does. */
+    s->connect_cb = cb;
+    update_watch(s);
+    return 0;
+}
+
+const char *cw_sock_connect_error(int status)
+{
+    return status == UV_ECONNREFUSED ? "connect refused" : "connect failed";
+}
+
+void cw_sock_nodelay(struct cw_sock *s)
+{
+    int one = 1;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- reading ---- */
+
+int cw_sock_read_start(struct cw_sock *s, cw_sock_alloc_cb alloc_cb, cw_sock_read_cb read_cb)
+{
+    if (s->closing)
+        return UV_EINVAL;
+    s->alloc_cb = alloc_cb;
+    s->read_cb = read_cb;
+    s->reading = true;
+    update_watch(s);
+    return 0;
+}
+
+void cw_sock_read_stop(struct cw_sock *s)
+{
+    s->reading = false;
+    update_watch(s);
+}
+
+static void read_some(struct cw_sock *s)
+{
+    for (int count = READS_PER_EVENT; count > 0 && s->reading && !s->closing; count--) {
+        uv_buf_t buf = uv_buf_init(NULL, 0);
+        s->alloc_cb(s, &buf);
+        if (buf.len == 0) {
+            s->read_cb(s, UV_ENOBUFS, &buf);
+            return;
+        }
+        ssize_t n;
+        do
+            n = recv(s->fd, buf.base, buf.len, 0);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            s->read_cb(s, n, &buf);
+            if ((size_t)n < buf.len)
+                return; /* the socket had no more */
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        /* EOF or an error ends reading, as with libuv's streams: a level-triggered watch on a
+         * finished socket would otherwise fire forever. */
+        ssize_t err = n == 0 ? UV_EOF : -errno;
+        s->reading = false;
+        s->read_cb(s, err, &buf);
+        return;
+    }
+}
+
+/* ---- writing ---- */
+
+void cw_sock_bufs_skip(uv_buf_t *b, unsigned *n, size_t written)
+{
+    unsigned i = 0;
+    while (i < *n && written >= b[i].len)
+        written -= b[i++].len;
+    memmove(b, b + i, sizeof(*b) * (*n - i));
+    *n -= i;
+    if (*n) {
+        b[0].base += written;
+        b[0].len -= written;
+    }
+}
+
+static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n)
+{
+    struct iovec iov[CW_SOCK_MAX_BUFS];
+    if (n > CW_SOCK_MAX_BUFS)
+        n = CW_SOCK_MAX_BUFS;
+    for (unsigned i = 0; i < n; i++) {
+        iov[i].iov_base = bufs[i].base;
+        iov[i].iov_len = bufs[i].len;
+    }
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
+    ssize_t w;
+    do
+        w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w >= 0)
+        return (int)w;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+}
+
+int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+{
+    if (s->closing)
+        return UV_EBADF;
+    /* Queued writes go first, or bytes would reach the peer out of order. */
+    if (s->write_head || s->connect_cb)
+        return UV_EAGAIN;
+    return send_bufs(s->fd, bufs, n);
+}
+
+int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,
+                  cw_sock_write_cb cb)
+{
+    if (s->closing || s->shutdown_cb)
+        return UV_EBADF;
+    if (n == 0 || n > CW_SOCK_MAX_BUFS)
+        return UV_EINVAL;
+    memcpy(req->bufs, bufs, n * sizeof(*bufs));
+    req->n_bufs = n;
+    req->cb = cb;
+    req->next = NULL;
+    if (s->write_tail)
+        s->write_tail->next = req;
+    else
+        s->write_head = req;
+    s->write_tail = req;
+    /* Written when the socket is writable: the callback always comes from the loop. */
+    update_watch(s);
+    return 0;
+}
+
+static struct cw_sock_write *take_writes(struct cw_sock *s)
+{
+    struct cw_sock_write *all = s->write_head;
+    s->write_head = s->write_tail = NULL;
+    return all;
+}
+
+static void complete_all(struct cw_sock_write *req, int status)
+{
+    while (req) {
+        struct cw_sock_write *next = req->next;
+        req->cb(req, status);
+        req = next;
+    }
+}
+
+static void finish_shutdown(struct cw_sock *s, int status)
+{
+    cw_sock_status_cb cb = s->shutdown_cb;
+    s->shutdown_cb = NULL;
+    if (status == 0 && shutdown(s->fd, SHUT_WR) != 0)
+        status = -errno;
+    cb(s, status);
+}
+
+/* Writes queued requests until the socket is full; completed ones call back. */
+static void flush(struct cw_sock *s)
+{
+    while (s->write_head && !s->closing) {
+        struct cw_sock_write *req = s->write_head;
+        int w = send_bufs(s->fd, req->bufs, req->n_bufs);
+        if (w == UV_EAGAIN)
+            return;
+        if (w < 0) {
+            complete_all(take_writes(s), w);
+            if (s->shutdown_cb && !s->closing)
+                finish_shutdown(s, w);
+            return;
+        }
+        cw_sock_bufs_skip(req->bufs, &req->n_bufs, (size_t)w);
+        if (req->n_bufs)
+            return; /* the socket took only part of it: wait until it is writable again */
+        s->write_head = req->next;
+        if (!s->write_head)
+            s->write_tail = NULL;
+        req->cb(req, 0);
+    }
+    if (!s->write_head && s->shutdown_cb && !s->closing)
+        finish_shutdown(s, 0);
+}
+
+int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb)
+{
+    if (s->closing || s->shutdown_cb || s->connect_cb)
+        return UV_EINVAL;
+    s->shutdown_cb = cb;
+    if (!s->write_head)
+        finish_shutdown(s, 0);
+    return 0;
+}
+
+/* ---- events ---- */
+
+static void finish_connect(struct cw_sock *s, int poll_status)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    if (err == 0 && poll_status < 0)
+        err = ECONNABORTED;
+    cw_sock_status_cb cb = s->connect_cb;
+    s->connect_cb = NULL;
+    update_watch(s);
+    cb(s, -err);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    struct cw_sock *s = p->data;
+    if (status < 0) {
+        /* libuv stopped the handle on POLLERR: let the calls below meet the error itself. */
+        s->watched = 0;
+        events = UV_READABLE | UV_WRITABLE;
+    } else if (events == 0) {
+        events = UV_READABLE | UV_WRITABLE; /* a bare hang-up: the syscalls will say */
+    }
+    if (s->connect_cb) {
+        finish_connect(s, status);
+        return;
+    }
+    if ((events & UV_READABLE) && s->reading)
+        read_some(s);
+    if ((events & UV_WRITABLE) && s->write_head && !s->closing)
+        flush(s);
+    update_watch(s);
+}
+
+/* ---- closing ---- */
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    struct cw_sock *s = h->data;
+    /* What was still asked of the socket completes first, as libuv's streams do. */
+    if (s->connect_cb) {
+        cw_sock_status_cb cb = s->connect_cb;
+        s->connect_cb = NULL;
+        cb(s, UV_ECANCELED);
+    }
+    complete_all(take_writes(s), UV_ECANCELED);
+    if (s->shutdown_cb) {
+        cw_sock_status_cb cb = s->shutdown_cb;
+        s->shutdown_cb = NULL;
+        cb(s, UV_ECANCELED);
+    }
+    s->close_cb(s);
+}
+
+void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    s->reading = false;
+    s->close_cb = cb;
+    /* uv_close removes the descriptor from epoll before it is closed and its number reused. */
+    uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+    close(s->fd);
+    s->fd = -1;
+}

@@ -1,0 +1,109 @@
+/*
+ * Connected TCP sockets of the workers (private to proxy/): a uv_poll_t watches the descriptor
+ * and causeway does its own recv(), sendmsg(), accept4(), connect() and shutdown().
+ *
+ * libuv's streams read with read(2), which goes through the VFS file layer (fdget_pos,
+ * rw_verify_area, sock_read_iter) before it reaches TCP; recv() enters the socket code
+ * directly. On the benchmark's request path that layer was about a microsecond per request
+ * (BENCHMARKS.md). The interface keeps the shape of libuv's streams (alloc and read callbacks,
+ * queued write requests with a completion callback, shutdown after queued writes, close with a
+ * callback) so that the connection code reads the same, and so does their behaviour: reading
+ * stops by itself at EOF or on an error, and requests still queued when the socket closes
+ * complete with UV_ECANCELED before the close callback runs.
+ */
+#ifndef CW_PROXY_SOCK_H
+#define CW_PROXY_SOCK_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#define CW_SOCK_MAX_BUFS 4
+
+struct cw_sock;
+struct cw_sock_write;
+
+/* <buf> gets the space for the next read; a zero length delivers UV_ENOBUFS to the read
+ * callback. */
+typedef void (*cw_sock_alloc_cb)(struct cw_sock *s, uv_buf_t *buf);
+/* <nread> bytes arrived in <buf>, or UV_EOF, UV_ENOBUFS or a negative libuv error. */
+typedef void (*cw_sock_read_cb)(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf);
+typedef void (*cw_sock_write_cb)(struct cw_sock_write *req, int status);
+typedef void (*cw_sock_status_cb)(struct cw_sock *s, int status);
+typedef void (*cw_sock_close_cb)(struct cw_sock *s);
+
+/* A queued write: the buffers' bytes must stay in place until the callback. */
+struct cw_sock_write {
+    void *data;
+    uv_buf_t bufs[CW_SOCK_MAX_BUFS];
+    unsigned n_bufs;
+    cw_sock_write_cb cb;
+    struct cw_sock_write *next;
+};
+
+struct cw_sock {
+    uv_poll_t poll;
+    int fd;
+    int watched; /* the UV_READABLE / UV_WRITABLE mask the poll handle has */
+    void *data;
+    cw_sock_alloc_cb alloc_cb;
+    cw_sock_read_cb read_cb;
+    struct cw_sock_write *write_head, *write_tail;
+    cw_sock_status_cb connect_cb;  /* while a connect is under way */
+    cw_sock_status_cb shutdown_cb; /* a shutdown waits for the queued writes */
+    cw_sock_close_cb close_cb;
+    bool reading, closing, poll_open;
+};
+
+/*
+ * Takes over the connected, non-blocking descriptor <fd> (from cw_sock_accept_from). On failure
+ * the descriptor is closed and a negative libuv error returned; the socket is then unused and
+ * needs no close.
+ */
+int cw_sock_adopt(uv_loop_t *loop, struct cw_sock *s, int fd);
+
+/*
+ * Accepts one connection on the listening descriptor <listen_fd>: its non-blocking descriptor
+ * with the peer's address in <peer>, or a negative libuv error (UV_EAGAIN: none waiting).
+ */
+int cw_sock_accept_from(int listen_fd, struct sockaddr_storage *peer);
+
+/*
+ * Starts connecting to <addr>; <cb> runs with 0 or a negative libuv error. Returns a negative
+ * libuv error, without calling back, when the connect cannot even start; the socket is then
+ * unused and needs no close.
+ */
+int cw_sock_connect(uv_loop_t *loop, struct cw_sock *s, const struct sockaddr *addr,
+                    cw_sock_status_cb cb);
+
+/* The access log's words for a failed connect's status. */
+const char *cw_sock_connect_error(int status);
+
+int cw_sock_read_start(struct cw_sock *s, cw_sock_alloc_cb alloc_cb, cw_sock_read_cb read_cb);
+void cw_sock_read_stop(struct cw_sock *s);
+
+/*
+ * Like uv_try_write: writes what the socket takes now of <bufs> (<n> of them), never blocks.
+ * Returns the bytes written, UV_EAGAIN when nothing could be written (or queued writes must go
+ * first), or a negative libuv error.
+ */
+int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n);
+
+/* Queues <bufs> (at most CW_SOCK_MAX_BUFS) after the writes already queued; <cb> runs when all
+ * are written or on an error, never before this returns. */
+int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,
+                  cw_sock_write_cb cb);
+
+/* Half-closes the sending side once the queued writes are out, then calls <cb> (at once when
+ * nothing is queued). */
+int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb);
+
+/* Drops the first <written> bytes from <b> (an array of <*n> buffers), as after a short write. */
+void cw_sock_bufs_skip(uv_buf_t *b, unsigned *n, size_t written);
+
+void cw_sock_nodelay(struct cw_sock *s);
+
+/* Closes the descriptor now; <cb> runs from the loop once libuv has let go of the handle. */
+void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb);
+
+#endif
