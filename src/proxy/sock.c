@@ -18,7 +18,8 @@ static void update_watch(struct cw_sock *s)
 {
     if (s->closing)
         return;
-    int want = (s->reading ? UV_READABLE : 0) | (s->write_head || s->connect_cb ? UV_WRITABLE : 0);
+    int want = (s->reading ? UV_READABLE : 0) | (s->write_head || s->connect_cb ? UV_WRITABLE : 0) |
+               s->ready_events;
     if (want == s->watched)
         return;
     s->watched = want;
@@ -93,6 +94,13 @@ void cw_sock_nodelay(struct cw_sock *s)
 {
     int one = 1;
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void cw_sock_watch(struct cw_sock *s, int events, cw_sock_ready_cb cb)
+{
+    s->ready_events = events;
+    s->ready_cb = cb;
+    update_watch(s);
 }
 
 /* ---- reading ---- */
@@ -300,7 +308,9 @@ static void on_poll(uv_poll_t *p, int status, int events)
         finish_connect(s, status);
         return;
     }
-    if ((events & UV_READABLE) && s->reading)
+    if ((events & s->ready_events) && !s->closing)
+        s->ready_cb(s, events & s->ready_events);
+    if ((events & UV_READABLE) && s->reading && !s->closing)
         read_some(s);
     if ((events & UV_WRITABLE) && s->write_head && !s->closing)
         flush(s);

@@ -31,6 +31,8 @@ typedef void (*cw_sock_read_cb)(struct cw_sock *s, ssize_t nread, const uv_buf_t
 typedef void (*cw_sock_write_cb)(struct cw_sock_write *req, int status);
 typedef void (*cw_sock_status_cb)(struct cw_sock *s, int status);
 typedef void (*cw_sock_close_cb)(struct cw_sock *s);
+/* <events> (UV_READABLE, UV_WRITABLE) of those asked with cw_sock_watch are ready. */
+typedef void (*cw_sock_ready_cb)(struct cw_sock *s, int events);
 
 /* A queued write: the buffers' bytes must stay in place until the callback. */
 struct cw_sock_write {
@@ -52,6 +54,8 @@ struct cw_sock {
     cw_sock_status_cb connect_cb;  /* while a connect is under way */
     cw_sock_status_cb shutdown_cb; /* a shutdown waits for the queued writes */
     cw_sock_close_cb close_cb;
+    int ready_events; /* asked with cw_sock_watch */
+    cw_sock_ready_cb ready_cb;
     bool reading, closing, poll_open;
 };
 
@@ -102,6 +106,14 @@ int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb);
 void cw_sock_bufs_skip(uv_buf_t *b, unsigned *n, size_t written);
 
 void cw_sock_nodelay(struct cw_sock *s);
+
+/*
+ * For owners that move the bytes with their own system calls (splice): <cb> runs while the
+ * socket is ready for <events> (UV_READABLE, UV_WRITABLE; 0 stops). This is independent of
+ * cw_sock_read_start and of queued writes, which must not be used for the same direction.
+ * After an error on the socket, <cb> gets every asked event so that the owner's call meets it.
+ */
+void cw_sock_watch(struct cw_sock *s, int events, cw_sock_ready_cb cb);
 
 /* Closes the descriptor now; <cb> runs from the loop once libuv has let go of the handle. */
 void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb);
