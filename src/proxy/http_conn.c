@@ -510,7 +510,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
 {
     struct cw_worker *w = wl->worker;
     struct http_conn *c = cw_xcalloc(1, sizeof(*c));
-    if (cw_sock_adopt(&w->loop, &c->sock, fd) != 0) {
+    if (cw_sock_adopt(&w->io, &c->sock, fd) != 0) {
         free(c);
         return;
     }

@@ -348,7 +348,7 @@ bool cw_upstream_acquire(struct http_conn *c)
     u->owner = c;
     ex->up = u;
     int rc =
-        cw_sock_connect(&w->loop, &u->sock, (const struct sockaddr *)&u->host->addr, on_connected);
+        cw_sock_connect(&w->io, &u->sock, (const struct sockaddr *)&u->host->addr, on_connected);
     if (rc != 0) { /* never started: nothing to close */
         ex->up = NULL;
         free(u->buf);

@@ -2,9 +2,11 @@
 #ifndef CW_PROXY_INT_H
 #define CW_PROXY_INT_H
 
+#include <stdatomic.h>
 #include <uv.h>
 
 #include "proxy/access_log.h"
+#include "proxy/io_loop.h"
 #include "proxy/proxy.h"
 
 /* Every live connection is on its worker's list so that shutdown can close what remains. */
@@ -16,9 +18,8 @@ struct cw_conn_link {
 };
 
 struct cw_worker_listener {
-    uv_poll_t poll;
-    uv_timer_t pause_timer; /* out of descriptors: accepting waits a moment */
-    int fd;
+    struct cw_io_watch watch;                    /* watch.fd: the listening socket */
+    uv_timer_t pause_timer;                      /* out of descriptors: accepting waits a moment */
     const struct cw_snapshot_listener *listener; /* of the worker's generation */
     uint16_t port; /* the socket's port: a reload finds the listener again by it */
     struct cw_worker *worker;
@@ -28,10 +29,10 @@ struct cw_worker {
     unsigned id;
     struct cw_proxy *proxy;
     const struct cw_proxy_config *cfg;
-    uv_loop_t loop;
+    uv_loop_t loop;       /* the worker's timers */
+    struct cw_io_loop io; /* its sockets, and the loop that runs both */
     uv_thread_t thread;
-    uv_async_t stop_async;
-    uv_async_t reload_async;
+    atomic_bool stop_requested;               /* set by the control thread, which then wakes <io> */
     struct cw_generation *gen;                /* served to new connections and requests */
     _Atomic(struct cw_generation *) next_gen; /* published by the control thread */
     uv_timer_t drain_timer;

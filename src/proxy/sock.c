@@ -4,49 +4,48 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 /* Reads per readiness event before other sockets get their turn (libuv's streams use 32). */
 #define READS_PER_EVENT 32
 
-static void on_poll(uv_poll_t *p, int status, int events);
+static void on_event(struct cw_io_watch *w, uint32_t events);
+static void serve(struct cw_sock *s);
+static void on_deferred(struct cw_io_deferred *d);
 
-/* Watches what the socket waits for now: each change of the mask costs an epoll_ctl, so it is
- * made only on a change. */
-static void update_watch(struct cw_sock *s)
+/* Serves the socket again at the end of the batch (level-triggered behaviour on top of
+ * edge-triggered events, and callbacks that must not run inside the caller). */
+static void serve_later(struct cw_sock *s)
 {
-    if (s->closing)
-        return;
-    int want = (s->reading ? UV_READABLE : 0) | (s->write_head || s->connect_cb ? UV_WRITABLE : 0) |
-               s->ready_events;
-    if (want == s->watched)
-        return;
-    s->watched = want;
-    if (want)
-        uv_poll_start(&s->poll, want, on_poll);
-    else
-        uv_poll_stop(&s->poll);
+    cw_io_defer(s->loop, &s->deferred, on_deferred);
 }
 
-static int open_poll(uv_loop_t *loop, struct cw_sock *s, int fd)
+/* Whether a wanted flag is still set, so that the socket must be served again. */
+static bool has_work(const struct cw_sock *s)
+{
+    if (s->connect_cb)
+        return false; /* only an event ends a connect */
+    bool r = s->readable && (s->reading || (s->ready_events & UV_READABLE));
+    bool w = s->writable && (s->write_head || (s->ready_events & UV_WRITABLE));
+    return r || w;
+}
+
+int cw_sock_adopt(struct cw_io_loop *loop, struct cw_sock *s, int fd)
 {
     memset(s, 0, sizeof(*s));
     s->fd = fd;
-    int rc = uv_poll_init_socket(loop, &s->poll, fd);
+    s->loop = loop;
+    s->watch.fd = fd;
+    s->watch.on_event = on_event;
+    /* Registered once for everything; nothing is modified later, and close() removes it. */
+    int rc = cw_io_add(loop, &s->watch, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
     if (rc != 0) {
         close(fd);
         s->fd = -1;
-        return rc;
     }
-    s->poll.data = s;
-    s->poll_open = true;
-    return 0;
-}
-
-int cw_sock_adopt(uv_loop_t *loop, struct cw_sock *s, int fd)
-{
-    return open_poll(loop, s, fd);
+    return rc;
 }
 
 int cw_sock_accept_from(int listen_fd, struct sockaddr_storage *peer)
@@ -59,7 +58,7 @@ int cw_sock_accept_from(int listen_fd, struct sockaddr_storage *peer)
     return fd >= 0 ? fd : -errno;
 }
 
-int cw_sock_connect(uv_loop_t *loop, struct cw_sock *s, const struct sockaddr *addr,
+int cw_sock_connect(struct cw_io_loop *loop, struct cw_sock *s, const struct sockaddr *addr,
                     cw_sock_status_cb cb)
 {
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -76,12 +75,12 @@ int cw_sock_connect(uv_loop_t *loop, struct cw_sock *s, const struct sockaddr *a
         close(fd);
         return rc;
     }
-    rc = open_poll(loop, s, fd);
+    rc = cw_sock_adopt(loop, s, fd);
     if (rc != 0)
         return rc;
-    /* Even a connect that completed at once reports through the loop, as libuv does. */
+    /* Even a connect that completed at once reports through the loop (its EPOLLOUT), as libuv
+     * does. */
     s->connect_cb = cb;
-    update_watch(s);
     return 0;
 }
 
@@ -100,7 +99,16 @@ void cw_sock_watch(struct cw_sock *s, int events, cw_sock_ready_cb cb)
 {
     s->ready_events = events;
     s->ready_cb = cb;
-    update_watch(s);
+    if (has_work(s))
+        serve_later(s);
+}
+
+void cw_sock_blocked(struct cw_sock *s, int events)
+{
+    if (events & UV_READABLE)
+        s->readable = false;
+    if (events & UV_WRITABLE)
+        s->writable = false;
 }
 
 /* ---- reading ---- */
@@ -112,14 +120,14 @@ int cw_sock_read_start(struct cw_sock *s, cw_sock_alloc_cb alloc_cb, cw_sock_rea
     s->alloc_cb = alloc_cb;
     s->read_cb = read_cb;
     s->reading = true;
-    update_watch(s);
+    if (has_work(s)) /* bytes (or EOF) that arrived while reading was stopped */
+        serve_later(s);
     return 0;
 }
 
 void cw_sock_read_stop(struct cw_sock *s)
 {
     s->reading = false;
-    update_watch(s);
 }
 
 static void read_some(struct cw_sock *s)
@@ -136,15 +144,20 @@ static void read_some(struct cw_sock *s)
             n = recv(s->fd, buf.base, buf.len, 0);
         while (n < 0 && errno == EINTR);
         if (n > 0) {
+            /* A short read emptied the socket: anything later comes with a new event. Not so
+             * for an EOF or error that already came: no event will repeat it. */
+            if ((size_t)n < buf.len && !s->end_seen)
+                s->readable = false;
             s->read_cb(s, n, &buf);
-            if ((size_t)n < buf.len)
-                return; /* the socket had no more */
+            if (!s->readable)
+                return;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            s->readable = false;
             return;
-        /* EOF or an error ends reading, as with libuv's streams: a level-triggered watch on a
-         * finished socket would otherwise fire forever. */
+        }
+        /* EOF or an error ends reading, as with libuv's streams: the owner is told once. */
         ssize_t err = n == 0 ? UV_EOF : -errno;
         s->reading = false;
         s->read_cb(s, err, &buf);
@@ -186,6 +199,23 @@ static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n)
     return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
 }
 
+/* Sends and keeps the writable flag true to what the socket said: after a short write the
+ * socket is full, and the kernel reports when it has room again. */
+static int send_tracked(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+{
+    int w = send_bufs(s->fd, bufs, n);
+    if (w == UV_EAGAIN)
+        s->writable = false;
+    else if (w >= 0) {
+        size_t total = 0;
+        for (unsigned i = 0; i < n && i < CW_SOCK_MAX_BUFS; i++)
+            total += bufs[i].len;
+        if ((size_t)w < total)
+            s->writable = false;
+    }
+    return w;
+}
+
 int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
 {
     if (s->closing)
@@ -193,7 +223,7 @@ int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
     /* Queued writes go first, or bytes would reach the peer out of order. */
     if (s->write_head || s->connect_cb)
         return UV_EAGAIN;
-    return send_bufs(s->fd, bufs, n);
+    return send_tracked(s, bufs, n);
 }
 
 int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,
@@ -212,8 +242,10 @@ int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *
     else
         s->write_head = req;
     s->write_tail = req;
-    /* Written when the socket is writable: the callback always comes from the loop. */
-    update_watch(s);
+    /* Written from the loop (now, at the end of the batch, when the socket is known to be
+     * writable; else at its next event), so the callback never runs inside this call. */
+    if (has_work(s))
+        serve_later(s);
     return 0;
 }
 
@@ -247,7 +279,7 @@ static void flush(struct cw_sock *s)
 {
     while (s->write_head && !s->closing) {
         struct cw_sock_write *req = s->write_head;
-        int w = send_bufs(s->fd, req->bufs, req->n_bufs);
+        int w = send_tracked(s, req->bufs, req->n_bufs);
         if (w == UV_EAGAIN)
             return;
         if (w < 0) {
@@ -280,48 +312,55 @@ int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb)
 
 /* ---- events ---- */
 
-static void finish_connect(struct cw_sock *s, int poll_status)
+static void finish_connect(struct cw_sock *s)
 {
     int err = 0;
     socklen_t len = sizeof(err);
     if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
-    if (err == 0 && poll_status < 0)
-        err = ECONNABORTED;
     cw_sock_status_cb cb = s->connect_cb;
     s->connect_cb = NULL;
-    update_watch(s);
     cb(s, -err);
 }
 
-static void on_poll(uv_poll_t *p, int status, int events)
+/* Does what the flags allow and the owner wants, as one readiness callback would. */
+static void serve(struct cw_sock *s)
 {
-    struct cw_sock *s = p->data;
-    if (status < 0) {
-        /* libuv stopped the handle on POLLERR: let the calls below meet the error itself. */
-        s->watched = 0;
-        events = UV_READABLE | UV_WRITABLE;
-    } else if (events == 0) {
-        events = UV_READABLE | UV_WRITABLE; /* a bare hang-up: the syscalls will say */
-    }
+    if (s->closing)
+        return;
     if (s->connect_cb) {
-        finish_connect(s, status);
+        if (s->writable || s->readable)
+            finish_connect(s);
         return;
     }
-    if ((events & s->ready_events) && !s->closing)
-        s->ready_cb(s, events & s->ready_events);
-    if ((events & UV_READABLE) && s->reading && !s->closing)
+    int ready = (s->readable ? UV_READABLE : 0) | (s->writable ? UV_WRITABLE : 0);
+    if (ready & s->ready_events)
+        s->ready_cb(s, ready & s->ready_events);
+    if (s->readable && s->reading && !s->closing)
         read_some(s);
-    if ((events & UV_WRITABLE) && s->write_head && !s->closing)
+    if (s->writable && s->write_head && !s->closing)
         flush(s);
-    update_watch(s);
+    if (!s->closing && has_work(s))
+        serve_later(s); /* a read budget ran out, or the owner left work: the next batch */
+}
+
+static void on_event(struct cw_io_watch *w, uint32_t events)
+{
+    struct cw_sock *s = (struct cw_sock *)w;
+    /* An error or hang-up makes both sides "ready": the next call meets it and says so. */
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+        s->readable = true;
+    if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+        s->end_seen = true;
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+        s->writable = true;
+    serve(s);
 }
 
 /* ---- closing ---- */
 
-static void on_poll_closed(uv_handle_t *h)
+static void finish_close(struct cw_sock *s)
 {
-    struct cw_sock *s = h->data;
     /* What was still asked of the socket completes first, as libuv's streams do. */
     if (s->connect_cb) {
         cw_sock_status_cb cb = s->connect_cb;
@@ -337,6 +376,15 @@ static void on_poll_closed(uv_handle_t *h)
     s->close_cb(s);
 }
 
+static void on_deferred(struct cw_io_deferred *d)
+{
+    struct cw_sock *s = (struct cw_sock *)((char *)d - offsetof(struct cw_sock, deferred));
+    if (s->closing)
+        finish_close(s);
+    else
+        serve(s);
+}
+
 void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb)
 {
     if (s->closing)
@@ -344,8 +392,9 @@ void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb)
     s->closing = true;
     s->reading = false;
     s->close_cb = cb;
-    /* uv_close removes the descriptor from epoll before it is closed and its number reused. */
-    uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+    /* close() takes the descriptor out of the epoll set; events of this batch that still name
+     * the socket find it closing, and it is freed only after the batch. */
     close(s->fd);
     s->fd = -1;
+    serve_later(s);
 }

@@ -1,6 +1,7 @@
 /*
- * Connected TCP sockets of the workers (private to proxy/): a uv_poll_t watches the descriptor
- * and causeway does its own recv(), sendmsg(), accept4(), connect() and shutdown().
+ * Connected TCP sockets of the workers (private to proxy/): registered once, edge-triggered,
+ * in the worker's own epoll set (io_loop.h), and read and written with causeway's own recv(),
+ * sendmsg(), accept4(), connect() and shutdown().
  *
  * libuv's streams read with read(2), which goes through the VFS file layer (fdget_pos,
  * rw_verify_area, sock_read_iter) before it reaches TCP; recv() enters the socket code
@@ -8,8 +9,14 @@
  * (BENCHMARKS.md). The interface keeps the shape of libuv's streams (alloc and read callbacks,
  * queued write requests with a completion callback, shutdown after queued writes, close with a
  * callback) so that the connection code reads the same, and so does their behaviour: reading
- * stops by itself at EOF or on an error, and requests still queued when the socket closes
- * complete with UV_ECANCELED before the close callback runs.
+ * stops by itself at EOF or on an error, callbacks never run inside the call that asked for
+ * them (except a shutdown with nothing queued), and requests still queued when the socket
+ * closes complete with UV_ECANCELED before the close callback runs.
+ *
+ * Edge-triggered readiness is kept as two flags, readable and writable: set by an event,
+ * cleared only when a system call says EAGAIN (or a read comes back short). While a wanted
+ * flag stays set, the socket is served again at the end of the batch, so the owners see
+ * level-triggered behaviour.
  */
 #ifndef CW_PROXY_SOCK_H
 #define CW_PROXY_SOCK_H
@@ -17,6 +24,8 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <uv.h>
+
+#include "proxy/io_loop.h"
 
 #define CW_SOCK_MAX_BUFS 4
 
@@ -44,9 +53,10 @@ struct cw_sock_write {
 };
 
 struct cw_sock {
-    uv_poll_t poll;
+    struct cw_io_watch watch; /* first: the loop's events come with &watch */
+    struct cw_io_deferred deferred;
+    struct cw_io_loop *loop;
     int fd;
-    int watched; /* the UV_READABLE / UV_WRITABLE mask the poll handle has */
     void *data;
     cw_sock_alloc_cb alloc_cb;
     cw_sock_read_cb read_cb;
@@ -56,7 +66,9 @@ struct cw_sock {
     cw_sock_close_cb close_cb;
     int ready_events; /* asked with cw_sock_watch */
     cw_sock_ready_cb ready_cb;
-    bool reading, closing, poll_open;
+    bool readable, writable; /* what the last events said and no call has contradicted */
+    bool end_seen;           /* EOF or an error was reported: read until a call says so */
+    bool reading, closing;
 };
 
 /*
@@ -64,7 +76,7 @@ struct cw_sock {
  * the descriptor is closed and a negative libuv error returned; the socket is then unused and
  * needs no close.
  */
-int cw_sock_adopt(uv_loop_t *loop, struct cw_sock *s, int fd);
+int cw_sock_adopt(struct cw_io_loop *loop, struct cw_sock *s, int fd);
 
 /*
  * Accepts one connection on the listening descriptor <listen_fd>: its non-blocking descriptor
@@ -77,7 +89,7 @@ int cw_sock_accept_from(int listen_fd, struct sockaddr_storage *peer);
  * libuv error, without calling back, when the connect cannot even start; the socket is then
  * unused and needs no close.
  */
-int cw_sock_connect(uv_loop_t *loop, struct cw_sock *s, const struct sockaddr *addr,
+int cw_sock_connect(struct cw_io_loop *loop, struct cw_sock *s, const struct sockaddr *addr,
                     cw_sock_status_cb cb);
 
 /* The access log's words for a failed connect's status. */
@@ -109,13 +121,19 @@ void cw_sock_nodelay(struct cw_sock *s);
 
 /*
  * For owners that move the bytes with their own system calls (splice): <cb> runs while the
- * socket is ready for <events> (UV_READABLE, UV_WRITABLE; 0 stops). This is independent of
- * cw_sock_read_start and of queued writes, which must not be used for the same direction.
- * After an error on the socket, <cb> gets every asked event so that the owner's call meets it.
+ * socket is ready for <events> (UV_READABLE, UV_WRITABLE; 0 stops), again at the end of each
+ * batch until the owner reports with cw_sock_blocked that a call said EAGAIN. This is
+ * independent of cw_sock_read_start and of queued writes, which must not be used for the same
+ * direction. After an error on the socket, <cb> gets every asked event so that the owner's
+ * call meets it.
  */
 void cw_sock_watch(struct cw_sock *s, int events, cw_sock_ready_cb cb);
 
-/* Closes the descriptor now; <cb> runs from the loop once libuv has let go of the handle. */
+/* The owner's own call on the socket said EAGAIN for <events>: wait for the next event. */
+void cw_sock_blocked(struct cw_sock *s, int events);
+
+/* Closes the descriptor now; <cb> runs at the end of the batch, after the cancelled requests'
+ * callbacks. */
 void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb);
 
 #endif

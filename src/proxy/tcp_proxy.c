@@ -201,8 +201,10 @@ static void pump(struct tunnel *t, struct direction *d)
     for (int i = 0; i < SPLICES_PER_EVENT && !t->closing; i++) {
         if (d->pipe.queued) {
             ssize_t n = cw_splice_pipe_drain(&d->pipe, d->to->fd);
-            if (n == UV_EAGAIN)
+            if (n == UV_EAGAIN) {
+                cw_sock_blocked(d->to, UV_WRITABLE);
                 break;
+            }
             if (n < 0) {
                 close_tunnel(t, "write failed");
                 return;
@@ -212,8 +214,10 @@ static void pump(struct tunnel *t, struct direction *d)
         if (d->eof)
             break;
         ssize_t n = cw_splice_pipe_fill(&d->pipe, d->from->fd);
-        if (n == UV_EAGAIN)
+        if (n == UV_EAGAIN) { /* the pipe is empty here, so the socket is */
+            cw_sock_blocked(d->from, UV_READABLE);
             break;
+        }
         if (n == 0) { /* EOF, and the pipe is empty: pass the half-close on */
             d->eof = true;
             d->writing = false;
@@ -500,7 +504,7 @@ static void try_connect(struct tunnel *t)
         }
         t->tried[t->n_tried++] = (uint32_t)h;
         t->host = &t->uc->hosts[h];
-        int rc = cw_sock_connect(&t->w->loop, &t->up, (const struct sockaddr *)&t->host->addr,
+        int rc = cw_sock_connect(&t->w->io, &t->up, (const struct sockaddr *)&t->host->addr,
                                  on_connected);
         if (rc == 0)
             break;
@@ -538,7 +542,7 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
     (void)peer;
     struct cw_worker *w = wl->worker;
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
-    if (cw_sock_adopt(&w->loop, &t->down, fd) != 0) {
+    if (cw_sock_adopt(&w->io, &t->down, fd) != 0) {
         free(t);
         return;
     }

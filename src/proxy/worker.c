@@ -1,8 +1,11 @@
 /*
- * Worker threads: one libuv loop each, its own listening sockets, its own connections. The
- * control thread talks to a worker only through stop_async and reload_async (with next_gen).
+ * Worker threads: one event loop each (io_loop.h), its own listening sockets, its own
+ * connections. The control thread talks to a worker only by setting stop_requested or next_gen
+ * and waking its loop.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,11 +33,12 @@ static void close_handle(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-/* Closes every remaining handle so that uv_run returns. */
+/* Closes every remaining handle so that the loop ends. */
 static void finish(struct cw_worker *w)
 {
     cw_access_log_flush_if(w);
     uv_walk(&w->loop, close_handle, NULL);
+    cw_io_loop_finish(&w->io);
 }
 
 void cw_worker_untrack(struct cw_worker *w, struct cw_conn_link *link)
@@ -74,10 +78,10 @@ static void on_sweep(uv_timer_t *t)
     cw_upstream_sweep(t->data);
 }
 
-/* Runs before the loop blocks, after the close callbacks that log finished connections. */
-static void on_prepare(uv_prepare_t *prepare)
+/* Runs after each batch of events, once the close callbacks have logged what finished. */
+static void after_batch(struct cw_io_loop *io)
 {
-    cw_access_log_flush_if(prepare->data);
+    cw_access_log_flush_if(io->data);
 }
 
 /* Connections taken per readiness event and listener before other sockets get their turn. */
@@ -86,34 +90,36 @@ static void on_prepare(uv_prepare_t *prepare)
  * the kernel's backlog meanwhile instead of being accepted and dropped. */
 #define ACCEPT_PAUSE_MS 100
 
-static void on_listener_readable(uv_poll_t *p, int status, int events);
+static void on_listener_event(struct cw_io_watch *watch, uint32_t events);
+
+/* Level-triggered: a listener that stops early (its budget, a pause) is reported again. */
+static int watch_listener(struct cw_worker_listener *wl)
+{
+    return cw_io_add(&wl->worker->io, &wl->watch, EPOLLIN);
+}
 
 static void on_accept_pause_over(uv_timer_t *t)
 {
     struct cw_worker_listener *wl = t->data;
     if (!wl->worker->draining)
-        uv_poll_start(&wl->poll, UV_READABLE, on_listener_readable);
+        watch_listener(wl);
 }
 
 static void pause_accepting(struct cw_worker_listener *wl, int err)
 {
     fprintf(stderr, "causeway: worker %u: cannot accept on port %u: %s; retrying in %d ms\n",
             wl->worker->id, wl->port, uv_strerror(err), ACCEPT_PAUSE_MS);
-    uv_poll_stop(&wl->poll);
+    cw_io_remove(&wl->worker->io, &wl->watch);
     uv_timer_start(&wl->pause_timer, on_accept_pause_over, ACCEPT_PAUSE_MS, 0);
 }
 
-static void on_listener_readable(uv_poll_t *p, int status, int events)
+static void on_listener_event(struct cw_io_watch *watch, uint32_t events)
 {
     (void)events;
-    struct cw_worker_listener *wl = p->data;
-    if (status < 0) { /* libuv stopped watching the socket: start again after a pause */
-        pause_accepting(wl, status);
-        return;
-    }
+    struct cw_worker_listener *wl = (struct cw_worker_listener *)watch;
     for (int i = 0; i < ACCEPTS_PER_EVENT && !wl->worker->draining; i++) {
         struct sockaddr_storage peer;
-        int fd = cw_sock_accept_from(wl->fd, &peer);
+        int fd = cw_sock_accept_from(wl->watch.fd, &peer);
         if (fd == UV_EAGAIN)
             return;
         if (fd == UV_EMFILE || fd == UV_ENFILE || fd == UV_ENOBUFS || fd == UV_ENOMEM) {
@@ -133,10 +139,9 @@ static void stop_listening(struct cw_worker *w)
 {
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
-        uv_close((uv_handle_t *)&wl->poll, NULL); /* leaves epoll before the close below */
         uv_close((uv_handle_t *)&wl->pause_timer, NULL);
-        close(wl->fd);
-        wl->fd = -1;
+        close(wl->watch.fd); /* also leaves the epoll set */
+        wl->watch.fd = -1;
     }
 }
 
@@ -152,9 +157,8 @@ static void on_drain_timeout(uv_timer_t *t)
     finish(w);
 }
 
-static void on_stop(uv_async_t *a)
+static void on_stop(struct cw_worker *w)
 {
-    struct cw_worker *w = a->data;
     w->draining = true;
     cw_upstream_close_idle(w); /* idle pooled connections are not in-flight work */
     stop_listening(w);
@@ -174,19 +178,15 @@ static void on_stop(uv_async_t *a)
 static void run_worker(void *arg)
 {
     struct cw_worker *w = arg;
-    uv_prepare_t prepare;
-    uv_prepare_init(&w->loop, &prepare);
-    prepare.data = w;
-    uv_prepare_start(&prepare, on_prepare);
-    uv_unref((uv_handle_t *)&prepare);
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
-        uv_poll_init_socket(&w->loop, &wl->poll, wl->fd);
         uv_timer_init(&w->loop, &wl->pause_timer);
-        wl->poll.data = wl->pause_timer.data = wl;
-        uv_poll_start(&wl->poll, UV_READABLE, on_listener_readable);
+        wl->pause_timer.data = wl;
+        wl->watch.on_event = on_listener_event;
+        if (watch_listener(wl) != 0)
+            pause_accepting(wl, -errno);
     }
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    cw_io_loop_run(&w->io);
     cw_access_log_flush_if(w);
 }
 
@@ -209,10 +209,21 @@ static void free_cluster_state(struct cw_worker *w)
     free(w->cursors);
 }
 
-/* A reloaded configuration: new connections and requests use it from now on. */
-static void on_reload(uv_async_t *a)
+static void on_reload(struct cw_worker *w);
+
+/* The control thread asked for something: a stop, a new configuration, or both. */
+static void on_wake(struct cw_io_loop *io)
 {
-    struct cw_worker *w = a->data;
+    struct cw_worker *w = io->data;
+    if (atomic_load(&w->next_gen))
+        on_reload(w);
+    if (atomic_load(&w->stop_requested) && !w->draining)
+        on_stop(w);
+}
+
+/* A reloaded configuration: new connections and requests use it from now on. */
+static void on_reload(struct cw_worker *w)
+{
     struct cw_generation *next = atomic_exchange(&w->next_gen, NULL);
     if (!next)
         return;
@@ -233,7 +244,7 @@ void cw_proxy_publish(struct cw_proxy *p, struct cw_generation *g)
         struct cw_generation *unused = atomic_exchange(&w->next_gen, cw_generation_ref(g));
         if (unused) /* two reloads before the worker woke up */
             cw_generation_unref(unused);
-        uv_async_send(&w->reload_async);
+        cw_io_wake(&w->io);
     }
 }
 
@@ -246,28 +257,33 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     w->cfg = p->cfg;
     w->conns.next = w->conns.prev = &w->conns;
     uv_loop_init(&w->loop);
-    uv_async_init(&w->loop, &w->stop_async, on_stop);
-    w->stop_async.data = w;
-    uv_async_init(&w->loop, &w->reload_async, on_reload);
-    w->reload_async.data = w;
     uv_timer_init(&w->loop, &w->drain_timer);
     w->drain_timer.data = w;
     uv_unref((uv_handle_t *)&w->drain_timer);
     alloc_cluster_state(w);
     uv_timer_init(&w->loop, &w->sweep_timer);
     w->sweep_timer.data = w;
+    /* Referenced: it also keeps the loop's timers alive while no connection is open. */
     uv_timer_start(&w->sweep_timer, on_sweep, 1000, 1000);
-    uv_unref((uv_handle_t *)&w->sweep_timer);
+    if (cw_io_loop_init(&w->io, &w->loop) != 0) {
+        perror("causeway: worker event loop");
+        return -1;
+    }
+    w->io.data = w;
+    w->io.on_wake = on_wake;
+    w->io.after_batch = after_batch;
     w->n_listeners = snap->listeners.n;
     w->listeners = cw_xcalloc(w->n_listeners + 1, sizeof(*w->listeners));
+    for (uint32_t i = 0; i < w->n_listeners; i++)
+        w->listeners[i].watch.fd = -1; /* none open yet: a failure below closes only what is */
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         char err[256];
         w->listeners[i].listener = snap->listeners.v[i];
         w->listeners[i].port = snap->listeners.v[i]->port;
         w->listeners[i].worker = w;
-        w->listeners[i].fd =
+        w->listeners[i].watch.fd =
             cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port, err, sizeof(err));
-        if (w->listeners[i].fd < 0) {
+        if (w->listeners[i].watch.fd < 0) {
             fprintf(stderr, "causeway: %s\n", err);
             return -1;
         }
@@ -278,6 +294,7 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
 static void free_worker(struct cw_worker *w)
 {
     uv_loop_close(&w->loop);
+    cw_io_loop_close(&w->io);
     free_cluster_state(w);
     struct cw_generation *next = atomic_exchange(&w->next_gen, NULL);
     if (next)
@@ -297,11 +314,9 @@ struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
         if (init_worker(p, &p->workers[i], i) != 0) {
             for (unsigned j = 0; j <= i; j++) {
                 for (uint32_t l = 0; l < p->workers[j].n_listeners; l++)
-                    if (p->workers[j].listeners[l].fd >= 0)
-                        close(p->workers[j].listeners[l].fd);
-                uv_close((uv_handle_t *)&p->workers[j].stop_async, NULL);
-                uv_close((uv_handle_t *)&p->workers[j].reload_async, NULL);
-                uv_close((uv_handle_t *)&p->workers[j].drain_timer, NULL);
+                    if (p->workers[j].listeners[l].watch.fd >= 0)
+                        close(p->workers[j].listeners[l].watch.fd);
+                uv_walk(&p->workers[j].loop, close_handle, NULL);
                 uv_run(&p->workers[j].loop, UV_RUN_DEFAULT);
                 free_worker(&p->workers[j]);
             }
@@ -317,8 +332,10 @@ struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
 
 void cw_proxy_stop(struct cw_proxy *p)
 {
-    for (unsigned i = 0; i < p->n_workers; i++)
-        uv_async_send(&p->workers[i].stop_async);
+    for (unsigned i = 0; i < p->n_workers; i++) {
+        atomic_store(&p->workers[i].stop_requested, true);
+        cw_io_wake(&p->workers[i].io);
+    }
     for (unsigned i = 0; i < p->n_workers; i++) {
         uv_thread_join(&p->workers[i].thread);
         free_worker(&p->workers[i]);
