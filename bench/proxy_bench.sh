@@ -17,6 +17,7 @@
 #   WARMUP=2              seconds of untimed wrk per HTTP target before the rounds
 #   BULK_MB=4096          MiB per TCP bulk transfer
 #   SCENARIOS="c1 c50 tcp-up tcp-down"   TARGETS="direct causeway haproxy nginx"
+#                         (also c50-close: 50 clients, a new connection for every request)
 #   BASELINE=PATH         also measure this causeway binary (target "baseline", on 127.0.0.2):
 #                         an A/B of a change within one run
 #   PROXY_CPU=0 LOAD_CPU=1
@@ -221,10 +222,11 @@ stat_ticks() {  # CPU (N or "all"): "busy steal" ticks from /proc/stat (busy: us
 }
 HZ=$(getconf CLK_TCK)
 
-wrk_cmd() {  # SCENARIO TARGET SECONDS
-  local conns=${1#c}
+wrk_cmd() {  # SCENARIO TARGET SECONDS (cN: N keep-alive connections; cN-close: a new one per request)
+  local conns=${1#c} close=()
+  case "$conns" in *-close) conns=${conns%-close}; close=(-H "Connection: close") ;; esac
   taskset -c "$LOAD_CPU" wrk -t"$WRK_THREADS" -c"$conns" -d"$3"s --latency \
-    -H "Host: $HOST_HEADER" "$(http_url "$2")"
+    -H "Host: $HOST_HEADER" "${close[@]}" "$(http_url "$2")"
 }
 
 # Before each measurement, waits (QUIET_WAIT seconds at most) for a second in which the machine,

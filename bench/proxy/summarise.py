@@ -18,7 +18,7 @@ import re
 import statistics
 import sys
 
-HTTP = ("c1", "c50")
+HTTP = ("c1", "c50", "c50-close")
 TARGET_ORDER = ("direct", "causeway", "baseline", "haproxy", "nginx")
 PEERS = ("haproxy", "nginx")
 
@@ -132,10 +132,11 @@ def main(runs, max_other):
     titles = {
         "c1": "HTTP keep-alive, 1 connection (wrk -c1)",
         "c50": "HTTP keep-alive, 50 connections (wrk -c50)",
+        "c50-close": "HTTP, 50 clients, a new connection per request (wrk -c50, Connection: close)",
         "tcp-up": "TCP bulk, client → backend",
         "tcp-down": "TCP bulk, backend → client",
     }
-    order = [s for s in ("c1", "c50", "tcp-up", "tcp-down") if s in data]
+    order = [s for s in ("c1", "c50", "c50-close", "tcp-up", "tcp-down") if s in data]
     for scen in order:
         tcp = scen not in HTTP
         unit = "Gbit/s" if tcp else "req/s"
