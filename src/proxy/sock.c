@@ -329,9 +329,13 @@ static void serve(struct cw_sock *s)
     if (s->closing)
         return;
     if (s->connect_cb) {
-        if (s->writable || s->readable)
-            finish_connect(s);
-        return;
+        if (!s->writable && !s->readable)
+            return;
+        finish_connect(s);
+        /* Reads and writes asked for during the connect are served now: the event that
+         * ended it will not come again. */
+        if (s->closing)
+            return;
     }
     int ready = (s->readable ? UV_READABLE : 0) | (s->writable ? UV_WRITABLE : 0);
     if (ready & s->ready_events)
