@@ -1,7 +1,7 @@
 /*
  * Listening sockets. Each worker gets its own socket per port with SO_REUSEPORT, so the kernel
- * spreads new connections over the workers without a shared accept lock. libuv 1.44 cannot set
- * SO_REUSEPORT itself, so the socket is made here and handed to libuv with uv_tcp_open.
+ * spreads new connections over the workers without a shared accept lock. The worker watches it
+ * in its own epoll set and accepts with accept4 (worker.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
