@@ -1,7 +1,7 @@
 /*
- * The data plane: worker threads, each with its own event loop (io_loop.h) and its own SO_REUSEPORT
- * listening socket for every listener of the snapshot. A connection never moves between
- * threads and the per-request path takes no lock.
+ * The data plane: worker threads, each with its own event loop (io_loop.h) and its own
+ * SO_REUSEPORT listening socket for every listener of the snapshot. A connection never moves
+ * between threads and the per-request path takes no lock.
  *
  * Lifecycle (control thread): cw_proxy_start binds every socket first, so a port that cannot be
  * bound is reported before anything runs; cw_proxy_publish hands the workers a reloaded
