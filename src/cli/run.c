@@ -3,6 +3,7 @@
  * INVALID objects are simply not served (as Gloo does); causeway refuses to start only when a
  * path cannot be read or nothing at all is left to serve.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -253,6 +254,7 @@ struct server {
     const struct run_options *options;
     struct cw_proxy *proxy;
     struct served *current; /* the control thread's reference */
+    sigset_t held;          /* signals blocked until the control loop handles them */
 };
 
 /* SIGHUP: load the manifests again and serve them, keeping every unchanged endpoint's health;
@@ -308,6 +310,7 @@ static void control_loop(struct server *srv)
     uv_signal_start(&sigterm, on_signal, SIGTERM);
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sighup, on_reload_signal, SIGHUP);
+    pthread_sigmask(SIG_UNBLOCK, &srv->held, NULL); /* one that came meanwhile is handled now */
     uv_run(loop, UV_RUN_DEFAULT);
     cw_proxy_stop(srv->proxy);
     cw_ejection_stop(&srv->current->upstreams);
@@ -332,8 +335,16 @@ static int serve(struct run_options *o, struct served *first)
         o->proxy.access_log = &log;
     }
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGHUP, SIG_IGN); /* until the reload handler is installed: never a default death */
-    struct server srv = {.options = o, .current = first};
+    /* Held until the control loop's handlers are installed: a SIGTERM that comes while the
+     * listeners already accept is then a drain, not a default death. The workers, started
+     * meanwhile, keep them blocked, so only the control thread receives them. */
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGTERM);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &held, NULL);
+    struct server srv = {.options = o, .current = first, .held = held};
     srv.proxy = cw_proxy_start(&o->proxy);
     if (!srv.proxy) {
         if (o->access_log)
