@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Summarise runs of bench/proxy_bench.sh.
 
-    summarise.py [--max-other CORES] RUN_DIR [RUN_DIR...]
+    summarise.py [--max-other CORES] [--max-steal CORES] RUN_DIR [RUN_DIR...]
 
 Reads RUN_DIR/runs.tsv (one line per measurement, written by the script) and the raw wrk /
 tcp_bulk outputs it points at; prints a Markdown table per workload, the target check and the
 noise seen. With one RUN_DIR the text is also written to RUN_DIR/summary.md; with several, their
 rounds are pooled (each round still compared only with itself). --max-other leaves out every
 measurement during which the rest of the machine used more than CORES of CPU (the column
-other_busy_s of runs.tsv: a shared machine's builds and tests). Standard library only.
+other_busy_s of runs.tsv: a shared machine's builds and tests); --max-steal leaves out every
+measurement during which the hypervisor took more than CORES from this machine (steal_s: the
+host's other guests). Standard library only.
 
 Every comparison is made within one round: ratios are the median over rounds of the per-round
 ratio (target in round r / direct in round r), so a slow round slows both sides of a ratio.
@@ -85,7 +87,7 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
-def main(runs, max_other):
+def main(runs, max_other, max_steal=None):
     rows = []
     dropped = []
     for i, run in enumerate(runs):
@@ -114,8 +116,10 @@ def main(runs, max_other):
         label = "%s r%d %s %s" % (os.path.basename(runs[r["run"]].rstrip("/")), rnd[1], scen, target)
         if "other_busy_s" in r and wall > 0:
             other = float(r["other_busy_s"]) / wall
-            noise.append((other, float(r["steal_s"]) / wall, label))
-            if max_other is not None and other > max_other:
+            steal = float(r["steal_s"]) / wall
+            noise.append((other, steal, label))
+            if (max_other is not None and other > max_other) or (
+                    max_steal is not None and steal > max_steal):
                 dropped.append(label)
                 continue
         data.setdefault(scen, {}).setdefault(target, {})[rnd] = m
@@ -261,10 +265,10 @@ def main(runs, max_other):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    max_other = None
-    if len(args) >= 2 and args[0] == "--max-other":
-        max_other = float(args[1])
+    limits = {"--max-other": None, "--max-steal": None}
+    while len(args) >= 2 and args[0] in limits:
+        limits[args[0]] = float(args[1])
         args = args[2:]
     if not args:
-        sys.exit("usage: summarise.py [--max-other CORES] RUN_DIR [RUN_DIR...]")
-    main(args, max_other)
+        sys.exit("usage: summarise.py [--max-other CORES] [--max-steal CORES] RUN_DIR [RUN_DIR...]")
+    main(args, limits["--max-other"], limits["--max-steal"])
