@@ -902,6 +902,91 @@ def request(method="GET", path="/", host="example.com", headers=(), body=None, c
     return data + (body or b"")
 
 
+class HttpLoad:
+    """Client threads sending GETs to the gateway until the `with` block ends: `keepalive` of them
+    over one connection each, `fresh` on a new connection per request, each pausing `pause`
+    seconds between requests. `path(i, k)` names thread i's k-th request. An answer is correct
+    when it is 200 and `check(resp)` (if given) holds; it is recorded as (monotonic time,
+    label(resp)). Anything else (exception, other status, closed connection) is recorded in
+    `errors` as (monotonic time, what)."""
+
+    def __init__(self, port, host, path, keepalive=2, fresh=0, pause=0.001, label=None,
+                 check=None):
+        self.port, self.host, self.path, self.pause = port, host, path, pause
+        self.label = label or (lambda resp: resp.text.strip())
+        self.check = check
+        self.lock = threading.Lock()
+        self.results = []  # (t, label)
+        self.errors = []   # (t, what)
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i, i < keepalive), daemon=True)
+                        for i in range(keepalive + fresh)]
+
+    def _answer(self, conn, i, k, keep):
+        conn.send(request("GET", self.path(i, k), self.host, close=not keep))
+        resp = conn.read_response()
+        if resp is None:
+            raise EOFError("gateway closed the connection before answering")
+        if resp.status != 200 or (self.check and not self.check(resp)):
+            raise AssertionError(f"HTTP {resp.status}: {resp.text.strip()!r}")
+        return resp
+
+    def _run(self, i, keep):
+        conn = None
+        k = 0
+        while not self.stopping.is_set():
+            k += 1
+            try:
+                if conn is None:
+                    conn = Conn(GW, self.port, timeout=5)
+                resp = self._answer(conn, i, k, keep)
+                if not keep or (resp.header("Connection") or "").lower() == "close":
+                    conn.close()
+                    conn = None
+                with self.lock:
+                    self.results.append((time.monotonic(), self.label(resp)))
+            except Exception as e:  # noqa: BLE001 - every failure is a test failure, recorded
+                with self.lock:
+                    self.errors.append((time.monotonic(), f"GET {self.path(i, k)}: {e!r}"))
+                if conn is not None:
+                    conn.close()
+                conn = None
+            time.sleep(self.pause)
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(10)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.results), list(self.errors)
+
+    def count(self, label=None, since=0.0):
+        """Correct answers since `since`, with that label when one is given."""
+        with self.lock:
+            return sum(1 for t, lb in self.results if (label is None or lb == label) and t >= since)
+
+    def wait_count(self, label, n, since=0.0, timeout=5.0):
+        try:
+            wait_until(lambda: self.count(label, since) >= n, timeout,
+                       what=f"{n} answers labelled {label}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}: have {self.count(label, since)}, "
+                                 f"errors {self.errors[:3]}") from None
+
+    def first(self, label, since=0.0):
+        with self.lock:
+            return next((t for t, lb in self.results if lb == label and t >= since), None)
+
+
 def raw_exchange(port, data, addr=GW, timeout=5.0):
     """Sends raw bytes on a fresh connection; returns (first Response or None, closed_after)."""
     c = Conn(addr, port, timeout)

@@ -14,10 +14,9 @@ import http.client
 import os
 import signal
 import socket
-import threading
 import time
 
-from backends import (ASHBURN, DALLAS, GW, START_TIMEOUT, Conn, Deadline, SlowHTTPServer,
+from backends import (ASHBURN, DALLAS, GW, HttpLoad, START_TIMEOUT, Conn, Deadline, SlowHTTPServer,
                       _ThreadServer, base_manifests, dest, external_endpoint, external_service,
                       gateway_events, get, join, listening_sockets, outlier_detection_policy,
                       request, route_table, stop_process, vm_rss_kb, wait_until)
@@ -530,65 +529,12 @@ def test_ejection_survives_a_reload(stack):
 
 # ---- 7. many reloads under load: no failure, old configurations freed ---------------------
 
-class Clients:
-    """Threads sending GETs: `keepalive` over one connection each, `fresh` on a new connection
-    per request. Every answer must be 200 with one of the `ok` bodies; anything else is an
-    error."""
-
-    def __init__(self, port, ok, keepalive=2, fresh=1):
-        self.port, self.ok = port, ok
-        self.lock = threading.Lock()
-        self.n = 0
-        self.errors = []
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._run, args=(i, True), daemon=True)
-                        for i in range(keepalive)]
-        self.threads += [threading.Thread(target=self._run, args=(keepalive + i, False),
-                                          daemon=True) for i in range(fresh)]
-
-    def _run(self, i, keep):
-        conn = None
-        k = 0
-        while not self.stopping.is_set():
-            k += 1
-            path = ("/direct", "/items")[k % 2] + f"/{i}/{k}"
-            try:
-                if conn is None:
-                    conn = Conn(GW, self.port, timeout=5)
-                conn.send(request("GET", path, "load.example.com", close=not keep))
-                r = conn.read_response()
-                if r is None:
-                    raise EOFError("closed before answering")
-                if r.status != 200 or r.text.strip() not in self.ok:
-                    raise AssertionError(f"{r.status} {r.text.strip()!r}")
-                if not keep or (r.header("Connection") or "").lower() == "close":
-                    conn.close()
-                    conn = None
-                with self.lock:
-                    self.n += 1
-            except Exception as e:  # noqa: BLE001 - every failure is recorded
-                with self.lock:
-                    self.errors.append(f"GET {path}: {e!r}")
-                if conn is not None:
-                    conn.close()
-                conn = None
-            time.sleep(0.001)
-        if conn is not None:
-            conn.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(10)
-
-    def count(self):
-        with self.lock:
-            return self.n
+def Clients(port, ok):
+    """Two keep-alive clients and one on a new connection per request, alternating /direct and
+    /items on load.example.com; every answer must have one of the `ok` bodies."""
+    return HttpLoad(port, "load.example.com",
+                    lambda i, k: ("/direct", "/items")[k % 2] + f"/{i}/{k}",
+                    keepalive=2, fresh=1, check=lambda resp: resp.text.strip() in ok)
 
 
 def load_config(port, version, padding_routes=150):

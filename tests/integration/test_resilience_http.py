@@ -9,12 +9,11 @@ Ports: gateway listeners 33001-33049 on 127.0.0.90, nginx backends 33101-33149 o
 127.0.0.41/.42/.45/.46.
 """
 import signal
-import threading
 import time
 
-from backends import (ASHBURN, DALLAS, GW, Conn, base_manifests, dest,
+from backends import (ASHBURN, DALLAS, HttpLoad, base_manifests, dest,
                       external_endpoint, external_service, failover_policy, gateway_events, get,
-                      join, outlier_detection_policy, request, route_table, stop_process,
+                      join, outlier_detection_policy, route_table, stop_process,
                       wait_until)
 
 US_WEST = "127.0.0.46"
@@ -93,77 +92,11 @@ def wait_event(gw, event, n=1, timeout=5.0, interval=0.02, **match):
 
 # ---- client load ---------------------------------------------------------------------------
 
-class Load:
-    """`clients` threads, each sending GETs over its own keep-alive connection to the gateway as
-    fast as answers come (with a short pause). Every answer is recorded as (monotonic time, data
-    center); anything else (exception, non-200, closed connection) as an error."""
-
-    def __init__(self, port, clients=4, pause=0.002):
-        self.port, self.pause = port, pause
-        self.lock = threading.Lock()
-        self.results = []   # (t, dc)
-        self.errors = []    # (t, what)
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
-                        for i in range(clients)]
-
-    def _run(self, i):
-        conn = None
-        k = 0
-        while not self.stopping.is_set():
-            k += 1
-            try:
-                if conn is None:
-                    conn = Conn(GW, self.port, timeout=5)
-                conn.send(request("GET", f"/items/{i}/{k}", HOST))
-                resp = conn.read_response()
-                if resp is None:
-                    raise EOFError("gateway closed the connection before answering")
-                if resp.status != 200:
-                    raise AssertionError(f"HTTP {resp.status}: {resp.text.strip()}")
-                if (resp.header("Connection") or "").lower() == "close":
-                    conn.close()
-                    conn = None
-                with self.lock:
-                    self.results.append((time.monotonic(), served_by(resp)))
-            except Exception as e:  # noqa: BLE001 - every failure is a test failure, recorded
-                with self.lock:
-                    self.errors.append((time.monotonic(), repr(e)))
-                if conn is not None:
-                    conn.close()
-                conn = None
-            time.sleep(self.pause)
-        if conn is not None:
-            conn.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(10)
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.results), list(self.errors)
-
-    def count(self, dc, since=0.0):
-        with self.lock:
-            return sum(1 for t, d in self.results if d == dc and t >= since)
-
-    def wait_count(self, dc, n, since=0.0, timeout=5.0):
-        try:
-            wait_until(lambda: self.count(dc, since) >= n, timeout, what=f"{n} answers from {dc}")
-        except AssertionError as e:
-            raise AssertionError(f"{e}: have {self.count(dc, since)}, errors {self.errors[:3]}") \
-                from None
-
-    def first(self, dc, since=0.0):
-        with self.lock:
-            return next((t for t, d in self.results if d == dc and t >= since), None)
+def Load(port, clients=4, pause=0.002):
+    """`clients` keep-alive connections sending GETs as fast as answers come (with a short
+    pause); each answer is labelled with the data center that served it."""
+    return HttpLoad(port, HOST, lambda i, k: f"/items/{i}/{k}", keepalive=clients, pause=pause,
+                    label=served_by)
 
 
 # ---- 1. normal: everything to the local data center ------------------------------------------
