@@ -521,7 +521,12 @@ class Postgres:
             f.write("host all all 127.0.0.0/8 trust\n")
         with open(self.data / "postgresql.conf", "a") as f:
             f.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
-        out = open(self.log, "wb")
+        return self.launch(log_mode="wb")
+
+    def launch(self, log_mode="ab"):
+        """Starts the postmaster on the existing data directory and waits (bounded) until a
+        query works; `log_mode` "ab" keeps the log of an earlier run."""
+        out = open(self.log, log_mode)
         try:
             self.proc = subprocess.Popen(
                 ["runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "-D", str(self.data),

@@ -7,14 +7,13 @@ Ports: gateway listeners 33050-33069 on 127.0.0.90; PostgreSQL "Dallas" 127.0.0.
 """
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
-from backends import (ASHBURN, DALLAS, GW, PG_BIN, START_TIMEOUT, STOP_TIMEOUT, Deadline, Postgres,
+from backends import (ASHBURN, DALLAS, GW, STOP_TIMEOUT, Postgres,
                       base_manifests, dest, external_endpoint, external_service, gateway_events,
-                      join, outlier_detection_policy, port_open, psql, route_table, wait_port,
+                      join, outlier_detection_policy, port_open, psql, route_table,
                       wait_until)
 
 IN_DALLAS = ["--locality", "us-south/dallas"]
@@ -23,7 +22,7 @@ PG_PORT = {"dallas": 33150, "ashburn": 33151}
 
 class DataCenterPostgres(Postgres):
     """A Postgres that can die (immediate shutdown: SIGQUIT to the postmaster, like a crash)
-    and come back on the same data directory."""
+    and come back on the same data directory (launch)."""
 
     def stop_immediate(self):
         pid = self.postmaster_pid()
@@ -31,21 +30,6 @@ class DataCenterPostgres(Postgres):
         os.kill(pid, signal.SIGQUIT)
         self.proc.wait(STOP_TIMEOUT)  # runuser exits with the postmaster
         wait_until(lambda: not port_open(self.addr, self.port), 5, what="PostgreSQL gone")
-
-    def restart(self):
-        out = open(self.log, "ab")
-        try:
-            self.proc = subprocess.Popen(
-                ["runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "-D", str(self.data),
-                 "-k", str(self.sock), "-h", self.addr, "-p", str(self.port)],
-                cwd=self.base, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-        finally:
-            out.close()
-        wait_port(self.addr, self.port, self.proc, log=self.log)
-        d = Deadline(START_TIMEOUT)
-        while psql(self.addr, self.port, "select 1").returncode != 0:
-            assert not d.expired(), "PostgreSQL not ready after restart"
-            time.sleep(0.05)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -70,7 +54,7 @@ def dbs(databases):
     """Both databases up at the start of each test (a failed test may have left Dallas down)."""
     for pg in databases.values():
         if not pg.running():
-            pg.restart()
+            pg.launch()
     return databases
 
 
@@ -147,7 +131,7 @@ def test_dallas_database_dies_then_comes_back(stack, dbs):
     assert {(r["endpoint"], r["locality"], r["priority"]) for r in recs} == {
         (f"{ASHBURN}:{PG_PORT['ashburn']}", "us-east/ashburn", "1")}, recs
     # Dallas comes back; while it is still ejected, connections keep going to Ashburn.
-    dbs["dallas"].restart()
+    dbs["dallas"].launch()
     assert not gateway_events(gw, "return"), "Dallas restarted too slowly for this check to mean anything"
     where = served_by(33053)
     if not gateway_events(gw, "return"):
