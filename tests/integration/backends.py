@@ -296,6 +296,19 @@ def dest(es, port, weight=None):
             f"port: {{number: {port}}}{w}}}")
 
 
+def tcp_route(port, es, es_port, name="db", hosts=("database.internal",)):
+    """A RouteTable whose one TCP route sends listener `port` to ExternalService `es` port
+    `es_port`."""
+    return route_table(name, list(hosts), f"""
+        tcp:
+        - matchers:
+          - port: {port}
+          forwardTo:
+            destinations:
+            {dest(es, es_port)}
+    """)
+
+
 # --------------------------------------------------------------------------------------------
 # Access log
 # --------------------------------------------------------------------------------------------
@@ -1069,43 +1082,37 @@ def raise_nofile(want=8192):
 # resilience: outlier detection / failover policies and the gateway's ejection events
 # --------------------------------------------------------------------------------------------
 
-def outlier_detection_policy(name="od", labels=None, **config):
-    """An OutlierDetectionPolicy in namespace data selecting ExternalServices by `labels`
-    (default failover=true); `config` keys are written as given (consecutiveErrors=2, ...)."""
+def _resilience_policy(kind, name, labels):
+    """The head of a resilience policy in namespace data selecting ExternalServices by `labels`
+    (default failover=true), up to its `config:` line."""
     labels = labels or {"failover": "true"}
     sel = ", ".join(f"{k}: {json.dumps(v)}" for k, v in labels.items())
-    cfg = "".join(f"    {k}: {v}\n" for k, v in config.items()) or "    {}\n"
-    return (_y(f"""
+    return _y(f"""
         apiVersion: resilience.policy.gloo.solo.io/v2
-        kind: OutlierDetectionPolicy
+        kind: {kind}
         metadata: {{name: {name}, namespace: data}}
         spec:
           applyToDestinations:
           - kind: EXTERNAL_SERVICE
             selector: {{labels: {{{sel}}}}}
           config:
-        """) + cfg)
+        """)
+
+
+def outlier_detection_policy(name="od", labels=None, **config):
+    """An OutlierDetectionPolicy in namespace data selecting ExternalServices by `labels`
+    (default failover=true); `config` keys are written as given (consecutiveErrors=2, ...)."""
+    cfg = "".join(f"    {k}: {v}\n" for k, v in config.items()) or "    {}\n"
+    return _resilience_policy("OutlierDetectionPolicy", name, labels) + cfg
 
 
 def failover_policy(mappings, name="failover", labels=None):
     """A FailoverPolicy in namespace data; mappings: [(from_region, [to_region, ...])]."""
-    labels = labels or {"failover": "true"}
-    sel = ", ".join(f"{k}: {json.dumps(v)}" for k, v in labels.items())
     ms = ""
     for f, to in mappings:
         targets = ", ".join(f"{{region: {t}}}" for t in to)
         ms += f"    - from: {{region: {f}}}\n      to: [{targets}]\n"
-    return (_y(f"""
-        apiVersion: resilience.policy.gloo.solo.io/v2
-        kind: FailoverPolicy
-        metadata: {{name: {name}, namespace: data}}
-        spec:
-          applyToDestinations:
-          - kind: EXTERNAL_SERVICE
-            selector: {{labels: {{{sel}}}}}
-          config:
-            localityMappings:
-        """) + ms)
+    return _resilience_policy("FailoverPolicy", name, labels) + "    localityMappings:\n" + ms
 
 
 EVENT_RE = re.compile(r"^causeway: event=(?P<event>\S+) (?P<rest>.*)$")

@@ -9,7 +9,7 @@ import time
 
 from backends import (ASHBURN, DALLAS, GW, NOWHERE, PG_ADDR, Blackhole, HalfCloseServer, SilentServer,
                       base_manifests, dest, external_endpoint, external_service, join, psql,
-                      route_table)
+                      route_table, tcp_route)
 
 BLACKHOLE = "127.0.0.45"
 
@@ -28,17 +28,6 @@ def database_external(pg_port, extra_endpoints=()):
         docs.append(external_endpoint(name, addr, port, {"app": "database"}, port_name="pg",
                                       locality="us-east-1/us-east-1a"))
     return join(*docs)
-
-
-def tcp_route(port, es, es_port):
-    return route_table("db", ["database.internal"], f"""
-        tcp:
-        - matchers:
-          - port: {port}
-          forwardTo:
-            destinations:
-            {dest(es, es_port)}
-    """)
 
 
 def test_psql_through_tcp_route_to_external_service(stack, postgres):

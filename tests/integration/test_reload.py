@@ -16,10 +16,10 @@ import signal
 import socket
 import time
 
-from backends import (ASHBURN, DALLAS, GW, HttpLoad, START_TIMEOUT, Conn, Deadline, SlowHTTPServer,
-                      _ThreadServer, base_manifests, dest, external_endpoint, external_service,
+from backends import (ASHBURN, DALLAS, GW, START_TIMEOUT, Conn, Deadline, HttpLoad,
+                      SlowHTTPServer, _ThreadServer, base_manifests, dest, external_endpoint, external_service,
                       gateway_events, get, join, listening_sockets, outlier_detection_policy,
-                      request, route_table, stop_process, vm_rss_kb, wait_until)
+                      request, route_table, stop_process, tcp_route, vm_rss_kb, wait_until)
 
 RELOADING = "causeway: SIGHUP received, reloading"
 RELOADED = "causeway: reloaded: "
@@ -370,17 +370,6 @@ def echo(s, payload):
     return got
 
 
-def tcp_to(port, es, es_port):
-    return route_table("tunnel", ["tunnel.internal"], f"""
-        tcp:
-        - matchers:
-          - port: {port}
-          forwardTo:
-            destinations:
-            {dest(es, es_port)}
-    """)
-
-
 def test_tcp_tunnel_open_across_reloads_keeps_working(stack):
     """v1: TCP listener 34011 → echo server "a" (Dallas). v2 routes it to echo server "b"
     (Ashburn) and drops "a". A tunnel opened before the reload keeps echoing through "a" across
@@ -391,10 +380,10 @@ def test_tcp_tunnel_open_across_reloads_keeps_working(stack):
     gw = stack.gateway(join(
         listeners,
         external_service("echo-a", 34111, protocol="TCP", addresses=[DALLAS]),
-        tcp_to(34011, "echo-a", 34111)), [34011])
+        tcp_route(34011, "echo-a", 34111, name="tunnel", hosts=["tunnel.internal"])), [34011])
     v2 = join(listeners,
               external_service("echo-b", 34112, protocol="TCP", addresses=[ASHBURN]),
-              tcp_to(34011, "echo-b", 34112))
+              tcp_route(34011, "echo-b", 34112, name="tunnel", hosts=["tunnel.internal"]))
     with socket.create_connection((GW, 34011), timeout=5) as tunnel:
         assert echo(tunnel, b"before") == b"a:before"
         write_config(gw, v2)
@@ -625,7 +614,7 @@ def test_listeners_listed_in_another_order_are_not_a_listener_change(stack):
     so the reload must be accepted and v2 served."""
     echo_srv = stack.server(TaggedEcho, DALLAS, 34140, b"e")
     services = join(external_service("echo", 34140, protocol="TCP", addresses=[DALLAS]),
-                    tcp_to(34018, "echo", 34140))
+                    tcp_route(34018, "echo", 34140, name="tunnel", hosts=["tunnel.internal"]))
     gw = stack.gateway(join(base_manifests([(34017, "http"), (34018, "tcp")]), services,
                             route_table("site", [SITE], directs(("v", "/v", "v1")))),
                        [34017, 34018])

@@ -25,8 +25,7 @@ import time
 import pytest
 
 from backends import (DALLAS, GW, RssSampler, _ThreadServer, base_manifests, external_service,
-                      join, vm_rss_kb, wait_until)
-from test_proxy_tcp import tcp_route
+                      join, tcp_route, vm_rss_kb, wait_until)
 
 MIB = 1 << 20
 BLOCK = MIB  # the streams are generated in blocks of this size
