@@ -51,12 +51,6 @@ int cw_io_add(struct cw_io_loop *l, struct cw_io_watch *w, uint32_t events)
     return epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &e) == 0 ? 0 : -errno;
 }
 
-int cw_io_modify(struct cw_io_loop *l, struct cw_io_watch *w, uint32_t events)
-{
-    struct epoll_event e = {.events = events, .data.ptr = w};
-    return epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &e) == 0 ? 0 : -errno;
-}
-
 void cw_io_remove(struct cw_io_loop *l, struct cw_io_watch *w)
 {
     struct epoll_event e = {0};

@@ -60,7 +60,6 @@ void cw_io_loop_close(struct cw_io_loop *l);
 
 /* Adds <w> (its fd and on_event set) with the epoll <events> (EPOLLIN, EPOLLET, ...). */
 int cw_io_add(struct cw_io_loop *l, struct cw_io_watch *w, uint32_t events);
-int cw_io_modify(struct cw_io_loop *l, struct cw_io_watch *w, uint32_t events);
 void cw_io_remove(struct cw_io_loop *l, struct cw_io_watch *w);
 
 /* Runs <cb> at the end of the current batch (or of the next one, when called from deferred

@@ -177,20 +177,24 @@ static void half_close(struct tunnel *t, struct direction *d)
 
 static void on_ready(struct cw_sock *s, int events);
 
-/* Each socket waits for what its spliced directions need: the one reading from it, readable
- * while its pipe is empty; the one writing to it, writable while its pipe holds bytes. */
+/* What a spliced direction waits for: its source readable while its pipe is empty, its
+ * destination writable while the pipe holds bytes. */
+static void splice_wants(const struct direction *d, int *from, int *to)
+{
+    if (!d->spliced)
+        return;
+    if (d->pipe.queued)
+        *to |= UV_WRITABLE; /* backpressure: nothing more is read until the pipe drains */
+    else if (!d->eof)
+        *from |= UV_READABLE;
+}
+
+/* Each socket waits for what its spliced directions need. */
 static void update_watches(struct tunnel *t)
 {
     int down = 0, up = 0;
-    for (struct direction *d = &t->to_up; d <= &t->to_down; d++) {
-        if (!d->spliced)
-            continue;
-        int *from = d == &t->to_up ? &down : &up, *to = d == &t->to_up ? &up : &down;
-        if (d->pipe.queued)
-            *to |= UV_WRITABLE; /* backpressure: nothing more is read until the pipe drains */
-        else if (!d->eof)
-            *from |= UV_READABLE;
-    }
+    splice_wants(&t->to_up, &down, &up);
+    splice_wants(&t->to_down, &up, &down);
     cw_sock_watch(&t->down, down, on_ready);
     cw_sock_watch(&t->up, up, on_ready);
 }

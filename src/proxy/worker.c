@@ -3,7 +3,6 @@
  * connections. The control thread talks to a worker only by setting stop_requested or next_gen
  * and waking its loop.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <stdlib.h>
@@ -183,8 +182,9 @@ static void run_worker(void *arg)
         uv_timer_init(&w->loop, &wl->pause_timer);
         wl->pause_timer.data = wl;
         wl->watch.on_event = on_listener_event;
-        if (watch_listener(wl) != 0)
-            pause_accepting(wl, -errno);
+        int rc = watch_listener(wl);
+        if (rc != 0)
+            pause_accepting(wl, rc);
     }
     cw_io_loop_run(&w->io);
     cw_access_log_flush_if(w);
