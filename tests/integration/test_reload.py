@@ -17,8 +17,8 @@ import socket
 import time
 
 from backends import (ASHBURN, DALLAS, GW, START_TIMEOUT, Conn, Deadline, HttpLoad,
-                      SlowHTTPServer, _ThreadServer, base_manifests, dest, external_endpoint, external_service,
-                      gateway_events, get, join, listening_sockets, outlier_detection_policy,
+                      SlowHTTPServer, _ThreadServer, base_manifests, dest, external_endpoint,
+                      external_service, gateway_events, get, join, listening_sockets, outlier_detection_policy,
                       request, route_table, stop_process, tcp_route, vm_rss_kb, wait_until)
 
 RELOADING = "causeway: SIGHUP received, reloading"

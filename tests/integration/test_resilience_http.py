@@ -67,6 +67,18 @@ def dc_nginx(stack, addr, port, dc, status=200):
     """, [(addr, port)])
 
 
+def dallas_and_ashburn(stack, port, policy, dallas_status=200, workers=1):
+    """Backends "dallas" on DALLAS:port+100 (answering `dallas_status`) and "ashburn" on
+    ASHBURN:port+101, and a gateway in Dallas serving them on `port` with `policy`.
+    Returns (gateway, dallas nginx, ashburn nginx)."""
+    dallas = dc_nginx(stack, DALLAS, port + 100, "dallas", status=dallas_status)
+    ashburn = dc_nginx(stack, ASHBURN, port + 101, "ashburn")
+    gw = stack.gateway(api(port, [("dallas", DALLAS, port + 100, LOC["dallas"]),
+                                  ("ashburn", ASHBURN, port + 101, LOC["ashburn"])], policy),
+                       [port], args=IN_DALLAS, workers=workers)
+    return gw, dallas, ashburn
+
+
 def kill(nginx):
     """The data center dies: SIGKILL (nginx runs with `master_process off`: one process)."""
     stop_process(nginx.proc, signal.SIGKILL)
@@ -104,12 +116,8 @@ def Load(port, clients=4, pause=0.002):
 def test_with_outlier_detection_all_traffic_goes_to_the_local_data_center(stack):
     """Manifest: inventory over Dallas (us-south/dallas) and Ashburn (us-east/ashburn),
     ODP consecutiveErrors 2 → Dallas is P0, Ashburn P1: every request goes to Dallas."""
-    dc_nginx(stack, DALLAS, 33101, "dallas")
-    ashburn = dc_nginx(stack, ASHBURN, 33102, "ashburn")
-    gw = stack.gateway(api(33001, [("dallas", DALLAS, 33101, LOC["dallas"]),
-                                   ("ashburn", ASHBURN, 33102, LOC["ashburn"])],
-                           outlier_detection_policy(consecutiveErrors=2, baseEjectionTime="30s")),
-                       [33001], args=IN_DALLAS)
+    gw, _, ashburn = dallas_and_ashburn(
+        stack, 33001, outlier_detection_policy(consecutiveErrors=2, baseEjectionTime="30s"))
     answers = [served_by(get(33001, f"/items/{i}", host=HOST)) for i in range(20)]
     assert answers == ["dallas"] * 20, answers
     assert ashburn.log_entries() == []
@@ -126,13 +134,10 @@ def test_local_data_center_killed_under_load_clients_see_no_error(stack):
     """Manifest as above (baseEjectionTime 30s so Dallas stays out for the whole test).
     Four keep-alive clients; Dallas's nginx is SIGKILLed: no client sees an error, traffic moves
     to Ashburn, and exactly one eject event names Dallas and its locality."""
-    dallas = dc_nginx(stack, DALLAS, 33103, "dallas")
-    dc_nginx(stack, ASHBURN, 33104, "ashburn")
-    gw = stack.gateway(api(33003, [("dallas", DALLAS, 33103, LOC["dallas"]),
-                                   ("ashburn", ASHBURN, 33104, LOC["ashburn"])],
-                           outlier_detection_policy(consecutiveErrors=2, interval="10s",
-                                                    baseEjectionTime="30s")),
-                       [33003], args=IN_DALLAS, workers=2)
+    gw, dallas, _ = dallas_and_ashburn(
+        stack, 33003,
+        outlier_detection_policy(consecutiveErrors=2, interval="10s", baseEjectionTime="30s"),
+        workers=2)
     with Load(33003, clients=4) as load:
         load.wait_count("dallas", 200)
         assert load.count("ashburn") == 0, "Ashburn got traffic while Dallas was healthy"
@@ -173,13 +178,10 @@ def test_restarted_data_center_gets_traffic_back_and_a_second_failure_doubles_ej
     traffic returns to Dallas when the 2 s are up (not before, not much later); kill it again
     right after → ejection=2, multiplier=2, 4 s. No client error at any point."""
     base = 2.0
-    dallas = dc_nginx(stack, DALLAS, 33105, "dallas")
-    dc_nginx(stack, ASHBURN, 33106, "ashburn")
-    gw = stack.gateway(api(33005, [("dallas", DALLAS, 33105, LOC["dallas"]),
-                                   ("ashburn", ASHBURN, 33106, LOC["ashburn"])],
-                           outlier_detection_policy(consecutiveErrors=2, interval="10s",
-                                                    baseEjectionTime="2s")),
-                       [33005], args=IN_DALLAS, workers=2)
+    gw, dallas, _ = dallas_and_ashburn(
+        stack, 33005,
+        outlier_detection_policy(consecutiveErrors=2, interval="10s", baseEjectionTime="2s"),
+        workers=2)
     with Load(33005, clients=3) as load:
         load.wait_count("dallas", 50)
         kill(dallas)
@@ -226,12 +228,7 @@ def test_without_outlier_detection_traffic_spreads_over_both_regions(stack, caus
     """Manifest: Dallas + Ashburn and a FailoverPolicy us-south → us-east, but no ODP: no
     priorities (§7.1), requests alternate between the data centers, and the FailoverPolicy is
     reported WARNING (by validate and on the run's stderr)."""
-    dc_nginx(stack, DALLAS, 33107, "dallas")
-    dc_nginx(stack, ASHBURN, 33108, "ashburn")
-    gw = stack.gateway(api(33007, [("dallas", DALLAS, 33107, LOC["dallas"]),
-                                   ("ashburn", ASHBURN, 33108, LOC["ashburn"])],
-                           failover_policy([("us-south", ["us-east"])])),
-                       [33007], args=IN_DALLAS)
+    gw, _, _ = dallas_and_ashburn(stack, 33007, failover_policy([("us-south", ["us-east"])]))
     answers = [served_by(get(33007, f"/items/{i}", host=HOST)) for i in range(20)]
     assert set(answers) == {"dallas", "ashburn"}, answers
     assert 5 <= answers.count("dallas") <= 15, answers
@@ -305,13 +302,10 @@ def test_endpoint_answering_500_is_ejected_after_consecutive_errors(stack):
     """Manifest: Dallas answers 500, Ashburn 200; ODP consecutiveErrors 3. Sequential requests:
     exactly 3 reach Dallas (the client sees those 500s: a response is never retried), then
     Dallas is ejected and every later request is answered by Ashburn."""
-    dallas = dc_nginx(stack, DALLAS, 33115, "dallas", status=500)
-    dc_nginx(stack, ASHBURN, 33116, "ashburn")
-    gw = stack.gateway(api(33015, [("dallas", DALLAS, 33115, LOC["dallas"]),
-                                   ("ashburn", ASHBURN, 33116, LOC["ashburn"])],
-                           outlier_detection_policy(consecutiveErrors=3, interval="10s",
-                                                    baseEjectionTime="30s")),
-                       [33015], args=IN_DALLAS)
+    gw, dallas, _ = dallas_and_ashburn(
+        stack, 33015,
+        outlier_detection_policy(consecutiveErrors=3, interval="10s", baseEjectionTime="30s"),
+        dallas_status=500)
     answers = [get(33015, f"/items/{i}", host=HOST) for i in range(10)]
     assert [(a.status, served_by(a)) for a in answers] == \
         [(500, "dallas")] * 3 + [(200, "ashburn")] * 7, answers
@@ -324,14 +318,11 @@ def test_endpoint_answering_500_is_ejected_after_consecutive_errors(stack):
 def test_endpoint_answering_503_is_ejected_after_consecutive_gateway_errors(stack):
     """Manifest: Dallas answers 503; ODP consecutiveGatewayErrors 2, consecutiveErrors 10:
     the gateway-error counter trips first, after exactly 2 requests."""
-    dallas = dc_nginx(stack, DALLAS, 33117, "dallas", status=503)
-    dc_nginx(stack, ASHBURN, 33118, "ashburn")
-    gw = stack.gateway(api(33017, [("dallas", DALLAS, 33117, LOC["dallas"]),
-                                   ("ashburn", ASHBURN, 33118, LOC["ashburn"])],
-                           outlier_detection_policy(consecutiveErrors=10,
-                                                    consecutiveGatewayErrors=2, interval="10s",
-                                                    baseEjectionTime="30s")),
-                       [33017], args=IN_DALLAS)
+    gw, dallas, _ = dallas_and_ashburn(
+        stack, 33017,
+        outlier_detection_policy(consecutiveErrors=10, consecutiveGatewayErrors=2,
+                                 interval="10s", baseEjectionTime="30s"),
+        dallas_status=503)
     answers = [get(33017, f"/items/{i}", host=HOST) for i in range(8)]
     assert [(a.status, served_by(a)) for a in answers] == \
         [(503, "dallas")] * 2 + [(200, "ashburn")] * 6, answers
