@@ -51,7 +51,11 @@ struct fx {
     int batches_after_end; /* batches run for deferred work after the run should have ended */
     bool spinning;         /* that work kept re-queuing itself and was dropped */
     int fds_at_start;
+    int lfd; /* a listening socket on 127.0.0.1:port for the test's connections */
+    uint16_t port;
 };
+
+static int listen_on(uint16_t *port);
 
 static int count_fds(void)
 {
@@ -93,6 +97,7 @@ static void fx_init(struct fx *f)
 {
     memset(f, 0, sizeof(*f));
     f->fds_at_start = count_fds();
+    f->lfd = listen_on(&f->port);
     assert_int_equal(uv_loop_init(&f->uv), 0);
     assert_int_equal(cw_io_loop_init(&f->io, &f->uv), 0);
     f->io.data = f;
@@ -141,6 +146,7 @@ static void fx_finish(struct fx *f)
     assert_int_equal(uv_loop_close(&f->uv), 0);
     assert_null(f->io.deferred);
     cw_io_loop_close(&f->io);
+    close(f->lfd);
     assert_int_equal(count_fds(), f->fds_at_start);
 }
 
@@ -479,26 +485,26 @@ static void small_sndbuf(struct end *e)
     assert_int_equal(setsockopt(e->s.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)), 0);
 }
 
-/* <c> connected with cw_sock_connect to <lfd>, <p> the accepted end. */
-static void connect_pair(struct fx *f, int lfd, uint16_t port, struct end *c, struct end *p)
+/* <c> connected with cw_sock_connect to the test's listener, <p> the accepted end. */
+static void connect_pair(struct fx *f, struct end *c, struct end *p)
 {
     end_init(c);
     end_init(p);
-    struct sockaddr_in sin = loopback(port);
+    struct sockaddr_in sin = loopback(f->port);
     assert_int_equal(cw_sock_connect(&f->io, &c->s, (struct sockaddr *)&sin, on_connect), 0);
     run_until(f, connected, c, "the connect callback");
     assert_int_equal(c->connect_status, 0);
     struct sockaddr_storage peer;
-    assert_int_equal(cw_sock_adopt(&f->io, &p->s, accept_one(lfd, &peer)), 0);
+    assert_int_equal(cw_sock_adopt(&f->io, &p->s, accept_one(f->lfd, &peer)), 0);
 }
 
 /* <p> the accepted end of a plain blocking client, returned. */
-static int raw_pair(struct fx *f, int lfd, uint16_t port, struct end *p)
+static int raw_pair(struct fx *f, struct end *p)
 {
     end_init(p);
-    int peer = raw_connect(port);
+    int peer = raw_connect(f->port);
     struct sockaddr_storage addr;
-    assert_int_equal(cw_sock_adopt(&f->io, &p->s, accept_one(lfd, &addr)), 0);
+    assert_int_equal(cw_sock_adopt(&f->io, &p->s, accept_one(f->lfd, &addr)), 0);
     return peer;
 }
 
@@ -543,13 +549,11 @@ static void connect_calls_back_later_and_accept_gives_the_peer(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end c, p;
     end_init(&c);
     end_init(&p);
 
-    struct sockaddr_in sin = loopback(port);
+    struct sockaddr_in sin = loopback(f.port);
     c.in_call = true;
     int rc = cw_sock_connect(&f.io, &c.s, (struct sockaddr *)&sin, on_connect);
     c.in_call = false;
@@ -561,13 +565,13 @@ static void connect_calls_back_later_and_accept_gives_the_peer(void **state)
 
     struct sockaddr_storage peer;
     memset(&peer, 0, sizeof(peer));
-    int fd = accept_one(lfd, &peer);
+    int fd = accept_one(f.lfd, &peer);
     assert_true(fd >= 0);
     assert_int_equal(peer.ss_family, AF_INET);
     const struct sockaddr_in *pin = (const struct sockaddr_in *)&peer;
     assert_int_equal(ntohl(pin->sin_addr.s_addr), INADDR_LOOPBACK);
     assert_int_equal(ntohs(pin->sin_port), local_port(c.s.fd));
-    assert_int_equal(cw_sock_accept_from(lfd, &peer), UV_EAGAIN); /* none waiting */
+    assert_int_equal(cw_sock_accept_from(f.lfd, &peer), UV_EAGAIN); /* none waiting */
     assert_int_equal(cw_sock_adopt(&f.io, &p.s, fd), 0);
     assert_int_equal(p.s.fd, fd);
 
@@ -587,7 +591,6 @@ static void connect_calls_back_later_and_accept_gives_the_peer(void **state)
     assert_all_bytes(&c);
 
     close_ends(&f, &c, &p);
-    close(lfd);
     fx_finish(&f);
 }
 
@@ -598,13 +601,11 @@ static void reads_and_writes_asked_during_a_connect_are_served(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end c;
     end_init(&c);
     c.expect = (const unsigned char *)"banner";
     c.expect_len = 6;
-    struct sockaddr_in sin = loopback(port);
+    struct sockaddr_in sin = loopback(f.port);
     assert_int_equal(cw_sock_connect(&f.io, &c.s, (struct sockaddr *)&sin, on_connect), 0);
     struct wreq w;
     uv_buf_t early = uv_buf_init("early", 5);
@@ -614,8 +615,8 @@ static void reads_and_writes_asked_during_a_connect_are_served(void **state)
 
     /* The server accepts and speaks at once, before the client's loop has run. */
     struct sockaddr_storage peer;
-    wait_fd(lfd, POLLIN);
-    int fd = cw_sock_accept_from(lfd, &peer);
+    wait_fd(f.lfd, POLLIN);
+    int fd = cw_sock_accept_from(f.lfd, &peer);
     assert_true(fd >= 0);
     assert_int_equal(send(fd, "banner", 6, 0), 6);
     if (!run_loop(&f, writes_done, &c, GUARD_MS))
@@ -633,7 +634,6 @@ static void reads_and_writes_asked_during_a_connect_are_served(void **state)
 
     close(fd);
     close_ends(&f, &c, NULL);
-    close(lfd);
     fx_finish(&f);
 }
 
@@ -681,10 +681,8 @@ static void queued_writes_arrive_in_order_and_complete_in_order(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end c, p;
-    connect_pair(&f, lfd, port, &c, &p);
+    connect_pair(&f, &c, &p);
     small_sndbuf(&c);
 
     size_t total = 8 * MIB;
@@ -718,7 +716,6 @@ static void queued_writes_arrive_in_order_and_complete_in_order(void **state)
     assert_string_equal(p.log, "data");
 
     close_ends(&f, &c, &p);
-    close(lfd);
     free(data);
     fx_finish(&f);
 }
@@ -728,10 +725,8 @@ static void reading_ends_at_eof_and_stays_stopped(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end p;
-    int peer = raw_pair(&f, lfd, port, &p);
+    int peer = raw_pair(&f, &p);
     p.expect = (const unsigned char *)"hello, world";
     p.expect_len = 12;
     assert_int_equal(send(peer, "hello, world", 12, 0), 12);
@@ -763,7 +758,6 @@ static void reading_ends_at_eof_and_stays_stopped(void **state)
     assert_false(p.s.reading);
 
     close_ends(&f, &p, NULL);
-    close(lfd);
     fx_finish(&f);
 }
 
@@ -772,10 +766,8 @@ static void zero_length_alloc_gives_enobufs(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end p;
-    int peer = raw_pair(&f, lfd, port, &p);
+    int peer = raw_pair(&f, &p);
     p.expect = (const unsigned char *)"hello";
     p.expect_len = 5;
     p.zero_allocs = 1;
@@ -790,7 +782,6 @@ static void zero_length_alloc_gives_enobufs(void **state)
 
     close(peer);
     close_ends(&f, &p, NULL);
-    close(lfd);
     fx_finish(&f);
 }
 
@@ -799,10 +790,8 @@ static void reading_resumes_with_bytes_that_came_while_stopped(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end p;
-    int peer = raw_pair(&f, lfd, port, &p);
+    int peer = raw_pair(&f, &p);
     p.expect = (const unsigned char *)"helloworld";
     p.stop_after_data = true;
     assert_int_equal(send(peer, "hello", 5, 0), 5);
@@ -825,7 +814,6 @@ static void reading_resumes_with_bytes_that_came_while_stopped(void **state)
 
     close(peer);
     close_ends(&f, &p, NULL);
-    close(lfd);
     fx_finish(&f);
 }
 
@@ -834,10 +822,8 @@ static void reading_goes_on_without_new_events(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end p;
-    int peer = raw_pair(&f, lfd, port, &p);
+    int peer = raw_pair(&f, &p);
     /* Far more than one readiness event's worth of reads (16 bytes at a time), all sent before
      * reading starts and nothing after: the rest must come without a new event. */
     size_t total = 64 * 1024;
@@ -853,7 +839,6 @@ static void reading_goes_on_without_new_events(void **state)
 
     close(peer);
     close_ends(&f, &p, NULL);
-    close(lfd);
     free(data);
     fx_finish(&f);
 }
@@ -863,10 +848,8 @@ static void shutdown_waits_for_queued_writes(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end c, p;
-    connect_pair(&f, lfd, port, &c, &p);
+    connect_pair(&f, &c, &p);
     small_sndbuf(&c);
 
     size_t total = 4 * MIB;
@@ -891,7 +874,6 @@ static void shutdown_waits_for_queued_writes(void **state)
     assert_all_bytes(&p);
 
     close_ends(&f, &c, &p);
-    close(lfd);
     free(data);
     fx_finish(&f);
 }
@@ -901,10 +883,8 @@ static void shutdown_with_nothing_queued_calls_back_at_once(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end p;
-    int peer = raw_pair(&f, lfd, port, &p);
+    int peer = raw_pair(&f, &p);
 
     p.in_call = true;
     int rc = cw_sock_shutdown(&p.s, on_shutdown);
@@ -925,7 +905,6 @@ static void shutdown_with_nothing_queued_calls_back_at_once(void **state)
 
     close(peer);
     close_ends(&f, &p, NULL);
-    close(lfd);
     fx_finish(&f);
 }
 
@@ -934,10 +913,8 @@ static void close_cancels_queued_writes_before_its_callback(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end c, p;
-    connect_pair(&f, lfd, port, &c, &p);
+    connect_pair(&f, &c, &p);
     small_sndbuf(&c);
 
     size_t total = 8 * MIB;
@@ -969,7 +946,6 @@ static void close_cancels_queued_writes_before_its_callback(void **state)
     assert_string_equal(c.log, expected);
 
     close_ends(&f, &p, NULL);
-    close(lfd);
     free(data);
     fx_finish(&f);
 }
@@ -979,10 +955,8 @@ static void peer_reset_ends_reading_with_an_error(void **state)
     (void)state;
     struct fx f;
     fx_init(&f);
-    uint16_t port;
-    int lfd = listen_on(&port);
     struct end p;
-    int peer = raw_pair(&f, lfd, port, &p);
+    int peer = raw_pair(&f, &p);
     assert_int_equal(cw_sock_read_start(&p.s, on_alloc, on_read), 0);
     run_for(&f, 10); /* reading, with nothing to read */
     assert_string_equal(p.log, "");
@@ -998,7 +972,6 @@ static void peer_reset_ends_reading_with_an_error(void **state)
     assert_string_equal(p.log, "ECONNRESET");
 
     close_ends(&f, &p, NULL);
-    close(lfd);
     fx_finish(&f);
 }
 
