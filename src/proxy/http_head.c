@@ -72,6 +72,20 @@ static int on_header_field_complete(llhttp_t *p)
     return 0;
 }
 
+/* A value folded over several lines (obs-fold) is refused: 400 for a request, 502 for a
+ * response. RFC 9112 §5.2 lets a proxy refuse or unfold it, and forwarding it as it came would
+ * hand the next hop a line that it may read as a header of its own. */
+static int on_header_value_complete(llhttp_t *p)
+{
+    struct cw_http_head *h = p->data;
+    struct cw_span v = h->headers[h->n_headers - 1].value;
+    if (v.len && memchr(v.p, '\n', v.len)) {
+        llhttp_set_error_reason(p, "header value folded over several lines (obs-fold)");
+        return HPE_USER;
+    }
+    return 0;
+}
+
 static int pause_here(llhttp_t *p)
 {
     (void)p;
@@ -85,6 +99,7 @@ const llhttp_settings_t cw_http_head_settings = {
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
     .on_header_field_complete = on_header_field_complete,
+    .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = pause_here,
     .on_message_complete = pause_here,
 };

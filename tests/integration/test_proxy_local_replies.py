@@ -70,6 +70,7 @@ MALFORMED = {
     "bare LF line endings": b"GET /up HTTP/1.1\n" + H.replace(b"\r\n", b"\n") + b"\n",
     "invalid HTTP version": b"GET /up HTTP/7.3\r\n" + H + b"\r\n",
     "whitespace before colon": b"GET /up HTTP/1.1\r\n" + H + b"X-A : 1\r\n\r\n",
+    "value folded over two lines (obs-fold)": b"GET /up HTTP/1.1\r\n" + H + b"X-A: a\r\n b\r\n\r\n",
 }
 
 
