@@ -305,12 +305,20 @@ static void on_response_written(struct cw_sock_write *req, int status)
     after_response_write(c, c->response_done);
 }
 
+/* Body bytes up to this size are copied behind the response head, so that both leave in one
+ * buffer: the copy costs less than sendmsg's header and iovec handling. */
+#define SMALL_BODY_COPY 4096
+
 void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool done)
 {
     c->last_activity = cw_worker_now(c->w);
     c->ex.bytes_out += n;
     uv_buf_t b[2];
     unsigned nb = 0;
+    if (c->head_pending && n && n <= SMALL_BODY_COPY) { /* one buffer: one send(2), no iovecs */
+        cw_out_put(&c->resp_head, p, n);
+        n = 0;
+    }
     if (c->head_pending) {
         b[nb++] = uv_buf_init(c->resp_head.p, (unsigned)c->resp_head.len);
         c->head_pending = false;

@@ -180,8 +180,23 @@ void cw_sock_bufs_skip(uv_buf_t *b, unsigned *n, size_t written)
     }
 }
 
+/* What a send(2) or sendmsg(2) returned, as a byte count or a negative UV_ error. */
+static int sent_or_error(ssize_t w)
+{
+    if (w >= 0)
+        return (int)w;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+}
+
 static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n)
 {
+    ssize_t w;
+    if (n == 1) { /* send(2) skips copying in a message header and an iovec array */
+        do
+            w = send(fd, bufs[0].base, bufs[0].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        while (w < 0 && errno == EINTR);
+        return sent_or_error(w);
+    }
     struct iovec iov[CW_SOCK_MAX_BUFS];
     if (n > CW_SOCK_MAX_BUFS)
         n = CW_SOCK_MAX_BUFS;
@@ -190,13 +205,10 @@ static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n)
         iov[i].iov_len = bufs[i].len;
     }
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
-    ssize_t w;
     do
         w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     while (w < 0 && errno == EINTR);
-    if (w >= 0)
-        return (int)w;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+    return sent_or_error(w);
 }
 
 /* Sends and keeps the writable flag true to what the socket said: after a short write the
