@@ -104,27 +104,29 @@ const llhttp_settings_t cw_http_head_settings = {
     .on_message_complete = pause_here,
 };
 
+static bool span_is(struct cw_span s, const char *text, size_t len)
+{
+    return s.len == len && strncasecmp(s.p, text, len) == 0;
+}
+
 bool cw_span_eq(struct cw_span s, const char *text)
 {
-    return strlen(text) == s.len && strncasecmp(s.p, text, s.len) == 0;
+    return span_is(s, text, strlen(text));
 }
 
 const struct cw_span *cw_http_header(const struct cw_http_head *h, const char *name)
 {
+    size_t len = strlen(name);
     for (uint32_t i = 0; i < h->n_headers; i++)
-        if (cw_span_eq(h->headers[i].name, name))
+        if (span_is(h->headers[i].name, name, len))
             return &h->headers[i].value;
     return NULL;
 }
 
-void cw_out_put(struct cw_out *o, const char *s, size_t n)
+void cw_out_grow(struct cw_out *o, size_t n)
 {
-    if (o->len + n > o->cap) {
-        o->cap = (o->len + n) * 2 + 256;
-        o->p = cw_xrealloc(o->p, o->cap);
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
+    o->cap = (o->len + n) * 2 + 256;
+    o->p = cw_xrealloc(o->p, o->cap);
 }
 
 void cw_out_str(struct cw_out *o, const char *s)
@@ -144,9 +146,7 @@ static void put_span(struct cw_out *o, struct cw_span s)
     cw_out_put(o, s.p, s.len);
 }
 
-/* Hop-by-hop headers (RFC 9110 §7.6.1) and those the Connection header <conn> names.
- * Transfer-Encoding and Content-Length stay: bodies are forwarded with their framing. */
-/* A header name with its length known at compile time: every header of every request is
+/* A header name with its length known at compile time: every header of every message is
  * compared with several of these, so the length test comes first and no strlen runs. */
 struct known_name {
     const char *text;
@@ -159,51 +159,134 @@ struct known_name {
 
 static bool is_name(struct cw_span s, const struct known_name *n)
 {
-    return s.len == n->len && strncasecmp(s.p, n->text, n->len) == 0;
+    return span_is(s, n->text, n->len);
 }
 
+/* Hop-by-hop headers (RFC 9110 §7.6.1). Transfer-Encoding and Content-Length stay: bodies are
+ * forwarded with their framing. */
 static const struct known_name hop_names[] = {
     KNOWN("connection"), KNOWN("keep-alive"), KNOWN("proxy-connection"),
     KNOWN("te"),         KNOWN("trailer"),    KNOWN("upgrade"),
 };
+static const struct known_name name_connection = KNOWN("connection");
 static const struct known_name name_host = KNOWN("host");
 static const struct known_name name_xff = KNOWN("x-forwarded-for");
 static const struct known_name name_xfp = KNOWN("x-forwarded-proto");
 
-static bool hop_by_hop(const struct cw_span *conn, struct cw_span name)
+/* The names a Connection header lists ("Connection: close, x-secret"): those headers are
+ * hop-by-hop too. Split once per head, not once per header. */
+#define MAX_LISTED 16
+struct connection_list {
+    struct cw_span names[MAX_LISTED];
+    unsigned n;
+    const struct cw_span *unsplit; /* more names than fit: the value, searched per header */
+};
+
+/* The next comma- or space-separated name of [*p, end), advancing *p; empty at the end. */
+static struct cw_span next_listed(const char **p, const char *end)
 {
-    for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
-        if (is_name(name, &hop_names[i]))
-            return true;
+    while (*p < end && (**p == ' ' || **p == ',' || **p == '\t'))
+        (*p)++;
+    const char *start = *p;
+    while (*p < end && **p != ',' && **p != ' ' && **p != '\t')
+        (*p)++;
+    return (struct cw_span){start, (size_t)(*p - start)};
+}
+
+static void split_connection(const struct cw_http_head *h, struct connection_list *l)
+{
+    l->n = 0;
+    l->unsplit = NULL;
+    const struct cw_span *conn = NULL;
+    for (uint32_t i = 0; i < h->n_headers && !conn; i++)
+        if (is_name(h->headers[i].name, &name_connection))
+            conn = &h->headers[i].value;
     if (!conn)
-        return false;
-    /* Connection: close, x-secret → x-secret is hop-by-hop as well. */
+        return;
     const char *p = conn->p, *end = conn->p + conn->len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == ',' || *p == '\t'))
-            p++;
-        const char *start = p;
-        while (p < end && *p != ',' && *p != ' ' && *p != '\t')
-            p++;
-        struct cw_span token = {start, (size_t)(p - start)};
-        if (token.len == name.len && token.len && strncasecmp(token.p, name.p, name.len) == 0)
-            return true;
+    for (struct cw_span t = next_listed(&p, end); t.len; t = next_listed(&p, end)) {
+        if (l->n == MAX_LISTED) {
+            l->unsplit = conn;
+            return;
+        }
+        l->names[l->n++] = t;
     }
+}
+
+static bool listed(const struct connection_list *l, struct cw_span name)
+{
+    if (l->unsplit) {
+        const char *p = l->unsplit->p, *end = p + l->unsplit->len;
+        for (struct cw_span t = next_listed(&p, end); t.len; t = next_listed(&p, end))
+            if (span_is(name, t.p, t.len))
+                return true;
+        return false;
+    }
+    for (unsigned i = 0; i < l->n; i++)
+        if (span_is(name, l->names[i].p, l->names[i].len))
+            return true;
     return false;
+}
+
+static bool hop_by_hop(const struct connection_list *l, struct cw_span name)
+{
+    switch (name.len) { /* most names have none of these lengths: no comparison at all */
+    case 2:
+    case 7:
+    case 10:
+    case 16:
+        for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
+            if (is_name(name, &hop_names[i]))
+                return true;
+    }
+    return (l->n || l->unsplit) && listed(l, name);
+}
+
+/* Header lines are copied as they arrived, and adjacent kept lines in one piece. The spans
+ * point into the buffer the head was parsed from, where every header line ends in CRLF (both
+ * parsers accept nothing else), so a line ends at the first LF after its value. */
+struct line_run {
+    const char *start, *end;
+};
+
+static const char *line_end_of(const struct cw_header *hd)
+{
+    const char *p = hd->value.len ? hd->value.p + hd->value.len : hd->name.p + hd->name.len;
+    while (*p != '\n')
+        p++;
+    return p + 1;
+}
+
+static void run_flush(struct cw_out *o, struct line_run *r)
+{
+    if (r->start)
+        cw_out_put(o, r->start, (size_t)(r->end - r->start));
+    r->start = r->end = NULL;
+}
+
+static void run_add(struct cw_out *o, struct line_run *r, const struct cw_header *hd)
+{
+    if (r->end != hd->name.p) {
+        run_flush(o, r);
+        r->start = hd->name.p;
+    }
+    r->end = line_end_of(hd);
 }
 
 void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
                                 const struct cw_forward_head *f)
 {
     cw_out_str(o, f->method);
-    cw_out_put(o, " ", 1);
+    cw_out_lit(o, " ");
     put_span(o, f->path);
-    cw_out_str(o, " HTTP/1.1\r\n");
+    cw_out_lit(o, " HTTP/1.1\r\n");
     const struct cw_span *xff = NULL;
-    const struct cw_span *conn = cw_http_header(h, "connection");
+    struct connection_list conn;
+    split_connection(h, &conn);
+    struct line_run run = {NULL, NULL};
     for (uint32_t i = 0; i < h->n_headers; i++) {
         const struct cw_header *hd = &h->headers[i];
-        if (hop_by_hop(conn, hd->name) || is_name(hd->name, &name_xfp))
+        if (hop_by_hop(&conn, hd->name) || is_name(hd->name, &name_xfp))
             continue;
         if (is_name(hd->name, &name_xff)) {
             xff = &hd->value;
@@ -211,49 +294,42 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
         }
         if (f->host && is_name(hd->name, &name_host))
             continue;
-        put_span(o, hd->name);
-        cw_out_put(o, ": ", 2);
-        put_span(o, hd->value);
-        cw_out_put(o, "\r\n", 2);
+        run_add(o, &run, hd);
     }
+    run_flush(o, &run);
     if (f->host) {
-        cw_out_str(o, "Host: ");
+        cw_out_lit(o, "Host: ");
         cw_out_str(o, f->host);
-        cw_out_put(o, "\r\n", 2);
+        cw_out_lit(o, "\r\n");
     }
-    cw_out_str(o, "X-Forwarded-For: ");
+    cw_out_lit(o, "X-Forwarded-For: ");
     if (xff) {
         put_span(o, *xff);
-        cw_out_put(o, ", ", 2);
+        cw_out_lit(o, ", ");
     }
     cw_out_str(o, f->client_ip);
-    cw_out_str(o, "\r\nX-Forwarded-Proto: http\r\n\r\n");
+    cw_out_lit(o, "\r\nX-Forwarded-Proto: http\r\n\r\n");
 }
 
-void cw_http_write_response_head(struct cw_out *o, const llhttp_t *p, const struct cw_http_head *h,
-                                 bool close)
+void cw_http_write_response_head(struct cw_out *o, int st, const struct cw_http_head *h, bool close)
 {
     char line[16] = "HTTP/1.1 000 ";
-    int st = p->status_code;
     line[9] = (char)('0' + st / 100 % 10);
     line[10] = (char)('0' + st / 10 % 10);
     line[11] = (char)('0' + st % 10);
     cw_out_put(o, line, 13);
     put_span(o, h->reason);
-    cw_out_put(o, "\r\n", 2);
-    const struct cw_span *conn = cw_http_header(h, "connection");
-    for (uint32_t i = 0; i < h->n_headers; i++) {
-        const struct cw_header *hd = &h->headers[i];
-        if (hop_by_hop(conn, hd->name))
-            continue;
-        put_span(o, hd->name);
-        cw_out_put(o, ": ", 2);
-        put_span(o, hd->value);
-        cw_out_put(o, "\r\n", 2);
-    }
+    cw_out_lit(o, "\r\n");
+    struct connection_list conn;
+    split_connection(h, &conn);
+    struct line_run run = {NULL, NULL};
+    for (uint32_t i = 0; i < h->n_headers; i++)
+        if (!hop_by_hop(&conn, h->headers[i].name))
+            run_add(o, &run, &h->headers[i]);
+    run_flush(o, &run);
     if (close)
-        cw_out_str(o, "Connection: close\r\n");
-    cw_out_put(o, "\r\n", 2);
+        cw_out_lit(o, "Connection: close\r\n");
+    cw_out_lit(o, "\r\n");
 }
 
 const char *cw_http_status_text(int status)
@@ -309,10 +385,10 @@ void cw_http_write_local_reply(struct cw_out *o, int status, const char *body, b
     cw_out_put(o, head, (size_t)n);
     if (extra)
         cw_out_str(o, extra);
-    cw_out_put(o, "\r\n", 2);
+    cw_out_lit(o, "\r\n");
     if (body) {
         cw_out_put(o, body, blen);
         if (body_is_text)
-            cw_out_put(o, "\n", 1);
+            cw_out_lit(o, "\n");
     }
 }

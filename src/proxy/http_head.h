@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CW_HTTP_MAX_HEADERS 100
 
@@ -47,7 +48,21 @@ struct cw_out {
     size_t len, cap;
 };
 
-void cw_out_put(struct cw_out *o, const char *s, size_t n);
+void cw_out_grow(struct cw_out *o, size_t n);
+
+/* Inline: most pieces are short constants, which the compiler then copies without a call. */
+static inline void cw_out_put(struct cw_out *o, const char *s, size_t n)
+{
+    if (o->len + n > o->cap)
+        cw_out_grow(o, n);
+    if (n) /* memcpy from NULL is undefined even for no bytes */
+        memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+/* A string literal, its length counted by the compiler. */
+#define cw_out_lit(o, literal) cw_out_put((o), (literal), sizeof(literal) - 1)
+
 void cw_out_str(struct cw_out *o, const char *s);
 void cw_out_free(struct cw_out *o);
 
@@ -63,9 +78,9 @@ struct cw_forward_head {
 void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
                                 const struct cw_forward_head *f);
 
-/* Writes the response head sent to the client: hop-by-hop headers removed, and
- * "Connection: close" when <close> is set. */
-void cw_http_write_response_head(struct cw_out *o, const llhttp_t *p, const struct cw_http_head *h,
+/* Writes the response head sent to the client (status <status>): hop-by-hop headers removed,
+ * and "Connection: close" when <close> is set. */
+void cw_http_write_response_head(struct cw_out *o, int status, const struct cw_http_head *h,
                                  bool close);
 
 /* A complete local reply: status line, text/plain body "<reason>\n", Content-Length and

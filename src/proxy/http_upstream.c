@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proxy/http_int.h"
+#include "proxy/response_head.h"
 #include "util/xalloc.h"
 
 #define POOL_IDLE_LIMIT 64
@@ -17,6 +18,10 @@ struct up_conn {
     struct cw_sock_write write_req;
     llhttp_t parser;
     struct cw_http_head head;
+    /* A plain head (response_head.h) is parsed by the fast path and its body counted here;
+     * any other response goes through llhttp, which is started only then. */
+    struct cw_response_framing plain;
+    uint64_t body_left; /* of a plain response */
     char *buf;
     size_t len, parsed;
     struct http_conn *owner; /* NULL while idle in the pool */
@@ -27,8 +32,10 @@ struct up_conn {
     struct up_conn *next, *prev; /* pool list */
     uint64_t idle_since;
     bool reused, closing, head_done, in_pool;
-    bool paused;  /* bytes were handed to the client and wait to be written */
-    bool reading; /* the socket is registered for reading */
+    bool is_plain;       /* this response took the fast path */
+    bool parser_started; /* llhttp has seen bytes of this response */
+    bool paused;         /* bytes were handed to the client and wait to be written */
+    bool reading;        /* the socket is registered for reading */
 };
 
 struct host_pool {
@@ -78,12 +85,12 @@ static void close_up(struct up_conn *u)
 
 int cw_upstream_status(const struct up_conn *up)
 {
-    return up->parser.status_code;
+    return up->is_plain ? up->plain.status : up->parser.status_code;
 }
 
 void cw_upstream_client_head(const struct up_conn *up, struct cw_out *o, bool close)
 {
-    cw_http_write_response_head(o, &up->parser, &up->head, close);
+    cw_http_write_response_head(o, cw_upstream_status(up), &up->head, close);
 }
 
 bool cw_upstream_reused(const struct up_conn *up)
@@ -93,12 +100,13 @@ bool cw_upstream_reused(const struct up_conn *up)
 
 bool cw_upstream_keep_alive(const struct up_conn *up)
 {
-    return llhttp_should_keep_alive(&up->parser) && up->parsed == up->len;
+    bool keep = up->is_plain ? up->plain.keep_alive : llhttp_should_keep_alive(&up->parser);
+    return keep && up->parsed == up->len;
 }
 
 bool cw_upstream_needs_eof(const struct up_conn *up)
 {
-    return llhttp_message_needs_eof(&up->parser);
+    return !up->is_plain && llhttp_message_needs_eof(&up->parser);
 }
 
 /* ---- reading the response ---- */
@@ -113,17 +121,27 @@ static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
 /* HEAD responses, 1xx, 204 and 304 end with their head (RFC 9112 §6.3). */
 static bool bodyless(const struct up_conn *u)
 {
-    int st = u->parser.status_code;
-    bool empty = (u->parser.flags & F_CONTENT_LENGTH) && !(u->parser.flags & F_CHUNKED) &&
-                 u->parser.content_length == 0;
+    int st = cw_upstream_status(u);
+    bool empty = u->is_plain ? u->plain.content_length == 0
+                             : (u->parser.flags & F_CONTENT_LENGTH) &&
+                                   !(u->parser.flags & F_CHUNKED) && u->parser.content_length == 0;
     return empty || u->owner->ex.head_only || (st >= 100 && st < 200) || st == 204 || st == 304;
 }
 
-static void reset_parser(struct up_conn *u)
+/* The next bytes start a new response. */
+static void expect_response(struct up_conn *u)
+{
+    u->head_done = false;
+    u->is_plain = false;
+    u->parser_started = false;
+}
+
+/* llhttp takes this response from its first byte on. */
+static void start_parser(struct up_conn *u)
 {
     llhttp_init(&u->parser, HTTP_RESPONSE, &cw_http_head_settings);
     u->parser.data = &u->head;
-    u->head_done = false;
+    u->parser_started = true;
 }
 
 static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf);
@@ -151,10 +169,10 @@ static void hand_over(struct up_conn *u, const char *p, size_t n, bool done)
 
 static bool on_head(struct up_conn *u)
 {
-    int st = u->parser.status_code;
+    int st = cw_upstream_status(u);
     cw_http_response_head(u->owner, u);
     if (st >= 100 && st < 200 && st != 101) {
-        reset_parser(u); /* an interim response: the final one follows */
+        expect_response(u); /* an interim response: the final one follows */
         return true;
     }
     if (bodyless(u)) {
@@ -164,28 +182,76 @@ static bool on_head(struct up_conn *u)
     return true;
 }
 
-/* Runs the parser over the unparsed bytes and hands the client what belongs to the response. */
+/* A head that arrived whole in the plain form skips llhttp (response_head.h). */
+static bool take_plain_head(struct up_conn *u)
+{
+    if (u->parser_started)
+        return false; /* llhttp has part of this head already */
+    size_t n = cw_response_head_parse(u->buf + u->parsed, u->len - u->parsed, &u->head, &u->plain);
+    if (n == 0)
+        return false;
+    u->parsed += n;
+    u->is_plain = true;
+    u->head_done = true;
+    u->body_left = u->plain.content_length;
+    return true;
+}
+
+/* Hands the client the next bytes of a plain response's body, counted by Content-Length. */
+static void hand_over_plain_body(struct up_conn *u)
+{
+    const char *start = u->buf + u->parsed;
+    size_t n = u->len - u->parsed;
+    if (n > u->body_left)
+        n = (size_t)u->body_left; /* what follows the body is not part of this response */
+    u->parsed += n;
+    u->body_left -= n;
+    hand_over(u, start, n, u->body_left == 0);
+}
+
+/* Runs llhttp over the unparsed bytes; false when the response failed (the exchange ended). */
+static bool parse_with_llhttp(struct up_conn *u, llhttp_errno_t *err, const char **start)
+{
+    struct http_conn *c = u->owner;
+    if (!u->parser_started)
+        start_parser(u);
+    *start = u->buf + u->parsed;
+    *err = llhttp_execute(&u->parser, *start, u->len - u->parsed);
+    const char *end = *err == HPE_OK ? u->buf + u->len : llhttp_get_error_pos(&u->parser);
+    if (*err != HPE_OK && *err != HPE_PAUSED) {
+        if (!u->head_done)
+            cw_http_upstream_failed(c, "invalid response from upstream", false);
+        else
+            cw_http_abort(c, "invalid response body from upstream");
+        return false;
+    }
+    if (*err == HPE_PAUSED)
+        llhttp_resume(&u->parser);
+    u->parsed = (size_t)(end - u->buf);
+    return true;
+}
+
+/* Parses the unparsed bytes and hands the client what belongs to the response. */
 static void process(struct up_conn *u)
 {
     while (u->owner && u->parsed < u->len && !u->paused) {
-        struct http_conn *c = u->owner;
-        const char *start = u->buf + u->parsed;
-        llhttp_errno_t err = llhttp_execute(&u->parser, start, u->len - u->parsed);
-        const char *end = err == HPE_OK ? u->buf + u->len : llhttp_get_error_pos(&u->parser);
-        if (err != HPE_OK && err != HPE_PAUSED) {
-            if (!u->head_done)
-                cw_http_upstream_failed(c, "invalid response from upstream", false);
-            else
-                cw_http_abort(c, "invalid response body from upstream");
+        if (!u->head_done && take_plain_head(u)) {
+            if (!on_head(u))
+                return;
+            continue;
+        }
+        if (u->is_plain) {
+            hand_over_plain_body(u);
             return;
         }
-        if (err == HPE_PAUSED)
-            llhttp_resume(&u->parser);
-        u->parsed = (size_t)(end - u->buf);
+        llhttp_errno_t err;
+        const char *start;
+        if (!parse_with_llhttp(u, &err, &start))
+            return;
         if (!u->head_done) {
             if (err != HPE_PAUSED) { /* head incomplete: wait for more */
                 if (u->len == CW_HTTP_BUFFER)
-                    cw_http_upstream_failed(c, "response head too large", false);
+                    cw_http_upstream_failed(u->owner, "response head too large", false);
                 return;
             }
             u->head_done = true;
@@ -193,7 +259,7 @@ static void process(struct up_conn *u)
                 return;
             continue;
         }
-        hand_over(u, start, (size_t)(end - start), err == HPE_PAUSED);
+        hand_over(u, start, (size_t)(u->buf + u->parsed - start), err == HPE_PAUSED);
         return;
     }
     if (u->parsed == u->len)
@@ -283,7 +349,7 @@ static void start_exchange(struct up_conn *u, struct http_conn *c)
     u->owner = c;
     u->paused = false;
     u->len = u->parsed = 0;
-    reset_parser(u);
+    expect_response(u);
     c->ex.up = u;
     set_reading(u, true);
 }

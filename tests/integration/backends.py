@@ -697,7 +697,8 @@ class SlowHTTPServer(_ThreadServer):
 
 class ScriptedHTTPServer(_ThreadServer):
     """Answers the k-th request on each connection (k = 0, 1, ...) with script(k): raw response
-    bytes, or None to close the connection without answering. `requests` counts heads read."""
+    bytes, a list of pieces sent 50 ms apart, or None to close the connection without
+    answering. `requests` counts heads read."""
 
     def __init__(self, addr, port, script):
         super().__init__(addr, port)
@@ -712,7 +713,10 @@ class ScriptedHTTPServer(_ThreadServer):
             if answer is None:
                 c.close()
                 return
-            c.sendall(answer)
+            for i, piece in enumerate(answer if isinstance(answer, list) else [answer]):
+                if i:
+                    time.sleep(0.05)
+                c.sendall(piece)
             k += 1
 
 

@@ -547,6 +547,52 @@ def test_pooled_connection_closed_by_upstream_is_retried_on_a_fresh_one(stack):
     assert srv.accepted == 3 and srv.requests == 5
 
 
+# Upstream responses in the forms the fast head parser leaves to llhttp, and plain ones that
+# end the connection: (response, body the client gets, upstream connections for two requests).
+# The first request's response is the case; the second gets PLAIN on the connection left.
+PLAIN = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain"
+RESPONSE_FORMS = {
+    "head in pieces": ([b"HTTP/1.1 200 OK\r\nCont", b"ent-Length: 5\r\n", b"\r\nhel", b"lo"],
+                       b"hello", 1),
+    "HTTP/1.0 kept alive": (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5"
+                            b"\r\n\r\nhello", b"hello", 1),
+    "chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n"
+                b"0\r\n\r\n", b"hello", 1),
+    "interim 100 first": (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5"
+                          b"\r\n\r\nhello", b"hello", 1),
+    "plain, Connection: close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5"
+                                 b"\r\n\r\nhello", b"hello", 2),
+    "plain, bytes beyond its length": (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA",
+                                       b"hello", 2),
+    "obs-fold (refused by llhttp)": (b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 5"
+                                     b"\r\n\r\nhello", None, 2),
+}
+
+
+@pytest.mark.parametrize("case", list(RESPONSE_FORMS))
+def test_upstream_response_forms_are_relayed_or_refused(stack, case):
+    first, body, connections = RESPONSE_FORMS[case]
+    answered = []  # per server, not per connection: the retry of a refused one gets PLAIN
+    gw, srv = scripted_gateway(stack, 31031, 32031,
+                               lambda k: answered.append(k) or (PLAIN if len(answered) > 1 else first))
+    c = Conn(GW, 31031, timeout=3)
+    try:
+        c.send(request("GET", "/first", "s.example.com"))
+        r = c.read_response()
+        if r is not None and r.status == 100:  # relayed to the client as it came
+            r = c.read_response()
+        if body is None:
+            assert r is not None and r.status == 502, r
+        else:
+            assert r is not None and (r.status, r.body) == (200, body), r
+        c.send(request("GET", "/second", "s.example.com"))
+        r = c.read_response()
+        assert r is not None and (r.status, r.body) == (200, b"again"), r
+    finally:
+        c.close()
+    assert srv.accepted == connections, srv.accepted
+
+
 def test_hop_by_hop_response_headers_are_not_relayed(stack):
     resp = (b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal\r\nX-Internal: secret\r\n"
             b"Keep-Alive: timeout=5\r\nX-Public: yes\r\nContent-Length: 3\r\n\r\nok\n")

@@ -1,0 +1,167 @@
+/*
+ * The heads causeway sends on (proxy/http_head.h): header lines are copied as they arrived,
+ * hop-by-hop headers and those the Connection header names are left out, X-Forwarded-* and a
+ * rewritten Host are added. Heads are parsed by llhttp, as the data plane does, and responses
+ * by the fast path too.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proxy/http_head.h"
+#include "proxy/response_head.h"
+
+static struct cw_http_head head;
+
+static void parse_llhttp(llhttp_type_t type, const char *text)
+{
+    llhttp_t p;
+    llhttp_init(&p, type, &cw_http_head_settings);
+    p.data = &head;
+    assert_int_equal(llhttp_execute(&p, text, strlen(text)), HPE_PAUSED);
+}
+
+/* The client's copy of <text>'s head, parsed by llhttp or by the fast path. */
+static char *response_out(const char *text, bool fast, bool close)
+{
+    struct cw_response_framing f;
+    int status = 0;
+    if (fast) {
+        assert_true(cw_response_head_parse(text, strlen(text), &head, &f) > 0);
+        status = f.status;
+    } else {
+        llhttp_t p;
+        llhttp_init(&p, HTTP_RESPONSE, &cw_http_head_settings);
+        p.data = &head;
+        assert_int_equal(llhttp_execute(&p, text, strlen(text)), HPE_PAUSED);
+        status = p.status_code;
+    }
+    struct cw_out o = {0};
+    cw_http_write_response_head(&o, status, &head, close);
+    cw_out_put(&o, "", 1);
+    return o.p;
+}
+
+static void check_response(const char *in, bool close, const char *want)
+{
+    for (int fast = 0; fast < 2; fast++) {
+        char *got = response_out(in, fast, close);
+        assert_string_equal(got, want);
+        free(got);
+    }
+}
+
+static void response_lines_are_copied_as_they_arrived(void **state)
+{
+    (void)state;
+    check_response("HTTP/1.1 200 OK\r\nServer:tight\r\nX-Pad:  spaced  \r\nX-Empty:\r\n"
+                   "Content-Length: 2\r\n\r\n",
+                   false,
+                   "HTTP/1.1 200 OK\r\nServer:tight\r\nX-Pad:  spaced  \r\nX-Empty:\r\n"
+                   "Content-Length: 2\r\n\r\n");
+}
+
+static void hop_by_hop_response_headers_are_left_out(void **state)
+{
+    (void)state;
+    check_response("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nX-A: 1\r\nConnection: keep-alive"
+                   "\r\nX-B: 2\r\nX-C: 3\r\nContent-Length: 0\r\nUpgrade: h2c\r\n\r\n",
+                   false,
+                   "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n");
+}
+
+static void close_is_announced(void **state)
+{
+    (void)state;
+    check_response("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", true,
+                   "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+static void names_the_connection_header_lists_are_left_out(void **state)
+{
+    (void)state;
+    char *got =
+        response_out("HTTP/1.1 200 OK\r\nConnection: x-one,X-Two , keep-alive\r\n"
+                     "X-One: a\r\nX-Keep: b\r\nx-two: c\r\nTransfer-Encoding: chunked\r\n\r\n",
+                     false, false);
+    assert_string_equal(got, "HTTP/1.1 200 OK\r\nX-Keep: b\r\nTransfer-Encoding: chunked\r\n\r\n");
+    free(got);
+}
+
+/* More listed names than are split up front: the rest are still honoured. */
+static void a_long_connection_list_is_honoured_to_the_end(void **state)
+{
+    (void)state;
+    char text[4096], want[4096];
+    int n = sprintf(text, "HTTP/1.1 200 OK\r\nConnection: close");
+    for (int i = 0; i < 40; i++)
+        n += sprintf(text + n, ", x-h%d", i);
+    n += sprintf(text + n, "\r\n");
+    int w = sprintf(want, "HTTP/1.1 200 OK\r\n");
+    for (int i = 0; i < 40; i++) {
+        n += sprintf(text + n, "X-H%d: v\r\nX-Kept%d: v\r\n", i, i);
+        w += sprintf(want + w, "X-Kept%d: v\r\n", i);
+    }
+    sprintf(text + n, "Content-Length: 0\r\n\r\n");
+    sprintf(want + w, "Content-Length: 0\r\n\r\n");
+    char *got = response_out(text, false, false);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static char *request_out(const char *text, const char *host)
+{
+    parse_llhttp(HTTP_REQUEST, text);
+    struct cw_forward_head f = {
+        .method = "GET",
+        .path = {"/up", 3},
+        .host = host,
+        .client_ip = "127.0.0.9",
+    };
+    struct cw_out o = {0};
+    cw_http_write_request_head(&o, &head, &f);
+    cw_out_put(&o, "", 1);
+    return o.p;
+}
+
+static void request_heads_get_forwarding_headers(void **state)
+{
+    (void)state;
+    char *got = request_out("GET /in HTTP/1.1\r\nHost: a.example\r\nAccept: */*\r\n"
+                            "X-Forwarded-For: 10.0.0.1\r\nTE: trailers\r\nX-Forwarded-Proto: "
+                            "https\r\nUser-Agent: t\r\n\r\n",
+                            NULL);
+    assert_string_equal(got, "GET /up HTTP/1.1\r\nHost: a.example\r\nAccept: */*\r\n"
+                             "User-Agent: t\r\nX-Forwarded-For: 10.0.0.1, 127.0.0.9\r\n"
+                             "X-Forwarded-Proto: http\r\n\r\n");
+    free(got);
+}
+
+static void a_rewritten_host_replaces_the_clients(void **state)
+{
+    (void)state;
+    char *got = request_out("GET / HTTP/1.1\r\nAccept: */*\r\nhost: a.example\r\nX-Z: z\r\n\r\n",
+                            "b.internal");
+    assert_string_equal(got, "GET /up HTTP/1.1\r\nAccept: */*\r\nX-Z: z\r\nHost: b.internal\r\n"
+                             "X-Forwarded-For: 127.0.0.9\r\nX-Forwarded-Proto: http\r\n\r\n");
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(response_lines_are_copied_as_they_arrived),
+        cmocka_unit_test(hop_by_hop_response_headers_are_left_out),
+        cmocka_unit_test(close_is_announced),
+        cmocka_unit_test(names_the_connection_header_lists_are_left_out),
+        cmocka_unit_test(a_long_connection_list_is_honoured_to_the_end),
+        cmocka_unit_test(request_heads_get_forwarding_headers),
+        cmocka_unit_test(a_rewritten_host_replaces_the_clients),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
