@@ -340,8 +340,10 @@ static void redirect(struct http_conn *c, const struct cw_route *r, struct cw_sp
 
 /* RFC 9112 §6.3: a request whose Transfer-Encoding does not end with chunked has no
  * reliable length; it must get 400 and a close rather than a guess. */
-static bool chunked_last(const struct cw_http_head *h)
+static bool chunked_last(const llhttp_t *p, const struct cw_http_head *h)
 {
+    if (!(p->flags & F_TRANSFER_ENCODING))
+        return true;
     const struct cw_span *te = cw_http_header(h, "transfer-encoding");
     if (!te)
         return true;
@@ -398,7 +400,7 @@ static void on_request_head(struct http_conn *c)
         cw_http_local_reply(c, 413, "request body too large", true, NULL);
         return;
     }
-    if (!chunked_last(&c->head)) {
+    if (!chunked_last(p, &c->head)) {
         c->keep_alive = false;
         cw_http_local_reply(c, 400, "malformed request: Transfer-Encoding must end with chunked",
                             true, NULL);

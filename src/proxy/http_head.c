@@ -159,7 +159,7 @@ struct known_name {
 
 static bool is_name(struct cw_span s, const struct known_name *n)
 {
-    return span_is(s, n->text, n->len);
+    return cw_span_is_lower(s, n->text, n->len);
 }
 
 /* Hop-by-hop headers (RFC 9110 §7.6.1). Transfer-Encoding and Content-Length stay: bodies are

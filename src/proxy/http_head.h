@@ -42,6 +42,19 @@ const struct cw_span *cw_http_header(const struct cw_http_head *h, const char *n
 /* Case-insensitive comparison of a span with a NUL-terminated string. */
 bool cw_span_eq(struct cw_span s, const char *text);
 
+/* Case-insensitive comparison of a span with <lower>, <n> bytes of lowercase letters, digits and
+ * '-' (a known header name). Inline, with no library call: header names are compared with
+ * several of these on every message. Exact for any span without control bytes. */
+static inline bool cw_span_is_lower(struct cw_span s, const char *lower, size_t n)
+{
+    if (s.len != n)
+        return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)((s.p[i] | 0x20) ^ lower[i]);
+    return diff == 0;
+}
+
 /* A growable output buffer for heads. */
 struct cw_out {
     char *p;

@@ -1,7 +1,6 @@
 #include "proxy/response_head.h"
 
 #include <string.h>
-#include <strings.h>
 
 /* RFC 9110 §5.6.2 token characters, the only ones a header name may have. */
 static const bool is_tchar[256] = {
@@ -42,14 +41,6 @@ static bool plain_text(const char *p, size_t n)
         if (!plain_word(p + i))
             return false;
     return plain_word(p + n - 8);
-}
-
-static bool token(const char *p, size_t n)
-{
-    bool ok = n > 0;
-    for (size_t i = 0; i < n; i++)
-        ok &= is_tchar[(unsigned char)p[i]];
-    return ok;
 }
 
 /* The end of the line that starts at <s> (its CR, followed by LF), or NULL. */
@@ -99,9 +90,9 @@ static bool note_framing(const struct cw_header *hd, struct cw_response_framing 
     struct cw_span n = hd->name, v = hd->value;
     while (v.len && v.p[v.len - 1] == ' ') /* llhttp refuses a tab after a length */
         v.len--;
-    if (n.len == 17 && strncasecmp(n.p, "transfer-encoding", 17) == 0)
+    if (cw_span_is_lower(n, "transfer-encoding", 17))
         return false;
-    if (n.len == 14 && strncasecmp(n.p, "content-length", 14) == 0) {
+    if (cw_span_is_lower(n, "content-length", 14)) {
         if (*have_cl || v.len == 0 || v.len > 15) /* 15 digits cannot overflow */
             return false;
         uint64_t len = 0;
@@ -114,13 +105,13 @@ static bool note_framing(const struct cw_header *hd, struct cw_response_framing 
         *have_cl = true;
         return true;
     }
-    if (n.len == 10 && strncasecmp(n.p, "connection", 10) == 0) {
+    if (cw_span_is_lower(n, "connection", 10)) {
         if (*have_conn)
             return false;
         *have_conn = true;
-        if (cw_span_eq(v, "close"))
+        if (cw_span_is_lower(v, "close", 5))
             f->keep_alive = false;
-        else if (!cw_span_eq(v, "keep-alive"))
+        else if (!cw_span_is_lower(v, "keep-alive", 10))
             return false;
     }
     return true;
@@ -129,16 +120,17 @@ static bool note_framing(const struct cw_header *hd, struct cw_response_framing 
 /* "Name: value \r\n" at <s>: the header and where the next line starts; NULL if declined. */
 static const char *header_line(const char *s, const char *end, struct cw_header *hd)
 {
-    const char *cr = line_end(s, end);
-    const char *colon = cr ? memchr(s, ':', (size_t)(cr - s)) : NULL;
-    if (!colon || !token(s, (size_t)(colon - s)))
+    const char *name = s;
+    while (s < end && is_tchar[(unsigned char)*s])
+        s++;
+    if (s == name || s == end || *s != ':')
         return NULL;
-    const char *value = colon + 1;
-    if (!plain_text(value, (size_t)(cr - value)))
+    hd->name = (struct cw_span){name, (size_t)(s - name)};
+    const char *value = s + 1, *cr = line_end(value, end);
+    if (!cr || !plain_text(value, (size_t)(cr - value)))
         return NULL;
     while (value < cr && is_ows(*value))
         value++;
-    hd->name = (struct cw_span){s, (size_t)(colon - s)};
     /* Trailing spaces stay in the value, as llhttp reports it. */
     hd->value =
         cr > value ? (struct cw_span){value, (size_t)(cr - value)} : (struct cw_span){"", 0};

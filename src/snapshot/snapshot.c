@@ -1,6 +1,5 @@
 #include "snapshot/snapshot.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include "util/regex.h"
@@ -24,8 +23,10 @@ int cw_snapshot_host_key(const char *host, size_t len, bool drop_dot, char *out,
         len--;
     if (len >= size)
         return -1;
-    for (size_t i = 0; i < len; i++)
-        out[i] = (char)tolower((unsigned char)host[i]);
+    for (size_t i = 0; i < len; i++) { /* ASCII only, as host names are: no locale lookup */
+        char c = host[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+    }
     out[len] = '\0';
     return (int)len;
 }
