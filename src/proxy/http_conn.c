@@ -189,6 +189,34 @@ void cw_http_local_reply(struct http_conn *c, int status, const char *body, bool
         cw_http_close(c);
 }
 
+/* The upstream took too long: to answer, or to take the request body. */
+static void upstream_timed_out(struct http_conn *c)
+{
+    if (c->ex.up) {
+        cw_upstream_release(c->ex.up, false);
+        c->ex.up = NULL;
+    }
+    c->keep_alive = c->keep_alive && c->ex.req_done;
+    cw_http_report(c, 504, "upstream timeout");
+    cw_http_local_reply(c, 504, "upstream timeout", true, NULL);
+}
+
+/* A request body made no progress for the idle timeout. The side that held it up is named, and
+ * a client that stopped sending is not held against the upstream. */
+static void request_body_stalled(struct http_conn *c)
+{
+    if (c->writing) { /* bytes wait for the upstream to take them */
+        upstream_timed_out(c);
+        return;
+    }
+    if (c->ex.up) {
+        cw_upstream_release(c->ex.up, false);
+        c->ex.up = NULL;
+    }
+    c->keep_alive = false;
+    cw_http_local_reply(c, 408, "request body not received in time", true, NULL);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     struct http_conn *c = t->data;
@@ -211,7 +239,9 @@ static void on_timer(uv_timer_t *t)
             uv_timer_start(&c->timer, on_timer, idle - quiet, 0);
             break;
         }
-        if (c->state == HTTP_FORWARDING && c->ex.resp_started)
+        if (c->state == HTTP_FORWARDING && !c->ex.resp_started)
+            request_body_stalled(c);
+        else if (c->state == HTTP_FORWARDING)
             cw_http_abort(c, "idle timeout");
         else
             cw_http_close(c);
@@ -225,13 +255,7 @@ static void on_timer(uv_timer_t *t)
         cw_http_upstream_failed(c, "connect timeout", true);
         break;
     case DEADLINE_RESPONSE:
-        if (c->ex.up) {
-            cw_upstream_release(c->ex.up, false);
-            c->ex.up = NULL;
-        }
-        c->keep_alive = c->keep_alive && c->ex.req_done;
-        cw_http_report(c, 504, "upstream timeout");
-        cw_http_local_reply(c, 504, "upstream timeout", true, NULL);
+        upstream_timed_out(c);
         break;
     }
 }

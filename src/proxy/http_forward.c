@@ -95,7 +95,8 @@ void cw_http_forward(struct http_conn *c, const struct cw_route *r, int matcher,
 void cw_http_forward_body(struct http_conn *c)
 {
     struct exchange *ex = &c->ex;
-    if (ex->req_done || c->writing || !ex->up)
+    /* Body bytes that arrive while the upstream connect is under way wait in the buffer. */
+    if (ex->req_done || c->writing || !ex->head_sent)
         return;
     if (c->parsed == c->len) {
         c->len = c->parsed = 0;
@@ -137,7 +138,10 @@ void cw_http_forward_body(struct http_conn *c)
 void cw_http_send_request(struct http_conn *c)
 {
     struct exchange *ex = &c->ex;
-    cw_http_set_deadline(c, DEADLINE_RESPONSE);
+    /* The upstream's time to answer counts from the end of the request: while a body is on
+     * its way, only a stall (no progress for the idle timeout) ends the exchange. */
+    cw_http_set_deadline(c, ex->req_done ? DEADLINE_RESPONSE : DEADLINE_IDLE);
+    ex->head_sent = true;
     c->writing = true;
     /* head_out stays allocated until the exchange ends, so the write may complete later. */
     if (!cw_upstream_write(ex->up, ex->head_out.p, ex->head_out.len))
@@ -154,7 +158,12 @@ void cw_http_upstream_wrote(struct http_conn *c, int status)
             cw_http_abort(c, "upstream write failed");
         return;
     }
-    cw_http_forward_body(c);
+    if (!c->ex.req_done) {
+        cw_http_forward_body(c);
+        return;
+    }
+    if (c->ex.req_has_body && !c->ex.resp_started) /* the body's last byte is out */
+        cw_http_set_deadline(c, DEADLINE_RESPONSE);
 }
 
 void cw_http_report(struct http_conn *c, int status, const char *cause)
@@ -174,6 +183,7 @@ void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_s
         ex->up = NULL;
     }
     c->writing = false;
+    ex->head_sent = false;
     ex->reason = why;
     /* A pooled connection the upstream closed while idle says nothing about the host. */
     if (!stale)

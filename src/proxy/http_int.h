@@ -43,6 +43,7 @@ struct exchange {
     struct cw_out head_out; /* the request head sent upstream */
     bool head_only;         /* HEAD request: the response has no body */
     bool idempotent;        /* GET, HEAD, OPTIONS, TRACE, PUT, DELETE (RFC 9110 §9.2.2) */
+    bool head_sent;         /* the request head is on its way upstream: body bytes may follow */
     bool req_has_body, req_done, resp_started;
     int status;
     const char *reason;

@@ -720,6 +720,46 @@ class ScriptedHTTPServer(_ThreadServer):
             k += 1
 
 
+class BodyReadingHTTPServer(_ThreadServer):
+    """Reads each request's head and its Content-Length body, waits `delay` seconds, then answers
+    200 with "<bytes> <sha256>" of the body. `heads` keeps every head read, `bodies_done` counts
+    bodies read whole."""
+
+    def __init__(self, addr, port, delay=0.0):
+        super().__init__(addr, port)
+        self.delay = delay
+        self.heads = []
+        self.bodies_done = 0
+
+    def serve(self, c):
+        buf = b""
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            self.heads.append(head)
+            m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+            left = int(m.group(1)) if m else 0
+            h = hashlib.sha256()
+            n = 0
+            while n < left:
+                if not buf:
+                    buf = c.recv(65536)
+                    if not buf:
+                        return
+                take, buf = buf[:left - n], buf[left - n:]
+                h.update(take)
+                n += len(take)
+            self.bodies_done += 1
+            if self.stopping.wait(self.delay):
+                return
+            answer = b"%d %s\n" % (n, h.hexdigest().encode())
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer))
+
+
 class Blackhole:
     """A port whose accept queue is full: SYNs to it are dropped, so a connect times out (the
     loopback stand-in for an unreachable data center)."""
