@@ -551,7 +551,6 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
     c->sock.data = c->timer.data = c;
     c->open_handles = 2;
     cw_worker_track(w, &c->link);
-    cw_sock_nodelay(&c->sock);
     client_address(c, peer);
     llhttp_init(&c->parser, HTTP_REQUEST, &cw_http_head_settings);
     c->parser.data = &c->head;

@@ -7,7 +7,8 @@
 
 /*
  * A non-blocking SO_REUSEPORT socket listening on <bind_addr>:<port>, or -1 with the reason in
- * <err>. Control thread, before the workers start.
+ * <err>. The connections accepted on it come with TCP_NODELAY. Control thread, before the
+ * workers start.
  */
 int cw_listener_socket(const char *bind_addr, uint16_t port, char *err, size_t err_size);
 

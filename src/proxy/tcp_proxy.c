@@ -559,7 +559,6 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
     t->down.data = t->timer.data = t;
     t->open_handles = 2;
     cw_worker_track(w, &t->link);
-    cw_sock_nodelay(&t->down);
     const struct cw_cluster *c = choose_cluster(t);
     if (!c) {
         close_tunnel(t, NULL);
