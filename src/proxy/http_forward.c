@@ -340,7 +340,9 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
         after_response_write(c, done);
         return;
     }
-    int w = cw_sock_try_write(&c->sock, b, nb);
+    /* The response that ends a connection takes its FIN along (finish_exchange shuts down). */
+    bool last = done && !c->keep_alive;
+    int w = last ? cw_sock_try_write_last(&c->sock, b, nb) : cw_sock_try_write(&c->sock, b, nb);
     if (w == (int)total) {
         after_response_write(c, done);
         return;

@@ -188,12 +188,13 @@ static int sent_or_error(ssize_t w)
     return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
 }
 
-static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n)
+static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n, int flags)
 {
+    flags |= MSG_DONTWAIT | MSG_NOSIGNAL;
     ssize_t w;
     if (n == 1) { /* send(2) skips copying in a message header and an iovec array */
         do
-            w = send(fd, bufs[0].base, bufs[0].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+            w = send(fd, bufs[0].base, bufs[0].len, flags);
         while (w < 0 && errno == EINTR);
         return sent_or_error(w);
     }
@@ -206,16 +207,16 @@ static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n)
     }
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
     do
-        w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+        w = sendmsg(fd, &msg, flags);
     while (w < 0 && errno == EINTR);
     return sent_or_error(w);
 }
 
 /* Sends and keeps the writable flag true to what the socket said: after a short write the
  * socket is full, and the kernel reports when it has room again. */
-static int send_tracked(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+static int send_tracked(struct cw_sock *s, const uv_buf_t *bufs, unsigned n, int flags)
 {
-    int w = send_bufs(s->fd, bufs, n);
+    int w = send_bufs(s->fd, bufs, n, flags);
     if (w == UV_EAGAIN)
         s->writable = false;
     else if (w >= 0) {
@@ -228,14 +229,27 @@ static int send_tracked(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
     return w;
 }
 
-int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+static int try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n, int flags)
 {
     if (s->closing)
         return UV_EBADF;
     /* Queued writes go first, or bytes would reach the peer out of order. */
     if (s->write_head || s->connect_cb)
         return UV_EAGAIN;
-    return send_tracked(s, bufs, n);
+    return send_tracked(s, bufs, n, flags);
+}
+
+int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+{
+    return try_write(s, bufs, n, 0);
+}
+
+int cw_sock_try_write_last(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+{
+    /* MSG_MORE holds a short segment back; the shutdown that follows sets FIN on it and sends
+     * it. After a partial write the rest is queued and sent without MSG_MORE, which pushes the
+     * held bytes along. */
+    return try_write(s, bufs, n, MSG_MORE);
 }
 
 int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,
@@ -291,7 +305,7 @@ static void flush(struct cw_sock *s)
 {
     while (s->write_head && !s->closing) {
         struct cw_sock_write *req = s->write_head;
-        int w = send_tracked(s, req->bufs, req->n_bufs);
+        int w = send_tracked(s, req->bufs, req->n_bufs, 0);
         if (w == UV_EAGAIN)
             return;
         if (w < 0) {

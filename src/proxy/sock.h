@@ -105,6 +105,14 @@ void cw_sock_read_stop(struct cw_sock *s);
  */
 int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n);
 
+/*
+ * cw_sock_try_write for the last bytes before the sending side closes: when all were written,
+ * the caller must call cw_sock_shutdown (or cw_sock_close) before returning to the loop, and the
+ * FIN then leaves in the same segment as these bytes. One segment (and the peer's
+ * acknowledgement of it) fewer for a connection that closes after its response.
+ */
+int cw_sock_try_write_last(struct cw_sock *s, const uv_buf_t *bufs, unsigned n);
+
 /* Queues <bufs> (at most CW_SOCK_MAX_BUFS) after the writes already queued; <cb> runs when all
  * are written or on an error, never before this returns. */
 int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -908,6 +909,58 @@ static void shutdown_with_nothing_queued_calls_back_at_once(void **state)
     fx_finish(&f);
 }
 
+/* The kernel's struct tcp_info up to tcpi_segs_in (linux/tcp.h): glibc's copy in
+ * <netinet/tcp.h> ends at tcpi_total_retrans, and the two headers cannot be included together. */
+struct tcp_info_segs {
+    struct tcp_info glibc;
+    uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+    uint32_t segs_out, segs_in;
+};
+
+static uint32_t segments_received(int fd)
+{
+    struct tcp_info_segs ti;
+    memset(&ti, 0, sizeof(ti));
+    socklen_t len = sizeof(ti);
+    assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    assert_true(len >= offsetof(struct tcp_info_segs, segs_in) + sizeof(ti.segs_in));
+    return ti.segs_in;
+}
+
+/* Sends "answer" from a new accepted end with <try_write>, then shuts it down; returns how many
+ * segments the client received up to EOF (the SYN-ACK included). */
+static uint32_t segments_for_answer_and_fin(struct fx *f,
+                                            int (*try_write)(struct cw_sock *, const uv_buf_t *,
+                                                             unsigned))
+{
+    struct end p;
+    int peer = raw_pair(f, &p);
+    int one = 1; /* as on the gateway's own accepted sockets */
+    assert_int_equal(setsockopt(p.s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+    uv_buf_t b = uv_buf_init("answer", 6);
+    assert_int_equal(try_write(&p.s, &b, 1), 6);
+    assert_int_equal(cw_sock_shutdown(&p.s, on_shutdown), 0);
+    char got[6];
+    assert_int_equal(raw_recv(peer, got, 6), 6);
+    assert_memory_equal(got, "answer", 6);
+    assert_int_equal(raw_recv(peer, NULL, 0), 0); /* EOF */
+    uint32_t segs = segments_received(peer);
+    close(peer);
+    close_ends(f, &p, NULL);
+    return segs;
+}
+
+static void the_last_write_takes_the_fin_along(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f);
+    /* SYN-ACK, the answer and the FIN; then the answer and the FIN in one segment. */
+    assert_int_equal(segments_for_answer_and_fin(&f, cw_sock_try_write), 3);
+    assert_int_equal(segments_for_answer_and_fin(&f, cw_sock_try_write_last), 2);
+    fx_finish(&f);
+}
+
 static void close_cancels_queued_writes_before_its_callback(void **state)
 {
     (void)state;
@@ -1030,6 +1083,7 @@ int main(void)
         cmocka_unit_test(reading_goes_on_without_new_events),
         cmocka_unit_test(shutdown_waits_for_queued_writes),
         cmocka_unit_test(shutdown_with_nothing_queued_calls_back_at_once),
+        cmocka_unit_test(the_last_write_takes_the_fin_along),
         cmocka_unit_test(close_cancels_queued_writes_before_its_callback),
         cmocka_unit_test(peer_reset_ends_reading_with_an_error),
         cmocka_unit_test(bufs_skip_drops_written_bytes),
