@@ -281,8 +281,8 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
         w->listeners[i].listener = snap->listeners.v[i];
         w->listeners[i].port = snap->listeners.v[i]->port;
         w->listeners[i].worker = w;
-        w->listeners[i].watch.fd =
-            cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port, err, sizeof(err));
+        w->listeners[i].watch.fd = cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port,
+                                                      snap->listeners.v[i]->http, err, sizeof(err));
         if (w->listeners[i].watch.fd < 0) {
             fprintf(stderr, "causeway: %s\n", err);
             return -1;

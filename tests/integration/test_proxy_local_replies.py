@@ -253,15 +253,20 @@ def test_upstream_that_never_answers_gets_504(stack):
     assert rec["reason"] == "upstream timeout"
 
 
-def test_slowloris_client_is_cut_with_408(stack):
-    stack.gateway(join(
-        base_manifests([(31111, "http")]),
+def direct_ok_gateway(stack, port, args):
+    """A gateway on `port` answering every request for HOST itself: 200 "ok"."""
+    return stack.gateway(join(
+        base_manifests([(port, "http")]),
         route_table("s", [HOST], """
             http:
             - name: local
               directResponse: {status: 200, body: ok}
         """),
-    ), [31111], args=["--request-header-timeout", "1s"])
+    ), [port], args=args)
+
+
+def test_slowloris_client_is_cut_with_408(stack):
+    direct_ok_gateway(stack, 31111, ["--request-header-timeout", "1s"])
     c = Conn(GW, 31111, timeout=5)
     head = request("GET", "/slow", HOST, [("X-Pad", "p" * 40)])[:-2]  # never the final CRLF
     t0 = time.monotonic()
@@ -303,14 +308,7 @@ def test_slowloris_client_is_cut_with_408(stack):
 
 def test_slow_but_timely_client_is_served(stack):
     """The header timeout covers the whole head, and a head that arrives in time is served."""
-    stack.gateway(join(
-        base_manifests([(31113, "http")]),
-        route_table("s", [HOST], """
-            http:
-            - name: local
-              directResponse: {status: 200, body: ok}
-        """),
-    ), [31113], args=["--request-header-timeout", "1s"])
+    direct_ok_gateway(stack, 31113, ["--request-header-timeout", "1s"])
     c = Conn(GW, 31113)
     try:
         data = request("GET", "/in-time", HOST)
@@ -327,6 +325,26 @@ def test_slow_but_timely_client_is_served(stack):
         assert r is not None and r.status == 200, r
     finally:
         c.close()
+
+
+def test_connection_silent_before_its_first_request_is_served_and_idles_out(stack):
+    """A client that connects and says nothing for a while is still served when it speaks (the
+    kernel hands an HTTP connection over with its first bytes, or after a second of silence),
+    and one that never speaks is closed by the idle timeout."""
+    direct_ok_gateway(stack, 31115, ["--idle-timeout", "3s"])
+    late, silent = Conn(GW, 31115, timeout=8), Conn(GW, 31115, timeout=8)
+    try:
+        opened = time.monotonic()
+        time.sleep(1.5)
+        late.send(request("GET", "/late", HOST))
+        r = late.read_response()
+        assert r is not None and (r.status, r.body) == (200, b"ok"), r
+        assert silent.closed_by_peer(7), "a connection that never spoke was not closed"
+        took = time.monotonic() - opened
+        assert 2.5 <= took <= 7, f"closed after {took:.2f}s, --idle-timeout is 3s"
+    finally:
+        late.close()
+        silent.close()
 
 
 @pytest.fixture
