@@ -221,6 +221,10 @@ stat_ticks() {  # CPU (N or "all"): "busy steal" ticks from /proc/stat (busy: us
   awk -v c="$c" '$1 == c { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat
 }
 HZ=$(getconf CLK_TCK)
+tcp_out_segments() {  # TCP segments this machine has sent, all sockets (everything here is loopback)
+  awk '$1 == "Tcp:" && !n { for (i = 2; i <= NF; i++) col[$i] = i; n = 1; next }
+       $1 == "Tcp:" { print $col["OutSegs"] }' /proc/net/snmp
+}
 
 wrk_cmd() {  # SCENARIO TARGET SECONDS (cN: N keep-alive connections; cN-close: a new one per request)
   local conns=${1#c} close=()
@@ -253,15 +257,17 @@ wait_quiet() {
 #   other_busy_s  both CPUs' non-idle time minus every process of this benchmark and the client:
 #                 kernel work not charged to a process plus anything else running on the machine
 #   steal_s       both CPUs' steal time (the hypervisor ran something else)
+# and, next to the raw output (.segments), the TCP segments the machine sent meanwhile: client,
+# proxy and backend together, since all of them talk over loopback.
 measure() {  # ROUND SCENARIO TARGET
-  local round=$1 scen=$2 t=$3 raw="$RUN/raw/r$1-$2-$3.txt" t0 t1 c0 c1 a0 a1 b0 b1 s0 s1
+  local round=$1 scen=$2 t=$3 raw="$RUN/raw/r$1-$2-$3.txt" t0 t1 c0 c1 a0 a1 b0 b1 s0 s1 g0 g1
   local bytes p client pidlist pids=() all=()
   wait_quiet
   mapfile -t pids < <(pids_of "${PID[$t]}")
   mapfile -t all < <(for p in "${PIDS[@]}"; do pids_of "$p"; done)
   pidlist=$(IFS=,; echo "${pids[*]}")
   t0=$(date +%s%N); c0=$(cpu_ticks "${pids[@]}"); a0=$(cpu_ticks "${all[@]}")
-  b0=$(stat_ticks "$PROXY_CPU"); s0=$(stat_ticks all)
+  b0=$(stat_ticks "$PROXY_CPU"); s0=$(stat_ticks all); g0=$(tcp_out_segments)
   PERF_PID=""
   if [[ " ${PERF:-} " == *" $t "* ]]; then
     perf record -q -e cpu-clock -F 1999 -g -p "$pidlist" -o "$raw.perf.data" \
@@ -293,7 +299,8 @@ measure() {  # ROUND SCENARIO TARGET
         rc=$?; times >"$raw.times"; exit $rc ) || log "tcp_bulk failed: $raw" ;;
   esac
   t1=$(date +%s%N); c1=$(cpu_ticks "${pids[@]}"); a1=$(cpu_ticks "${all[@]}")
-  b1=$(stat_ticks "$PROXY_CPU"); s1=$(stat_ticks all)
+  b1=$(stat_ticks "$PROXY_CPU"); s1=$(stat_ticks all); g1=$(tcp_out_segments)
+  echo $((g1 - g0)) >"$raw.segments"
   if [ -n "$SYSC_PID" ]; then
     kill -INT "$SYSC_PID" 2>/dev/null || true
     wait "$SYSC_PID" 2>/dev/null || true

@@ -70,6 +70,14 @@ def parse_syscalls(path):
     return counts or None
 
 
+def parse_segments(path):
+    """The TCP segments the machine sent during a measurement (written by proxy_bench.sh)."""
+    if not os.path.exists(path):
+        return None
+    parts = open(path).read().split()
+    return float(parts[0]) if parts and parts[0].isdigit() else None
+
+
 def fmt_us(us):
     if us is None:
         return "—"
@@ -113,6 +121,7 @@ def main(runs, max_other, max_steal=None):
             ok = m["value"] is not None and m[util] and target != "direct"
             m[key] = m["value"] / m[util] if ok else None
         m["syscalls"] = parse_syscalls(r["raw"] + ".syscalls.csv")
+        m["segments"] = parse_segments(r["raw"] + ".segments")
         label = "%s r%d %s %s" % (os.path.basename(runs[r["run"]].rstrip("/")), rnd[1], scen, target)
         if "other_busy_s" in r and wall > 0:
             other = float(r["other_busy_s"]) / wall
@@ -236,6 +245,21 @@ def main(runs, max_other, max_steal=None):
         lines.append("| workload | target | all | by call |")
         lines.append("|---|---|---:|---|")
         lines.extend(sys_lines)
+        lines.append("")
+    seg_lines = []
+    for scen in [s for s in order if s in HTTP]:
+        per = {t: med([m["segments"] / m["units"] for m in data[scen].get(t, {}).values()
+                       if m.get("segments") is not None and m.get("units")])
+               for t in TARGET_ORDER}
+        if any(v is not None for v in per.values()):
+            seg_lines.append("| %s | %s |" % (scen, " | ".join(
+                "%.2f" % per[t] if per[t] is not None else "—" for t in TARGET_ORDER)))
+    if seg_lines:
+        lines.append("### TCP segments per request (all sockets on the machine: client, proxy, "
+                     "backend)\n")
+        lines.append("| workload | %s |" % " | ".join(TARGET_ORDER))
+        lines.append("|---|" + "---:|" * len(TARGET_ORDER))
+        lines.extend(seg_lines)
         lines.append("")
     if noise:
         other = [n[0] for n in noise]

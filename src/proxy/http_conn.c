@@ -98,7 +98,7 @@ void cw_http_close(struct http_conn *c)
     if (c->closing)
         return;
     c->closing = true;
-    if (c->state != HTTP_READING_HEAD)
+    if (c->state == HTTP_FORWARDING || c->state == HTTP_REPLYING)
         cw_http_end_exchange(c, false);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
     cw_sock_close(&c->sock, on_sock_closed);
@@ -115,7 +115,8 @@ static void drain(struct cw_conn_link *link)
 {
     struct http_conn *c = (struct http_conn *)link;
     c->keep_alive = false;
-    if (c->state == HTTP_READING_HEAD && c->len == 0 && !c->writing)
+    bool idle = c->state == HTTP_READING_HEAD && c->len == 0;
+    if ((idle || c->state == HTTP_LINGERING) && !c->writing)
         cw_http_close(c);
 }
 
@@ -129,6 +130,7 @@ void cw_http_set_deadline(struct http_conn *c, enum http_deadline d)
     uint64_t ms = d == DEADLINE_HEADERS    ? to->request_headers_ms
                   : d == DEADLINE_CONNECT  ? to->connect_ms
                   : d == DEADLINE_RESPONSE ? to->upstream_ms
+                  : d == DEADLINE_LINGER   ? LINGER_QUIET_MS
                                            : to->idle_ms;
     uint64_t now = cw_worker_now(c->w);
     c->deadline = d;
@@ -151,9 +153,14 @@ static void on_reply_written(struct cw_sock_write *req, int status)
     c->writing = false;
     cw_out_free(&c->reply);
     bool close = !c->keep_alive || status < 0;
+    bool body_unread = c->ex.req_has_body && !c->ex.req_done;
     cw_http_end_exchange(c, false);
-    if (close || c->closing) {
+    if (status < 0 || c->closing) {
         cw_http_close(c);
+        return;
+    }
+    if (close) {
+        cw_http_end_connection(c, body_unread);
         return;
     }
     c->state = HTTP_READING_HEAD;
@@ -217,6 +224,49 @@ static void request_body_stalled(struct http_conn *c)
     cw_http_local_reply(c, 408, "request body not received in time", true, NULL);
 }
 
+/* ---- the end of a connection ---- */
+
+static void on_final_shutdown(struct cw_sock *s, int status)
+{
+    struct http_conn *c = s->data;
+    if (status < 0 || c->state != HTTP_LINGERING) {
+        cw_http_close(c);
+        return;
+    }
+    /* The FIN is out after the answer; what the client still sends is read and dropped. */
+    c->linger_until = cw_worker_now(c->w) + LINGER_MAX_MS;
+    cw_http_set_deadline(c, DEADLINE_LINGER);
+    cw_http_start_reading(c);
+}
+
+void cw_http_end_connection(struct http_conn *c, bool body_unread)
+{
+    if (c->closing)
+        return;
+    if (body_unread) {
+        c->state = HTTP_LINGERING;
+        c->len = c->parsed = 0;
+    } else {
+        cw_http_stop_reading(c);
+    }
+    if (cw_sock_shutdown(&c->sock, on_final_shutdown) != 0)
+        cw_http_close(c);
+}
+
+/* Traffic since the deadline was set moves it to <window> after the last activity, but not past
+ * <limit>: re-armed and true, or false when the connection stayed quiet. */
+static bool moved_by_activity(struct http_conn *c, uint64_t now, uint64_t window, uint64_t limit)
+{
+    uint64_t quiet = now - c->last_activity;
+    if (c->last_activity <= c->deadline_start || quiet >= window || now >= limit)
+        return false;
+    c->deadline_start = c->last_activity;
+    c->deadline_at = c->last_activity + window;
+    c->timer_due = c->deadline_at;
+    uv_timer_start(&c->timer, on_timer, window - quiet, 0);
+    return true;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     struct http_conn *c = t->data;
@@ -230,15 +280,8 @@ static void on_timer(uv_timer_t *t)
     case DEADLINE_IDLE: {
         /* Traffic in either direction moves the deadline; the timer is re-armed lazily here
          * rather than on every read. */
-        uint64_t quiet = now - c->last_activity;
-        uint64_t idle = c->w->cfg->timeouts.idle_ms;
-        if (c->last_activity > c->deadline_start && quiet < idle) {
-            c->deadline_start = c->last_activity;
-            c->deadline_at = c->last_activity + idle;
-            c->timer_due = c->deadline_at;
-            uv_timer_start(&c->timer, on_timer, idle - quiet, 0);
+        if (moved_by_activity(c, now, c->w->cfg->timeouts.idle_ms, UINT64_MAX))
             break;
-        }
         if (c->state == HTTP_FORWARDING && !c->ex.resp_started)
             request_body_stalled(c);
         else if (c->state == HTTP_FORWARDING)
@@ -256,6 +299,10 @@ static void on_timer(uv_timer_t *t)
         break;
     case DEADLINE_RESPONSE:
         upstream_timed_out(c);
+        break;
+    case DEADLINE_LINGER:
+        if (!moved_by_activity(c, now, LINGER_QUIET_MS, c->linger_until))
+            cw_http_close(c);
         break;
     }
 }
@@ -278,6 +325,10 @@ static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == UV_ENOBUFS) {
         /* The buffer is full of pipelined bytes: wait until the current exchange ends. */
         cw_http_stop_reading(c);
+        return;
+    }
+    if (nread > 0 && c->state == HTTP_LINGERING) { /* dropped: the next read reuses the space */
+        c->last_activity = cw_worker_now(c->w);
         return;
     }
     if (nread < 0) {

@@ -264,27 +264,14 @@ void cw_http_response_head(struct http_conn *c, struct up_conn *up)
     }
 }
 
-static void on_shutdown(struct cw_sock *s, int status)
-{
-    (void)status;
-    cw_http_close(s->data);
-}
-
-/* Closes after everything queued for the client is written. */
-static void close_when_written(struct http_conn *c)
-{
-    if (c->closing || cw_sock_shutdown(&c->sock, on_shutdown) != 0)
-        cw_http_close(c);
-}
-
 static void finish_exchange(struct http_conn *c)
 {
     struct exchange *ex = &c->ex;
     bool reusable = ex->up && cw_upstream_keep_alive(ex->up) && ex->req_done;
+    bool body_unread = ex->req_has_body && !ex->req_done; /* the upstream answered early */
     cw_http_end_exchange(c, reusable);
     if (!c->keep_alive) {
-        cw_http_stop_reading(c);
-        close_when_written(c);
+        cw_http_end_connection(c, body_unread);
         return;
     }
     c->state = HTTP_READING_HEAD;

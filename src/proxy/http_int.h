@@ -18,6 +18,7 @@ enum http_state {
     HTTP_READING_HEAD = 0, /* waiting for (the rest of) a request head */
     HTTP_FORWARDING,       /* request going upstream, response coming back */
     HTTP_REPLYING,         /* a local reply is being written */
+    HTTP_LINGERING,        /* answered and half-closed: the rest of a request body is dropped */
 };
 
 /* What the timer of a client connection is waiting for. */
@@ -26,6 +27,7 @@ enum http_deadline {
     DEADLINE_HEADERS,
     DEADLINE_CONNECT,
     DEADLINE_RESPONSE,
+    DEADLINE_LINGER,
 };
 
 /* One request/response exchange; a connection has at most one at a time, so pipelined requests
@@ -65,6 +67,7 @@ struct http_conn {
     uint64_t last_activity; /* last byte moved either way, for the idle deadline */
     uint64_t deadline_at;   /* when the current deadline expires (loop milliseconds) */
     uint64_t timer_due;     /* when the armed timer fires */
+    uint64_t linger_until;  /* HTTP_LINGERING ends by then at the latest */
     llhttp_t parser;
     struct cw_http_head head;
     char *buf;
@@ -84,6 +87,18 @@ struct http_conn {
 /* ---- http_conn.c: the client connection ---- */
 
 void cw_http_close(struct http_conn *c);
+
+/*
+ * After the last answer (the exchange has ended): half-closes once the queued writes are out,
+ * then closes. When the client may still be sending a request body that was not read
+ * (<body_unread>), the connection lingers first: closing with unread bytes would make the
+ * kernel send a reset, which can destroy the answer before the client reads it (a 413 would
+ * reach the client as "connection reset"). What comes is read and dropped until the client
+ * closes, stays quiet for LINGER_QUIET_MS, or LINGER_MAX_MS have passed.
+ */
+void cw_http_end_connection(struct http_conn *c, bool body_unread);
+#define LINGER_QUIET_MS 1000
+#define LINGER_MAX_MS   30000
 void cw_http_set_deadline(struct http_conn *c, enum http_deadline d);
 
 /* Answers the current request locally with <status> and a one-line reason (<text>: <body> is a

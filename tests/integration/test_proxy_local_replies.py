@@ -2,13 +2,15 @@
 
 Ports: gateway listeners 31101-31199 on 127.0.0.90, backends 32101-32199.
 """
+import os
 import socket
 import time
 
 import pytest
 
 from backends import (DALLAS, GW, NOWHERE, Conn, SilentServer, base_manifests, dest,
-                      external_service, get, join, raw_exchange, request, route_table)
+                      external_service, get, join, raw_exchange, request, route_table,
+                      wait_until)
 
 HOST = "l.example.com"
 
@@ -387,6 +389,56 @@ def test_request_body_over_the_limit_gets_413(limited):
                              + b"0\r\n\r\n")
     assert_local_reply(r, 413, "request body too large")
     assert closed
+
+
+def test_413_reaches_a_client_that_sends_its_whole_body_before_reading(limited):
+    """Many clients (curl without Expect, most libraries) send the whole body before they read.
+    The gateway answers 413 at once and then reads and drops the rest of the body: closing with
+    unread bytes would make the kernel reset the connection, and the client would see
+    "connection reset" instead of the 413."""
+    gw, _ = limited
+    body = b"d" * (64 << 20)
+    c = Conn(GW, 31150, timeout=10)
+    try:
+        c.send((f"POST /big HTTP/1.1\r\nHost: {HOST}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode())
+        c.send(body)
+        r = c.read_response()
+        assert_local_reply(r, 413, "request body too large")
+        assert c.closed_by_peer(3)
+    finally:
+        c.close()
+    recs = gw.log_records(1)
+    assert [x["status"] for x in recs] == [413], recs
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_refused_body_is_drained_until_the_client_goes_quiet(limited):
+    """After the 413 the gateway half-closes (the client sees the answer end) but keeps reading
+    what the client still sends, so late body bytes do not meet a reset; a second after the
+    client goes quiet the connection is closed for good."""
+    gw, _ = limited
+    before = open_fds(gw.pid)
+    c = Conn(GW, 31150, timeout=10)
+    try:
+        c.send((f"POST /big HTTP/1.1\r\nHost: {HOST}\r\n"
+                "Content-Length: 100000\r\n\r\n").encode() + b"e" * 5000)
+        r = c.read_response()
+        assert_local_reply(r, 413, "request body too large")
+        assert c.closed_by_peer(1), "the answer is not followed by the gateway's FIN"
+        for _ in range(3):
+            time.sleep(0.3)
+            c.send(b"e" * 5000)  # a reset would make the second of these fail
+        assert open_fds(gw.pid) == before + 1, "the connection was closed while the client sent"
+        quiet_from = time.monotonic()
+        wait_until(lambda: open_fds(gw.pid) == before, 4, what="the lingering connection closed")
+        took = time.monotonic() - quiet_from
+        assert 0.6 <= took <= 2.5, f"closed {took:.2f}s after the client went quiet; 1s expected"
+    finally:
+        c.close()
 
 
 def test_request_body_within_the_limit_is_forwarded(limited):
