@@ -243,6 +243,12 @@ void cw_http_end_connection(struct http_conn *c, bool body_unread)
 {
     if (c->closing)
         return;
+    if (!body_unread && !cw_sock_writes_queued(&c->sock)) {
+        /* Nothing left to send or to wait for: close() sends the FIN itself (in the last
+         * segment after cw_sock_try_write_last), and a shutdown first would only cost a call. */
+        cw_http_close(c);
+        return;
+    }
     if (body_unread) {
         c->state = HTTP_LINGERING;
         c->len = c->parsed = 0;

@@ -118,6 +118,12 @@ int cw_sock_try_write_last(struct cw_sock *s, const uv_buf_t *bufs, unsigned n);
 int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,
                   cw_sock_write_cb cb);
 
+/* Whether writes wait in the queue (cw_sock_write) for the socket to take them. */
+static inline bool cw_sock_writes_queued(const struct cw_sock *s)
+{
+    return s->write_head != NULL;
+}
+
 /* Half-closes the sending side once the queued writes are out, then calls <cb> (at once when
  * nothing is queued). */
 int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb);

@@ -927,11 +927,11 @@ static uint32_t segments_received(int fd)
     return ti.segs_in;
 }
 
-/* Sends "answer" from a new accepted end with <try_write>, then shuts it down; returns how many
- * segments the client received up to EOF (the SYN-ACK included). */
-static uint32_t segments_for_answer_and_fin(struct fx *f,
-                                            int (*try_write)(struct cw_sock *, const uv_buf_t *,
-                                                             unsigned))
+/* Sends "answer" from a new accepted end with <try_write>, then shuts it down (or closes it,
+ * <by_close>); returns how many segments the client received up to EOF (the SYN-ACK
+ * included). */
+static uint32_t segments_for_answer_and_fin(
+    struct fx *f, int (*try_write)(struct cw_sock *, const uv_buf_t *, unsigned), bool by_close)
 {
     struct end p;
     int peer = raw_pair(f, &p);
@@ -939,14 +939,17 @@ static uint32_t segments_for_answer_and_fin(struct fx *f,
     assert_int_equal(setsockopt(p.s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
     uv_buf_t b = uv_buf_init("answer", 6);
     assert_int_equal(try_write(&p.s, &b, 1), 6);
-    assert_int_equal(cw_sock_shutdown(&p.s, on_shutdown), 0);
+    if (by_close)
+        cw_sock_close(&p.s, on_close);
+    else
+        assert_int_equal(cw_sock_shutdown(&p.s, on_shutdown), 0);
     char got[6];
     assert_int_equal(raw_recv(peer, got, 6), 6);
     assert_memory_equal(got, "answer", 6);
     assert_int_equal(raw_recv(peer, NULL, 0), 0); /* EOF */
     uint32_t segs = segments_received(peer);
     close(peer);
-    close_ends(f, &p, NULL);
+    close_ends(f, &p, NULL); /* after a close, only waits for its callback */
     return segs;
 }
 
@@ -956,8 +959,9 @@ static void the_last_write_takes_the_fin_along(void **state)
     struct fx f;
     fx_init(&f);
     /* SYN-ACK, the answer and the FIN; then the answer and the FIN in one segment. */
-    assert_int_equal(segments_for_answer_and_fin(&f, cw_sock_try_write), 3);
-    assert_int_equal(segments_for_answer_and_fin(&f, cw_sock_try_write_last), 2);
+    assert_int_equal(segments_for_answer_and_fin(&f, cw_sock_try_write, false), 3);
+    assert_int_equal(segments_for_answer_and_fin(&f, cw_sock_try_write_last, false), 2);
+    assert_int_equal(segments_for_answer_and_fin(&f, cw_sock_try_write_last, true), 2);
     fx_finish(&f);
 }
 
