@@ -152,14 +152,13 @@ static void on_reply_written(struct cw_sock_write *req, int status)
     struct http_conn *c = req->data;
     c->writing = false;
     cw_out_free(&c->reply);
-    bool close = !c->keep_alive || status < 0;
     bool body_unread = c->ex.req_has_body && !c->ex.req_done;
     cw_http_end_exchange(c, false);
     if (status < 0 || c->closing) {
         cw_http_close(c);
         return;
     }
-    if (close) {
+    if (!c->keep_alive) {
         cw_http_end_connection(c, body_unread);
         return;
     }
@@ -199,10 +198,7 @@ void cw_http_local_reply(struct http_conn *c, int status, const char *body, bool
 /* The upstream took too long: to answer, or to take the request body. */
 static void upstream_timed_out(struct http_conn *c)
 {
-    if (c->ex.up) {
-        cw_upstream_release(c->ex.up, false);
-        c->ex.up = NULL;
-    }
+    cw_http_drop_upstream(c);
     c->keep_alive = c->keep_alive && c->ex.req_done;
     cw_http_report(c, 504, "upstream timeout");
     cw_http_local_reply(c, 504, "upstream timeout", true, NULL);
@@ -216,10 +212,7 @@ static void request_body_stalled(struct http_conn *c)
         upstream_timed_out(c);
         return;
     }
-    if (c->ex.up) {
-        cw_upstream_release(c->ex.up, false);
-        c->ex.up = NULL;
-    }
+    cw_http_drop_upstream(c);
     c->keep_alive = false;
     cw_http_local_reply(c, 408, "request body not received in time", true, NULL);
 }

@@ -124,8 +124,7 @@ void cw_http_forward_body(struct http_conn *c)
             cw_http_abort(c, "request body too large");
             return;
         }
-        cw_upstream_release(ex->up, false);
-        ex->up = NULL;
+        cw_http_drop_upstream(c);
         c->keep_alive = false;
         cw_http_local_reply(c, 413, "request body too large", true, NULL);
         return;
@@ -178,10 +177,7 @@ void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_s
 {
     struct exchange *ex = &c->ex;
     bool stale = ex->up && cw_upstream_reused(ex->up) && !ex->stale_retried;
-    if (ex->up) {
-        cw_upstream_release(ex->up, false);
-        ex->up = NULL;
-    }
+    cw_http_drop_upstream(c);
     c->writing = false;
     ex->head_sent = false;
     ex->reason = why;
@@ -208,6 +204,12 @@ void cw_http_upstream_failed(struct http_conn *c, const char *why, bool before_s
     }
     c->keep_alive = c->keep_alive && ex->req_done;
     cw_http_local_reply(c, 502, why, true, NULL);
+}
+
+void cw_http_drop_upstream(struct http_conn *c)
+{
+    cw_upstream_release(c->ex.up, false); /* nothing to do without one */
+    c->ex.up = NULL;
 }
 
 void cw_http_abort(struct http_conn *c, const char *why)
@@ -327,7 +329,8 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
         after_response_write(c, done);
         return;
     }
-    /* The response that ends a connection takes its FIN along (finish_exchange shuts down). */
+    /* The response that ends a connection takes its FIN along: finish_exchange closes the
+     * connection (or shuts it down) right after. */
     bool last = done && !c->keep_alive;
     int w = last ? cw_sock_try_write_last(&c->sock, b, nb) : cw_sock_try_write(&c->sock, b, nb);
     if (w == (int)total) {

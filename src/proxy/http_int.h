@@ -146,6 +146,10 @@ void cw_http_response_head(struct http_conn *c, struct up_conn *up);
 /* The upstream broke after the response started: the client connection must close. */
 void cw_http_abort(struct http_conn *c, const char *why);
 
+/* Closes the exchange's upstream connection, if any, and forgets it: what was sent on it is cut
+ * short, so it is not pooled. */
+void cw_http_drop_upstream(struct http_conn *c);
+
 /* ---- http_upstream.c ---- */
 
 /* Picks a host and connects (or reuses a pooled connection). Returns false when no host is

@@ -246,9 +246,9 @@ int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
 
 int cw_sock_try_write_last(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
 {
-    /* MSG_MORE holds a short segment back; the shutdown that follows sets FIN on it and sends
-     * it. After a partial write the rest is queued and sent without MSG_MORE, which pushes the
-     * held bytes along. */
+    /* MSG_MORE holds a short segment back; the shutdown or close that follows sets FIN on it
+     * and sends it. After a partial write the rest is queued and sent without MSG_MORE, which
+     * pushes the held bytes along. */
     return try_write(s, bufs, n, MSG_MORE);
 }
 

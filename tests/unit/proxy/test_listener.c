@@ -44,6 +44,15 @@ static int nodelay_of(int fd)
     return on;
 }
 
+/* A listener of the kind asked for, on a port the kernel picks. */
+static int any_port_listener(bool http)
+{
+    char err[128];
+    int lfd = cw_listener_socket("127.0.0.1", 0, http, err, sizeof(err));
+    assert_true(lfd >= 0);
+    return lfd;
+}
+
 /* Accepts on the non-blocking <lfd> for up to <ms> milliseconds: the descriptor, or -1. */
 static int accept_within(int lfd, int ms)
 {
@@ -61,9 +70,7 @@ static int accept_within(int lfd, int ms)
 static void accepted_connections_have_nodelay(void **state)
 {
     (void)state;
-    char err[128];
-    int lfd = cw_listener_socket("127.0.0.1", 0, true, err, sizeof(err));
-    assert_true(lfd >= 0);
+    int lfd = any_port_listener(true);
     int client = connect_to(port_of(lfd));
     assert_int_equal(send(client, "GET", 3, 0), 3);
     int fd = accept_within(lfd, 1000);
@@ -78,9 +85,7 @@ static void accepted_connections_have_nodelay(void **state)
 static void an_http_connection_is_handed_over_with_its_first_bytes(void **state)
 {
     (void)state;
-    char err[128];
-    int lfd = cw_listener_socket("127.0.0.1", 0, true, err, sizeof(err));
-    assert_true(lfd >= 0);
+    int lfd = any_port_listener(true);
     int client = connect_to(port_of(lfd));
     assert_int_equal(accept_within(lfd, 200), -1); /* connected, but nothing sent yet */
     assert_int_equal(send(client, "GET / HTTP/1.1\r\n", 16, 0), 16);
@@ -96,9 +101,7 @@ static void an_http_connection_is_handed_over_with_its_first_bytes(void **state)
 static void a_tcp_connection_is_handed_over_at_once(void **state)
 {
     (void)state;
-    char err[128];
-    int lfd = cw_listener_socket("127.0.0.1", 0, false, err, sizeof(err));
-    assert_true(lfd >= 0);
+    int lfd = any_port_listener(false);
     int client = connect_to(port_of(lfd));
     int fd = accept_within(lfd, 200); /* the server may be the one to speak first */
     assert_true(fd >= 0);
@@ -112,8 +115,7 @@ static void every_worker_gets_a_socket_on_the_same_port(void **state)
 {
     (void)state;
     char err[128];
-    int a = cw_listener_socket("127.0.0.1", 0, true, err, sizeof(err));
-    assert_true(a >= 0);
+    int a = any_port_listener(true);
     int b = cw_listener_socket("127.0.0.1", port_of(a), true, err, sizeof(err));
     assert_true(b >= 0);
     close(b);
