@@ -228,6 +228,25 @@ static bool listed(const struct connection_list *l, struct cw_span name)
     return false;
 }
 
+/* Headers that a Connection list can never remove: the message's framing and its Host. A
+ * request with "Connection: content-length" would otherwise reach the upstream with a body and
+ * no length, and the body would be read there as a second request of the client's choosing
+ * (smuggling); a response likewise would reach the client unframed. HAProxy and nginx hold
+ * these too. */
+static const struct known_name protected_names[] = {
+    KNOWN("content-length"),
+    KNOWN("transfer-encoding"),
+    KNOWN("host"),
+};
+
+static bool is_protected(struct cw_span name)
+{
+    for (size_t i = 0; i < sizeof(protected_names) / sizeof(protected_names[0]); i++)
+        if (is_name(name, &protected_names[i]))
+            return true;
+    return false;
+}
+
 static bool hop_by_hop(const struct connection_list *l, struct cw_span name)
 {
     switch (name.len) { /* most names have none of these lengths: no comparison at all */
@@ -239,7 +258,7 @@ static bool hop_by_hop(const struct connection_list *l, struct cw_span name)
             if (is_name(name, &hop_names[i]))
                 return true;
     }
-    return (l->n || l->unsplit) && listed(l, name);
+    return (l->n || l->unsplit) && listed(l, name) && !is_protected(name);
 }
 
 /* Header lines are copied as they arrived, and adjacent kept lines in one piece. The spans

@@ -152,6 +152,51 @@ static void a_rewritten_host_replaces_the_clients(void **state)
     free(got);
 }
 
+/* A Connection header that names the framing headers or Host removes none of them: the
+ * upstream would read an unframed body as a second request of the client's choosing. */
+static void a_connection_list_never_removes_framing_or_host(void **state)
+{
+    (void)state;
+    char *got = request_out("POST /in HTTP/1.1\r\nHost: a.example\r\n"
+                            "Connection: content-length, host, x-drop\r\nX-Drop: 1\r\n"
+                            "Content-Length: 5\r\n\r\n",
+                            NULL);
+    assert_string_equal(got, "GET /up HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n"
+                             "X-Forwarded-For: 127.0.0.9\r\nX-Forwarded-Proto: http\r\n\r\n");
+    free(got);
+    got = request_out("POST /in HTTP/1.1\r\nHost: a.example\r\nConnection: Transfer-Encoding"
+                      "\r\nTransfer-Encoding: chunked\r\n\r\n",
+                      NULL);
+    assert_string_equal(got, "GET /up HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked"
+                             "\r\nX-Forwarded-For: 127.0.0.9\r\nX-Forwarded-Proto: http\r\n\r\n");
+    free(got);
+}
+
+static void a_response_connection_list_never_removes_framing(void **state)
+{
+    (void)state;
+    /* The fast path declines such a head; llhttp's path writes it. */
+    char *got = response_out("HTTP/1.1 200 OK\r\nConnection: content-length\r\n"
+                             "Content-Length: 3\r\n\r\n",
+                             false, false);
+    assert_string_equal(got, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
+    free(got);
+    got = response_out("HTTP/1.1 200 OK\r\nConnection: keep-alive, transfer-encoding\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n",
+                             false, false);
+    assert_string_equal(got, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    free(got);
+    /* The same holds when the list is longer than what is split up front. */
+    char text[2048];
+    int n = sprintf(text, "HTTP/1.1 200 OK\r\nConnection: close");
+    for (int i = 0; i < 40; i++)
+        n += sprintf(text + n, ", x-h%d", i);
+    sprintf(text + n, ", content-length\r\nContent-Length: 0\r\n\r\n");
+    got = response_out(text, false, false);
+    assert_string_equal(got, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +207,8 @@ int main(void)
         cmocka_unit_test(a_long_connection_list_is_honoured_to_the_end),
         cmocka_unit_test(request_heads_get_forwarding_headers),
         cmocka_unit_test(a_rewritten_host_replaces_the_clients),
+        cmocka_unit_test(a_connection_list_never_removes_framing_or_host),
+        cmocka_unit_test(a_response_connection_list_never_removes_framing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
