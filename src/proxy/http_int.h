@@ -5,9 +5,9 @@
 #include <llhttp.h>
 #include <netinet/in.h>
 
-#include "proxy/http_head.h"
+#include "http/head.h"
 #include "proxy/proxy_int.h"
-#include "proxy/sock.h"
+#include "event/sock.h"
 
 /* Per connection and direction; also the largest request or response head accepted. */
 #define CW_HTTP_BUFFER (32 * 1024)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "proxy/http_int.h"
-#include "proxy/response_head.h"
+#include "http/response_head.h"
 #include "util/xalloc.h"
 
 #define POOL_IDLE_LIMIT 64

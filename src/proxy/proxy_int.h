@@ -6,7 +6,7 @@
 #include <uv.h>
 
 #include "proxy/access_log.h"
-#include "proxy/io_loop.h"
+#include "event/loop.h"
 #include "proxy/proxy.h"
 
 /* Every live connection is on its worker's list so that shutdown can close what remains. */

@@ -7,7 +7,7 @@
 #ifndef CW_PROXY_ROUTER_H
 #define CW_PROXY_ROUTER_H
 
-#include "proxy/http_head.h"
+#include "http/head.h"
 #include "snapshot/snapshot_types.h"
 
 struct cw_route_request {

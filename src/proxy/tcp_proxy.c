@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "proxy/proxy_int.h"
-#include "proxy/sock.h"
-#include "proxy/splice_pipe.h"
+#include "event/sock.h"
+#include "event/splice_pipe.h"
 #include "util/xalloc.h"
 
 /* Each direction starts with a small buffer (a database connection mostly moves small

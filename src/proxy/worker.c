@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "proxy/http_int.h"
-#include "proxy/listener.h"
+#include "event/listener.h"
 #include "proxy/proxy_int.h"
-#include "proxy/sock.h"
+#include "event/sock.h"
 #include "snapshot/snapshot.h"
 #include "util/xalloc.h"
 

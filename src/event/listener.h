@@ -1,6 +1,6 @@
-/* Listening sockets (private to proxy/). */
-#ifndef CW_PROXY_LISTENER_H
-#define CW_PROXY_LISTENER_H
+/* Listening sockets (the event layer). */
+#ifndef CW_EVENT_LISTENER_H
+#define CW_EVENT_LISTENER_H
 
 #include <stdbool.h>
 #include <stddef.h>

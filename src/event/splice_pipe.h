@@ -1,11 +1,11 @@
 /*
- * Moving bytes from one socket to another through a kernel pipe with splice(2) (private to
- * proxy/). The bytes never enter user space: splice from a TCP socket takes references to the
+ * Moving bytes from one socket to another through a kernel pipe with splice(2) (the event
+ * layer). The bytes never enter user space: splice from a TCP socket takes references to the
  * received pages, and splice into a socket sends those pages on. A TCP tunnel uses this for a
  * direction that moves bulk data (BENCHMARKS.md: HAProxy does the same).
  */
-#ifndef CW_PROXY_SPLICE_PIPE_H
-#define CW_PROXY_SPLICE_PIPE_H
+#ifndef CW_EVENT_SPLICE_PIPE_H
+#define CW_EVENT_SPLICE_PIPE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "proxy/io_loop.h"
+#include "event/loop.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * The heads causeway sends on (proxy/http_head.h): header lines are copied as they arrived,
+ * The heads causeway sends on (http/head.h): header lines are copied as they arrived,
  * hop-by-hop headers and those the Connection header names are left out, X-Forwarded-* and a
  * rewritten Host are added. Heads are parsed by llhttp, as the data plane does, and responses
  * by the fast path too.
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "proxy/http_head.h"
-#include "proxy/response_head.h"
+#include "http/head.h"
+#include "http/response_head.h"
 
 static struct cw_http_head head;
 

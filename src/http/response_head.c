@@ -1,4 +1,4 @@
-#include "proxy/response_head.h"
+#include "http/response_head.h"
 
 #include <string.h>
 

@@ -1,10 +1,10 @@
 /*
- * HTTP/1.1 message heads (private to proxy/): llhttp callbacks that record the request line or
+ * HTTP/1.1 message heads (the http codec, no sockets): llhttp callbacks that record the request line or
  * status line and the headers as views into the connection's read buffer, and the functions
  * that write the head causeway sends on (hop-by-hop headers removed, X-Forwarded-* added).
  */
-#ifndef CW_PROXY_HTTP_HEAD_H
-#define CW_PROXY_HTTP_HEAD_H
+#ifndef CW_HTTP_HEAD_H
+#define CW_HTTP_HEAD_H
 
 #include <llhttp.h>
 #include <stdbool.h>

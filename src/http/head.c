@@ -1,4 +1,4 @@
-#include "proxy/http_head.h"
+#include "http/head.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proxy/listener.h"
+#include "event/listener.h"
 
 int cw_listener_socket(const char *bind_addr, uint16_t port, bool http, char *err, size_t err_size)
 {

@@ -1,5 +1,5 @@
 /*
- * Connected TCP sockets of the workers (private to proxy/): registered once, edge-triggered,
+ * Connected TCP sockets of the workers (the event layer): registered once, edge-triggered,
  * in the worker's own epoll set (io_loop.h), and read and written with causeway's own recv(),
  * sendmsg(), accept4(), connect() and shutdown().
  *
@@ -18,14 +18,14 @@
  * flag stays set, the socket is served again at the end of the batch, so the owners see
  * level-triggered behaviour.
  */
-#ifndef CW_PROXY_SOCK_H
-#define CW_PROXY_SOCK_H
+#ifndef CW_EVENT_SOCK_H
+#define CW_EVENT_SOCK_H
 
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "proxy/io_loop.h"
+#include "event/loop.h"
 
 #define CW_SOCK_MAX_BUFS 4
 

@@ -1,4 +1,4 @@
-#include "proxy/splice_pipe.h"
+#include "event/splice_pipe.h"
 
 #include <errno.h>
 #include <fcntl.h>

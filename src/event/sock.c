@@ -1,4 +1,4 @@
-#include "proxy/sock.h"
+#include "event/sock.h"
 
 #include <errno.h>
 #include <netinet/in.h>

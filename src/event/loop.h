@@ -1,5 +1,5 @@
 /*
- * A worker's event loop (private to proxy/): its own epoll set for the sockets, libuv for the
+ * A worker's event loop (the event layer): its own epoll set for the sockets, libuv for the
  * timers.
  *
  * Sockets are registered once, edge-triggered, for reading and writing, and never modified:
@@ -17,8 +17,8 @@
  * already known to be readable, a write completion, a close callback) is deferred to the end of
  * the current batch of events, as libuv defers its callbacks.
  */
-#ifndef CW_PROXY_IO_LOOP_H
-#define CW_PROXY_IO_LOOP_H
+#ifndef CW_EVENT_LOOP_H
+#define CW_EVENT_LOOP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * The workers' socket layer (proxy/sock.h) on real loopback TCP connections: connecting (and
+ * The workers' socket layer (event/sock.h) on real loopback TCP connections: connecting (and
  * being refused), accepting with the peer's address, queued writes in order under
  * back-pressure, reading to EOF, UV_ENOBUFS, stopping and resuming reading, reading past one
  * event's budget, shutdown after the queued writes, close cancelling what is still queued, a
@@ -24,7 +24,7 @@
 #include <uv.h>
 
 #include "support.h"
-#include "proxy/sock.h"
+#include "event/sock.h"
 
 /* How long any one wait may take before the test fails. */
 #define GUARD_MS 5000

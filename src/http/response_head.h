@@ -1,5 +1,5 @@
 /*
- * The plain response head (private to proxy/): a fast path for the form nearly every upstream
+ * The plain response head (the http codec): a fast path for the form nearly every upstream
  * answers in, parsed in one pass over a head that arrived whole.
  *
  *   HTTP/1.1 200 OK\r\n
@@ -14,14 +14,14 @@
  * So this path accepts only heads that llhttp accepts too, with the same meaning
  * (tests/unit/proxy/test_response_head.c checks that against llhttp).
  */
-#ifndef CW_PROXY_RESPONSE_HEAD_H
-#define CW_PROXY_RESPONSE_HEAD_H
+#ifndef CW_HTTP_RESPONSE_HEAD_H
+#define CW_HTTP_RESPONSE_HEAD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/http_head.h"
+#include "http/head.h"
 
 /* How a plain response is framed. */
 struct cw_response_framing {

@@ -1,5 +1,5 @@
 /*
- * Listening sockets (proxy/listener.h): what a user's --bind gets — the port listens with
+ * Listening sockets (event/listener.h): what a user's --bind gets — the port listens with
  * SO_REUSEPORT for every worker, an address that is not an IP is refused with the reason,
  * connections accepted on it send without Nagle's delay (TCP_NODELAY comes with the accepted
  * socket, so no system call per connection sets it), and an HTTP listener hands a connection
@@ -15,8 +15,8 @@
 #include <uv.h>
 
 #include "support.h"
-#include "proxy/listener.h"
-#include "proxy/sock.h"
+#include "event/listener.h"
+#include "event/sock.h"
 
 static uint16_t port_of(int fd)
 {

@@ -1,5 +1,5 @@
 /*
- * The plain response head fast path (proxy/response_head.h): what it accepts, what it declines,
+ * The plain response head fast path (http/response_head.h): what it accepts, what it declines,
  * and — the property the data plane relies on — that every head it accepts is accepted by
  * llhttp in strict mode too, with the same length, status, headers, Content-Length and
  * keep-alive. The comparison runs over hand-written heads and over every one-byte change of
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "proxy/response_head.h"
+#include "http/response_head.h"
 
 #define NGINX_HEAD                                                                                 \
     "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 28 Nov 2026 04:22:40 GMT\r\n"           \
