@@ -218,8 +218,11 @@ struct cw_object **tr_by_precedence(struct tr *t, enum cw_kind kind, uint32_t *n
     if (t->sorted[kind])
         return t->sorted[kind];
     struct cw_object **v = CW_ARENA_ARRAY(t->arena, struct cw_object *, *n ? *n : 1);
-    memcpy(v, t->cfg->by_kind[kind].v, sizeof(*v) * *n);
-    qsort(v, *n, sizeof(*v), precedence_cmp);
+    /* A kind nobody wrote has no vector at all: memcpy from NULL is undefined even for 0 bytes. */
+    if (*n) {
+        memcpy(v, t->cfg->by_kind[kind].v, sizeof(*v) * *n);
+        qsort(v, *n, sizeof(*v), precedence_cmp);
+    }
     t->sorted[kind] = v;
     return v;
 }
