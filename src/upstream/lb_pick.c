@@ -17,15 +17,18 @@ static bool was_tried(uint32_t host, const uint32_t *tried, uint32_t n_tried)
     return false;
 }
 
-/* Not ejected, not on its way to ejection (a threshold was just reached: the control thread
- * decides in a moment, and no request should reach the host meanwhile), not tried already. */
+/* Not ejected, not tried already, and unless <pending_ok> not on its way to ejection (a
+ * threshold was just reached: the control thread decides in a moment, and no request should
+ * reach the host meanwhile if another can take it). A pending host is only a candidate: the
+ * cap (maxEjectionPercent) may refuse its ejection, so when every other host is gone it still
+ * serves rather than the request getting "no healthy upstream". */
 static bool usable(const struct cw_upstream_cluster *uc, uint32_t h, const uint32_t *tried,
-                   uint32_t n_tried)
+                   uint32_t n_tried, bool pending_ok)
 {
     if (uc->outlier) {
         const struct cw_host_health *hh = uc->hosts[h].health;
         if (atomic_load_explicit(&hh->ejected, memory_order_relaxed) ||
-            atomic_load_explicit(&hh->eject_pending, memory_order_relaxed))
+            (!pending_ok && atomic_load_explicit(&hh->eject_pending, memory_order_relaxed)))
             return false;
     }
     return !was_tried(h, tried, n_tried);
@@ -33,11 +36,12 @@ static bool usable(const struct cw_upstream_cluster *uc, uint32_t h, const uint3
 
 /* Round robin over hosts [first, first + n) of <uc>. */
 static int pick_in_range(const struct cw_upstream_cluster *uc, uint32_t first, uint32_t n,
-                         struct cw_pick_cursor *cursor, const uint32_t *tried, uint32_t n_tried)
+                         struct cw_pick_cursor *cursor, const uint32_t *tried, uint32_t n_tried,
+                         bool pending_ok)
 {
     for (uint32_t step = 0; step < n; step++) {
         uint32_t h = first + (cursor->round_robin + step) % n;
-        if (usable(uc, h, tried, n_tried)) {
+        if (usable(uc, h, tried, n_tried, pending_ok)) {
             cursor->round_robin += step + 1;
             return (int)h;
         }
@@ -63,8 +67,10 @@ int cw_lb_pick(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *curs
     uint32_t n = uc->n_priorities;
     if (n == 0)
         return -1;
-    if (n == 1)
-        return pick_in_range(uc, 0, uc->n_hosts, cursor, tried, n_tried);
+    if (n == 1) {
+        int h = pick_in_range(uc, 0, uc->n_hosts, cursor, tried, n_tried, false);
+        return h >= 0 ? h : pick_in_range(uc, 0, uc->n_hosts, cursor, tried, n_tried, true);
+    }
     uint32_t available[CW_MAX_PRIORITIES], total[CW_MAX_PRIORITIES], load[CW_MAX_PRIORITIES];
     for (uint32_t p = 0; p < n; p++) {
         available[p] = atomic_load_explicit(&uc->available[p], memory_order_relaxed);
@@ -81,11 +87,15 @@ int cw_lb_pick(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *curs
     cursor->spread = (cursor->spread + SPREAD_STEP) % 100;
     uint32_t chosen = choose_priority(load, n, cursor->spread);
     const struct cw_priority_range *r = &uc->priorities[chosen];
-    int h = pick_in_range(uc, r->first, r->n, cursor, tried, n_tried);
-    /* The counts may lag an ejection by a moment: fall back to the next priority with a host. */
+    int h = pick_in_range(uc, r->first, r->n, cursor, tried, n_tried, false);
+    /* The counts may lag an ejection by a moment: fall back to the next priority with a host,
+     * and last to a host whose ejection is still being decided. */
     for (uint32_t p = 0; h < 0 && p < n; p++)
         if (p != chosen)
             h = pick_in_range(uc, uc->priorities[p].first, uc->priorities[p].n, cursor, tried,
-                              n_tried);
+                              n_tried, false);
+    for (uint32_t p = 0; h < 0 && p < n; p++)
+        h = pick_in_range(uc, uc->priorities[p].first, uc->priorities[p].n, cursor, tried,
+                          n_tried, true);
     return h;
 }

@@ -250,6 +250,30 @@ static void max_ejection_percent_caps_the_cluster(void **state)
     world_stop(&w);
 }
 
+/* Hosts whose ejection the control thread has not decided yet are avoided while another host
+ * can serve, but they still serve when every host is pending: the cap may refuse those
+ * ejections, and "no healthy upstream" would be wrong meanwhile. */
+static void pending_hosts_serve_when_nothing_else_can(void **state)
+{
+    (void)state;
+    struct world w;
+    world_start(&w, FOUR_LOCAL ODP("{consecutiveErrors: 1, maxEjectionPercent: 50}"));
+    /* Reported as a worker does, the control loop not run: all four are pending but one. */
+    for (uint32_t h = 0; h < 3; h++)
+        cw_host_report(&w.ups, w.db, h, 503, NULL);
+    uint32_t count[4];
+    pick_many(&w, 8, count);
+    assert_int_equal(count[3], 8);
+    cw_host_report(&w.ups, w.db, 3, 503, NULL);
+    pick_many(&w, 8, count);
+    assert_int_equal(count[0] + count[1] + count[2] + count[3], 8);
+    uv_run(&w.loop, UV_RUN_NOWAIT); /* the control thread decides: two ejected, two refused */
+    pick_many(&w, 8, count);
+    for (uint32_t h = 0; h < 4; h++)
+        assert_int_equal(count[h], ejected(&w, h) ? 0 : 4);
+    world_stop(&w);
+}
+
 static void without_outlier_detection_nothing_is_ejected(void **state)
 {
     (void)state;
@@ -300,6 +324,7 @@ int main(void)
         cmocka_unit_test(returns_on_time_and_second_ejection_doubles),
         cmocka_unit_test(no_healthy_host_is_no_pick),
         cmocka_unit_test(max_ejection_percent_caps_the_cluster),
+        cmocka_unit_test(pending_hosts_serve_when_nothing_else_can),
         cmocka_unit_test(without_outlier_detection_nothing_is_ejected),
         cmocka_unit_test(rebuild_keeps_an_ejection),
     };
