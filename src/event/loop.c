@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Events taken per epoll_wait. */
@@ -21,9 +22,17 @@ static void on_wake_event(struct cw_io_watch *w, uint32_t events)
         l->on_wake(l);
 }
 
-int cw_io_loop_init(struct cw_io_loop *l, uv_loop_t *uv)
+void cw_io_update_time(struct cw_io_loop *l)
 {
-    *l = (struct cw_io_loop){.epfd = epoll_create1(EPOLL_CLOEXEC), .uv = uv, .wake.fd = -1};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    l->now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int cw_io_loop_init(struct cw_io_loop *l)
+{
+    *l = (struct cw_io_loop){.epfd = epoll_create1(EPOLL_CLOEXEC), .wake.fd = -1};
+    cw_io_update_time(l);
     if (l->epfd < 0)
         return -errno;
     l->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -43,6 +52,7 @@ void cw_io_loop_close(struct cw_io_loop *l)
     if (l->epfd >= 0)
         close(l->epfd);
     l->wake.fd = l->epfd = -1;
+    cw_timer_heap_free(&l->timers);
 }
 
 int cw_io_add(struct cw_io_loop *l, struct cw_io_watch *w, uint32_t events)
@@ -102,27 +112,31 @@ static int wait_timeout(struct cw_io_loop *l)
 {
     if (l->deferred)
         return 0;
-    return uv_loop_alive(l->uv) ? uv_backend_timeout(l->uv) : -1;
+    const struct cw_timer *first = cw_timer_heap_first(&l->timers);
+    if (!first)
+        return -1;
+    if (first->due <= l->now)
+        return 0;
+    uint64_t ms = first->due - l->now;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
 void cw_io_loop_run(struct cw_io_loop *l)
 {
     struct epoll_event ev[EVENTS_PER_WAIT];
-    while (!l->finishing || l->deferred || uv_loop_alive(l->uv)) {
+    while (!l->finishing || l->deferred) {
         int n = epoll_wait(l->epfd, ev, EVENTS_PER_WAIT, wait_timeout(l));
         if (n < 0 && errno != EINTR) {
             perror("causeway: epoll_wait");
             abort();
         }
-        uv_update_time(l->uv);
+        cw_io_update_time(l);
         for (int i = 0; i < n; i++) {
             struct cw_io_watch *w = ev[i].data.ptr;
             w->on_event(w, ev[i].events);
         }
         run_deferred(l);
-        /* Timers due or handles closing: libuv's turn (it blocks on nothing here). */
-        if (uv_backend_timeout(l->uv) == 0)
-            uv_run(l->uv, UV_RUN_NOWAIT);
+        cw_timer_heap_run(&l->timers, l->now);
         if (l->after_batch)
             l->after_batch(l);
     }

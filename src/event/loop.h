@@ -1,6 +1,6 @@
 /*
- * A worker's event loop (the event layer): its own epoll set for the sockets, libuv for the
- * timers.
+ * A worker's event loop (the event layer): its own epoll set for the sockets and its own
+ * timers (timer.h).
  *
  * Sockets are registered once, edge-triggered, for reading and writing, and never modified:
  * no epoll_ctl when a connection stops or resumes reading or starts waiting to write, and
@@ -8,9 +8,9 @@
  * DEL and an ADD on start, and each change of interest is a DEL and an ADD). This is how nginx
  * and HAProxy run their loops.
  *
- * The libuv loop still owns the timers (connection deadlines, the pool sweep, the drain and
- * accept-pause timers): it is run without blocking only when a timer is due or a handle is
- * closing, so it costs no system call on a busy loop. Other threads wake the loop through an
+ * The timers (connection deadlines, the pool sweep, the drain and accept-pause timers) are a
+ * heap inside the loop: epoll_wait sleeps until the first is due, and checking them costs no
+ * system call. The loop's clock is read once per turn. Other threads wake the loop through an
  * eventfd.
  *
  * Work that must not run inside the caller (a read after reading resumes on a socket that is
@@ -22,7 +22,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <uv.h>
+
+#include "event/timer.h"
 
 struct cw_io_watch;
 typedef void (*cw_io_event_cb)(struct cw_io_watch *w, uint32_t epoll_events);
@@ -45,7 +46,8 @@ struct cw_io_deferred {
 
 struct cw_io_loop {
     int epfd;
-    uv_loop_t *uv;
+    uint64_t now; /* monotonic milliseconds, read once per turn */
+    struct cw_timer_heap timers;
     struct cw_io_deferred *deferred, *deferred_tail;
     struct cw_io_watch wake;
     void (*on_wake)(struct cw_io_loop *l);     /* another thread called cw_io_wake */
@@ -54,8 +56,8 @@ struct cw_io_loop {
     bool finishing; /* the run ends once nothing is left to do */
 };
 
-/* The loop of one worker thread, with <uv> for its timers. */
-int cw_io_loop_init(struct cw_io_loop *l, uv_loop_t *uv);
+/* The loop of one worker thread. Returns 0 or a negative errno. */
+int cw_io_loop_init(struct cw_io_loop *l);
 void cw_io_loop_close(struct cw_io_loop *l);
 
 /* Adds <w> (its fd and on_event set) with the epoll <events> (EPOLLIN, EPOLLET, ...). */
@@ -70,7 +72,29 @@ void cw_io_defer(struct cw_io_loop *l, struct cw_io_deferred *d, cw_io_deferred_
  * come as one). */
 void cw_io_wake(struct cw_io_loop *l);
 
-/* Runs until cw_io_loop_finish was called and no deferred work or libuv handle is left. */
+/* The loop's clock: monotonic milliseconds as of the start of this turn. */
+static inline uint64_t cw_io_now(const struct cw_io_loop *l)
+{
+    return l->now;
+}
+
+/* Reads the clock again (for work that ran long within one turn). */
+void cw_io_update_time(struct cw_io_loop *l);
+
+/* Arms <t> to run <cb> <ms> milliseconds from the loop's now; an armed timer is moved. */
+static inline void cw_timer_start(struct cw_io_loop *l, struct cw_timer *t, uint64_t ms,
+                                  cw_timer_cb cb)
+{
+    cw_timer_heap_start(&l->timers, t, l->now + ms, cb);
+}
+
+static inline void cw_timer_stop(struct cw_io_loop *l, struct cw_timer *t)
+{
+    cw_timer_heap_stop(&l->timers, t);
+}
+
+/* Runs until cw_io_loop_finish was called and no deferred work is left. Armed timers do not
+ * keep a finished loop running. */
 void cw_io_loop_run(struct cw_io_loop *l);
 void cw_io_loop_finish(struct cw_io_loop *l);
 

@@ -27,8 +27,8 @@ static bool has_work(const struct cw_sock *s)
 {
     if (s->connect_cb)
         return false; /* only an event ends a connect */
-    bool r = s->readable && (s->reading || (s->ready_events & UV_READABLE));
-    bool w = s->writable && (s->write_head || (s->ready_events & UV_WRITABLE));
+    bool r = s->readable && (s->reading || (s->ready_events & CW_READABLE));
+    bool w = s->writable && (s->write_head || (s->ready_events & CW_WRITABLE));
     return r || w;
 }
 
@@ -86,7 +86,7 @@ int cw_sock_connect(struct cw_io_loop *loop, struct cw_sock *s, const struct soc
 
 const char *cw_sock_connect_error(int status)
 {
-    return status == UV_ECONNREFUSED ? "connect refused" : "connect failed";
+    return status == CW_ECONNREFUSED ? "connect refused" : "connect failed";
 }
 
 void cw_sock_nodelay(struct cw_sock *s)
@@ -105,9 +105,9 @@ void cw_sock_watch(struct cw_sock *s, int events, cw_sock_ready_cb cb)
 
 void cw_sock_blocked(struct cw_sock *s, int events)
 {
-    if (events & UV_READABLE)
+    if (events & CW_READABLE)
         s->readable = false;
-    if (events & UV_WRITABLE)
+    if (events & CW_WRITABLE)
         s->writable = false;
 }
 
@@ -116,7 +116,7 @@ void cw_sock_blocked(struct cw_sock *s, int events)
 int cw_sock_read_start(struct cw_sock *s, cw_sock_alloc_cb alloc_cb, cw_sock_read_cb read_cb)
 {
     if (s->closing)
-        return UV_EINVAL;
+        return CW_EINVAL;
     s->alloc_cb = alloc_cb;
     s->read_cb = read_cb;
     s->reading = true;
@@ -133,10 +133,10 @@ void cw_sock_read_stop(struct cw_sock *s)
 static void read_some(struct cw_sock *s)
 {
     for (int count = READS_PER_EVENT; count > 0 && s->reading && !s->closing; count--) {
-        uv_buf_t buf = uv_buf_init(NULL, 0);
+        struct cw_buf buf = cw_buf_init(NULL, 0);
         s->alloc_cb(s, &buf);
         if (buf.len == 0) {
-            s->read_cb(s, UV_ENOBUFS, &buf);
+            s->read_cb(s, CW_ENOBUFS, &buf);
             return;
         }
         ssize_t n;
@@ -158,7 +158,7 @@ static void read_some(struct cw_sock *s)
             return;
         }
         /* EOF or an error ends reading, as with libuv's streams: the owner is told once. */
-        ssize_t err = n == 0 ? UV_EOF : -errno;
+        ssize_t err = n == 0 ? CW_EOF : -errno;
         s->reading = false;
         s->read_cb(s, err, &buf);
         return;
@@ -167,7 +167,7 @@ static void read_some(struct cw_sock *s)
 
 /* ---- writing ---- */
 
-void cw_sock_bufs_skip(uv_buf_t *b, unsigned *n, size_t written)
+void cw_sock_bufs_skip(struct cw_buf *b, unsigned *n, size_t written)
 {
     unsigned i = 0;
     while (i < *n && written >= b[i].len)
@@ -180,15 +180,15 @@ void cw_sock_bufs_skip(uv_buf_t *b, unsigned *n, size_t written)
     }
 }
 
-/* What a send(2) or sendmsg(2) returned, as a byte count or a negative UV_ error. */
+/* What a send(2) or sendmsg(2) returned, as a byte count or a negative errno. */
 static int sent_or_error(ssize_t w)
 {
     if (w >= 0)
         return (int)w;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? CW_EAGAIN : -errno;
 }
 
-static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n, int flags)
+static int send_bufs(int fd, const struct cw_buf *bufs, unsigned n, int flags)
 {
     flags |= MSG_DONTWAIT | MSG_NOSIGNAL;
     ssize_t w;
@@ -214,10 +214,10 @@ static int send_bufs(int fd, const uv_buf_t *bufs, unsigned n, int flags)
 
 /* Sends and keeps the writable flag true to what the socket said: after a short write the
  * socket is full, and the kernel reports when it has room again. */
-static int send_tracked(struct cw_sock *s, const uv_buf_t *bufs, unsigned n, int flags)
+static int send_tracked(struct cw_sock *s, const struct cw_buf *bufs, unsigned n, int flags)
 {
     int w = send_bufs(s->fd, bufs, n, flags);
-    if (w == UV_EAGAIN)
+    if (w == CW_EAGAIN)
         s->writable = false;
     else if (w >= 0) {
         size_t total = 0;
@@ -229,22 +229,22 @@ static int send_tracked(struct cw_sock *s, const uv_buf_t *bufs, unsigned n, int
     return w;
 }
 
-static int try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n, int flags)
+static int try_write(struct cw_sock *s, const struct cw_buf *bufs, unsigned n, int flags)
 {
     if (s->closing)
-        return UV_EBADF;
+        return CW_EBADF;
     /* Queued writes go first, or bytes would reach the peer out of order. */
     if (s->write_head || s->connect_cb)
-        return UV_EAGAIN;
+        return CW_EAGAIN;
     return send_tracked(s, bufs, n, flags);
 }
 
-int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+int cw_sock_try_write(struct cw_sock *s, const struct cw_buf *bufs, unsigned n)
 {
     return try_write(s, bufs, n, 0);
 }
 
-int cw_sock_try_write_last(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
+int cw_sock_try_write_last(struct cw_sock *s, const struct cw_buf *bufs, unsigned n)
 {
     /* MSG_MORE holds a short segment back; the shutdown or close that follows sets FIN on it
      * and sends it. After a partial write the rest is queued and sent without MSG_MORE, which
@@ -252,13 +252,13 @@ int cw_sock_try_write_last(struct cw_sock *s, const uv_buf_t *bufs, unsigned n)
     return try_write(s, bufs, n, MSG_MORE);
 }
 
-int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,
+int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const struct cw_buf *bufs, unsigned n,
                   cw_sock_write_cb cb)
 {
     if (s->closing || s->shutdown_cb)
-        return UV_EBADF;
+        return CW_EBADF;
     if (n == 0 || n > CW_SOCK_MAX_BUFS)
-        return UV_EINVAL;
+        return CW_EINVAL;
     memcpy(req->bufs, bufs, n * sizeof(*bufs));
     req->n_bufs = n;
     req->cb = cb;
@@ -306,7 +306,7 @@ static void flush(struct cw_sock *s)
     while (s->write_head && !s->closing) {
         struct cw_sock_write *req = s->write_head;
         int w = send_tracked(s, req->bufs, req->n_bufs, 0);
-        if (w == UV_EAGAIN)
+        if (w == CW_EAGAIN)
             return;
         if (w < 0) {
             complete_all(take_writes(s), w);
@@ -329,7 +329,7 @@ static void flush(struct cw_sock *s)
 int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb)
 {
     if (s->closing || s->shutdown_cb || s->connect_cb)
-        return UV_EINVAL;
+        return CW_EINVAL;
     s->shutdown_cb = cb;
     if (!s->write_head)
         finish_shutdown(s, 0);
@@ -363,7 +363,7 @@ static void serve(struct cw_sock *s)
         if (s->closing)
             return;
     }
-    int ready = (s->readable ? UV_READABLE : 0) | (s->writable ? UV_WRITABLE : 0);
+    int ready = (s->readable ? CW_READABLE : 0) | (s->writable ? CW_WRITABLE : 0);
     if (ready & s->ready_events)
         s->ready_cb(s, ready & s->ready_events);
     if (s->readable && s->reading && !s->closing)
@@ -395,13 +395,13 @@ static void finish_close(struct cw_sock *s)
     if (s->connect_cb) {
         cw_sock_status_cb cb = s->connect_cb;
         s->connect_cb = NULL;
-        cb(s, UV_ECANCELED);
+        cb(s, CW_ECANCELED);
     }
-    complete_all(take_writes(s), UV_ECANCELED);
+    complete_all(take_writes(s), CW_ECANCELED);
     if (s->shutdown_cb) {
         cw_sock_status_cb cb = s->shutdown_cb;
         s->shutdown_cb = NULL;
-        cb(s, UV_ECANCELED);
+        cb(s, CW_ECANCELED);
     }
     s->close_cb(s);
 }

@@ -11,7 +11,7 @@
  * callback) so that the connection code reads the same, and so does their behaviour: reading
  * stops by itself at EOF or on an error, callbacks never run inside the call that asked for
  * them (except a shutdown with nothing queued), and requests still queued when the socket
- * closes complete with UV_ECANCELED before the close callback runs.
+ * closes complete with CW_ECANCELED before the close callback runs.
  *
  * Edge-triggered readiness is kept as two flags, readable and writable: set by an event,
  * cleared only when a system call says EAGAIN (or a read comes back short). While a wanted
@@ -23,7 +23,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
-#include <uv.h>
+#include "event/event_types.h"
 
 #include "event/loop.h"
 
@@ -32,21 +32,21 @@
 struct cw_sock;
 struct cw_sock_write;
 
-/* <buf> gets the space for the next read; a zero length delivers UV_ENOBUFS to the read
+/* <buf> gets the space for the next read; a zero length delivers CW_ENOBUFS to the read
  * callback. */
-typedef void (*cw_sock_alloc_cb)(struct cw_sock *s, uv_buf_t *buf);
-/* <nread> bytes arrived in <buf>, or UV_EOF, UV_ENOBUFS or a negative libuv error. */
-typedef void (*cw_sock_read_cb)(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf);
+typedef void (*cw_sock_alloc_cb)(struct cw_sock *s, struct cw_buf *buf);
+/* <nread> bytes arrived in <buf>, or CW_EOF, CW_ENOBUFS or a negative error (event_types.h). */
+typedef void (*cw_sock_read_cb)(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf);
 typedef void (*cw_sock_write_cb)(struct cw_sock_write *req, int status);
 typedef void (*cw_sock_status_cb)(struct cw_sock *s, int status);
 typedef void (*cw_sock_close_cb)(struct cw_sock *s);
-/* <events> (UV_READABLE, UV_WRITABLE) of those asked with cw_sock_watch are ready. */
+/* <events> (CW_READABLE, CW_WRITABLE) of those asked with cw_sock_watch are ready. */
 typedef void (*cw_sock_ready_cb)(struct cw_sock *s, int events);
 
 /* A queued write: the buffers' bytes must stay in place until the callback. */
 struct cw_sock_write {
     void *data;
-    uv_buf_t bufs[CW_SOCK_MAX_BUFS];
+    struct cw_buf bufs[CW_SOCK_MAX_BUFS];
     unsigned n_bufs;
     cw_sock_write_cb cb;
     struct cw_sock_write *next;
@@ -73,20 +73,20 @@ struct cw_sock {
 
 /*
  * Takes over the connected, non-blocking descriptor <fd> (from cw_sock_accept_from). On failure
- * the descriptor is closed and a negative libuv error returned; the socket is then unused and
+ * the descriptor is closed and a negative error (event_types.h) returned; the socket is then unused and
  * needs no close.
  */
 int cw_sock_adopt(struct cw_io_loop *loop, struct cw_sock *s, int fd);
 
 /*
  * Accepts one connection on the listening descriptor <listen_fd>: its non-blocking descriptor
- * with the peer's address in <peer>, or a negative libuv error (UV_EAGAIN: none waiting).
+ * with the peer's address in <peer>, or a negative error (event_types.h) (CW_EAGAIN: none waiting).
  */
 int cw_sock_accept_from(int listen_fd, struct sockaddr_storage *peer);
 
 /*
- * Starts connecting to <addr>; <cb> runs with 0 or a negative libuv error. Returns a negative
- * libuv error, without calling back, when the connect cannot even start; the socket is then
+ * Starts connecting to <addr>; <cb> runs with 0 or a negative error (event_types.h). Returns a negative
+ * error (event_types.h), without calling back, when the connect cannot even start; the socket is then
  * unused and needs no close.
  */
 int cw_sock_connect(struct cw_io_loop *loop, struct cw_sock *s, const struct sockaddr *addr,
@@ -99,11 +99,11 @@ int cw_sock_read_start(struct cw_sock *s, cw_sock_alloc_cb alloc_cb, cw_sock_rea
 void cw_sock_read_stop(struct cw_sock *s);
 
 /*
- * Like uv_try_write: writes what the socket takes now of <bufs> (<n> of them), never blocks.
- * Returns the bytes written, UV_EAGAIN when nothing could be written (or queued writes must go
- * first), or a negative libuv error.
+ * Writes what the socket takes now of <bufs> (<n> of them), never blocks.
+ * Returns the bytes written, CW_EAGAIN when nothing could be written (or queued writes must go
+ * first), or a negative error (event_types.h).
  */
-int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n);
+int cw_sock_try_write(struct cw_sock *s, const struct cw_buf *bufs, unsigned n);
 
 /*
  * cw_sock_try_write for the last bytes before the sending side closes: when all were written,
@@ -111,11 +111,11 @@ int cw_sock_try_write(struct cw_sock *s, const uv_buf_t *bufs, unsigned n);
  * FIN then leaves in the same segment as these bytes. One segment (and the peer's
  * acknowledgement of it) fewer for a connection that closes after its response.
  */
-int cw_sock_try_write_last(struct cw_sock *s, const uv_buf_t *bufs, unsigned n);
+int cw_sock_try_write_last(struct cw_sock *s, const struct cw_buf *bufs, unsigned n);
 
 /* Queues <bufs> (at most CW_SOCK_MAX_BUFS) after the writes already queued; <cb> runs when all
  * are written or on an error, never before this returns. */
-int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const uv_buf_t *bufs, unsigned n,
+int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const struct cw_buf *bufs, unsigned n,
                   cw_sock_write_cb cb);
 
 /* Whether writes wait in the queue (cw_sock_write) for the socket to take them. */
@@ -129,13 +129,13 @@ static inline bool cw_sock_writes_queued(const struct cw_sock *s)
 int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb);
 
 /* Drops the first <written> bytes from <b> (an array of <*n> buffers), as after a short write. */
-void cw_sock_bufs_skip(uv_buf_t *b, unsigned *n, size_t written);
+void cw_sock_bufs_skip(struct cw_buf *b, unsigned *n, size_t written);
 
 void cw_sock_nodelay(struct cw_sock *s);
 
 /*
  * For owners that move the bytes with their own system calls (splice): <cb> runs while the
- * socket is ready for <events> (UV_READABLE, UV_WRITABLE; 0 stops), again at the end of each
+ * socket is ready for <events> (CW_READABLE, CW_WRITABLE; 0 stops), again at the end of each
  * batch until the owner reports with cw_sock_blocked that a call said EAGAIN. This is
  * independent of cw_sock_read_start and of queued writes, which must not be used for the same
  * direction. After an error on the socket, <cb> gets every asked event so that the owner's

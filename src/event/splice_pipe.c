@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <uv.h>
+#include "event/event_types.h"
 
 bool cw_splice_pipe_open(struct cw_splice_pipe *p, size_t size)
 {
@@ -40,13 +40,13 @@ static ssize_t move(int from, int to, size_t len)
     while (n < 0 && errno == EINTR);
     if (n >= 0)
         return n;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? CW_EAGAIN : -errno;
 }
 
 ssize_t cw_splice_pipe_fill(struct cw_splice_pipe *p, int from_fd)
 {
     if (p->queued >= p->size)
-        return UV_EAGAIN;
+        return CW_EAGAIN;
     ssize_t n = move(from_fd, p->wr, p->size - p->queued);
     if (n > 0)
         p->queued += (size_t)n;

@@ -22,12 +22,12 @@ struct cw_splice_pipe {
 bool cw_splice_pipe_open(struct cw_splice_pipe *p, size_t size);
 void cw_splice_pipe_close(struct cw_splice_pipe *p);
 
-/* Moves what <from_fd> has into the pipe: the bytes moved, 0 at EOF, UV_EAGAIN when the socket
- * has nothing (or the pipe is full), or a negative libuv error. */
+/* Moves what <from_fd> has into the pipe: the bytes moved, 0 at EOF, CW_EAGAIN when the socket
+ * has nothing (or the pipe is full), or a negative error (event_types.h). */
 ssize_t cw_splice_pipe_fill(struct cw_splice_pipe *p, int from_fd);
 
-/* Sends the pipe's bytes to <to_fd>: the bytes sent, UV_EAGAIN when the socket takes nothing
- * now, or a negative libuv error. */
+/* Sends the pipe's bytes to <to_fd>: the bytes sent, CW_EAGAIN when the socket takes nothing
+ * now, or a negative error (event_types.h). */
 ssize_t cw_splice_pipe_drain(struct cw_splice_pipe *p, int to_fd);
 
 #endif

@@ -18,11 +18,9 @@
 
 /* ---- lifetime ---- */
 
-/* Frees the connection once both its socket and its timer are closed. */
+/* Frees the connection once its socket is closed. */
 static void release(struct http_conn *c)
 {
-    if (--c->open_handles > 0)
-        return;
     cw_worker_untrack(c->w, &c->link);
     cw_out_free(&c->ex.head_out);
     cw_out_free(&c->reply);
@@ -31,11 +29,6 @@ static void release(struct http_conn *c)
     free(c->buf);
     cw_generation_unref(c->gen);
     free(c);
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    release(h->data);
 }
 
 static void on_sock_closed(struct cw_sock *s)
@@ -100,7 +93,7 @@ void cw_http_close(struct http_conn *c)
     c->closing = true;
     if (c->state == HTTP_FORWARDING || c->state == HTTP_REPLYING)
         cw_http_end_exchange(c, false);
-    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    cw_timer_stop(&c->w->io, &c->timer);
     cw_sock_close(&c->sock, on_sock_closed);
 }
 
@@ -122,7 +115,7 @@ static void drain(struct cw_conn_link *link)
 
 /* ---- timers ---- */
 
-static void on_timer(uv_timer_t *t);
+static void on_timer(struct cw_timer *t);
 
 void cw_http_set_deadline(struct http_conn *c, enum http_deadline d)
 {
@@ -139,10 +132,8 @@ void cw_http_set_deadline(struct http_conn *c, enum http_deadline d)
     /* The timer only has to fire no later than the deadline. Most transitions move it later, so
      * an armed timer that is due sooner is left alone and on_timer re-arms for what remains:
      * one timer operation per exchange instead of one per state change. */
-    if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_due > c->deadline_at) {
-        c->timer_due = c->deadline_at;
-        uv_timer_start(&c->timer, on_timer, ms, 0);
-    }
+    if (!cw_timer_armed(&c->timer) || c->timer.due > c->deadline_at)
+        cw_timer_start(&c->w->io, &c->timer, ms, on_timer);
 }
 
 /* ---- local replies ---- */
@@ -183,12 +174,12 @@ void cw_http_local_reply(struct http_conn *c, int status, const char *body, bool
     if (ex->req_has_body && !ex->req_done)
         c->keep_alive = false;
     c->state = HTTP_REPLYING;
-    uv_timer_stop(&c->timer);
+    cw_timer_stop(&c->w->io, &c->timer);
     cw_http_write_local_reply(&c->reply, status, body, text, extra, !c->keep_alive);
     ex->bytes_out = c->reply.len;
     if (!c->keep_alive)
         cw_http_stop_reading(c);
-    uv_buf_t b = uv_buf_init(c->reply.p, (unsigned)c->reply.len);
+    struct cw_buf b = cw_buf_init(c->reply.p, c->reply.len);
     c->writing = true;
     c->write_req.data = c;
     if (cw_sock_write(&c->sock, &c->write_req, &b, 1, on_reply_written) != 0)
@@ -261,18 +252,16 @@ static bool moved_by_activity(struct http_conn *c, uint64_t now, uint64_t window
         return false;
     c->deadline_start = c->last_activity;
     c->deadline_at = c->last_activity + window;
-    c->timer_due = c->deadline_at;
-    uv_timer_start(&c->timer, on_timer, window - quiet, 0);
+    cw_timer_start(&c->w->io, &c->timer, window - quiet, on_timer);
     return true;
 }
 
-static void on_timer(uv_timer_t *t)
+static void on_timer(struct cw_timer *t)
 {
     struct http_conn *c = t->data;
     uint64_t now = cw_worker_now(c->w);
     if (now < c->deadline_at) { /* fired for an earlier deadline that has moved on */
-        c->timer_due = c->deadline_at;
-        uv_timer_start(t, on_timer, c->deadline_at - now, 0);
+        cw_timer_start(&c->w->io, t, c->deadline_at - now, on_timer);
         return;
     }
     switch (c->deadline) {
@@ -308,20 +297,20 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- reading requests ---- */
 
-static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
+static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
 {
     struct http_conn *c = s->data;
     buf->base = c->buf + c->len;
     buf->len = CW_HTTP_BUFFER - c->len;
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
 {
     (void)buf;
     struct http_conn *c = s->data;
     if (nread == 0)
         return;
-    if (nread == UV_ENOBUFS) {
+    if (nread == CW_ENOBUFS) {
         /* The buffer is full of pipelined bytes: wait until the current exchange ends. */
         cw_http_stop_reading(c);
         return;
@@ -331,7 +320,7 @@ static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        if (c->state == HTTP_FORWARDING && c->ex.req_done && nread == UV_EOF) {
+        if (c->state == HTTP_FORWARDING && c->ex.req_done && nread == CW_EOF) {
             /* The client finished sending; the response may still come. */
             cw_sock_read_stop(s);
             c->reading = false;
@@ -597,9 +586,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
     c->link.force_close = force_close;
     c->link.drain = drain;
     c->buf = cw_xmalloc(CW_HTTP_BUFFER);
-    uv_timer_init(&w->loop, &c->timer);
     c->sock.data = c->timer.data = c;
-    c->open_handles = 2;
     cw_worker_track(w, &c->link);
     client_address(c, peer);
     llhttp_init(&c->parser, HTTP_REQUEST, &cw_http_head_settings);

@@ -81,7 +81,7 @@ void cw_http_forward(struct http_conn *c, const struct cw_route *r, int matcher,
     };
     cw_http_write_request_head(&ex->head_out, &c->head, &fh);
     /* The client stays readable (no epoll change per request): pipelined bytes wait in the
-     * buffer, and a full buffer stops reading (UV_ENOBUFS). */
+     * buffer, and a full buffer stops reading (CW_ENOBUFS). */
     c->state = HTTP_FORWARDING;
     cw_http_set_deadline(c, DEADLINE_CONNECT);
     if (!cw_upstream_acquire(c))
@@ -258,7 +258,7 @@ void cw_http_response_head(struct http_conn *c, struct up_conn *up)
     struct head_write *hw = cw_xcalloc(1, sizeof(*hw));
     cw_upstream_client_head(up, &hw->out, false);
     ex->bytes_out += hw->out.len;
-    uv_buf_t b = uv_buf_init(hw->out.p, (unsigned)hw->out.len);
+    struct cw_buf b = cw_buf_init(hw->out.p, hw->out.len);
     if (cw_sock_write(&c->sock, &hw->req, &b, 1, on_head_written) != 0) {
         cw_out_free(&hw->out);
         free(hw);
@@ -312,18 +312,18 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
 {
     c->last_activity = cw_worker_now(c->w);
     c->ex.bytes_out += n;
-    uv_buf_t b[2];
+    struct cw_buf b[2];
     unsigned nb = 0;
     if (c->head_pending && n && n <= SMALL_BODY_COPY) { /* one buffer: one send(2), no iovecs */
         cw_out_put(&c->resp_head, p, n);
         n = 0;
     }
     if (c->head_pending) {
-        b[nb++] = uv_buf_init(c->resp_head.p, (unsigned)c->resp_head.len);
+        b[nb++] = cw_buf_init(c->resp_head.p, c->resp_head.len);
         c->head_pending = false;
     }
     if (n)
-        b[nb++] = uv_buf_init((char *)p, (unsigned)n);
+        b[nb++] = cw_buf_init((char *)p, n);
     size_t total = (nb > 0 ? b[0].len : 0) + (nb > 1 ? b[1].len : 0);
     if (total == 0) {
         after_response_write(c, done);
@@ -337,7 +337,7 @@ void cw_http_response_data(struct http_conn *c, const char *p, size_t n, bool do
         after_response_write(c, done);
         return;
     }
-    if (w < 0 && w != UV_EAGAIN) {
+    if (w < 0 && w != CW_EAGAIN) {
         cw_http_abort(c, "client write failed");
         return;
     }

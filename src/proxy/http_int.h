@@ -61,12 +61,11 @@ struct http_conn {
     const struct cw_snapshot_listener *listener;  /* of <gen> */
     const struct cw_worker_listener *accepted_on; /* its listener follows reloads */
     struct cw_sock sock;
-    uv_timer_t timer;
+    struct cw_timer timer;
     enum http_deadline deadline;
     uint64_t deadline_start;
     uint64_t last_activity; /* last byte moved either way, for the idle deadline */
     uint64_t deadline_at;   /* when the current deadline expires (loop milliseconds) */
-    uint64_t timer_due;     /* when the armed timer fires */
     uint64_t linger_until;  /* HTTP_LINGERING ends by then at the latest */
     llhttp_t parser;
     struct cw_http_head head;
@@ -80,7 +79,6 @@ struct http_conn {
     struct cw_out resp_head; /* the response head, sent together with the first body bytes */
     bool head_pending;
     struct cw_out reply; /* a local reply being written */
-    int open_handles;
     bool closing, writing, keep_alive, reading;
 };
 

@@ -111,7 +111,7 @@ bool cw_upstream_needs_eof(const struct up_conn *up)
 
 /* ---- reading the response ---- */
 
-static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
+static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
 {
     struct up_conn *u = s->data;
     buf->base = u->buf + u->len;
@@ -144,7 +144,7 @@ static void start_parser(struct up_conn *u)
     u->parser_started = true;
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf);
+static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf);
 
 /* Registers or unregisters the socket for reading, only on a change (each is an epoll_ctl). */
 static void set_reading(struct up_conn *u, bool on)
@@ -266,13 +266,13 @@ static void process(struct up_conn *u)
         u->len = u->parsed = 0; /* everything handed on: reuse the buffer from the start */
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
 {
     (void)buf;
     struct up_conn *u = s->data;
     if (nread == 0)
         return;
-    if (nread == UV_ENOBUFS) { /* buffer full while the client catches up */
+    if (nread == CW_ENOBUFS) { /* buffer full while the client catches up */
         set_reading(u, false);
         return;
     }
@@ -286,14 +286,14 @@ static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     struct http_conn *c = u->owner;
-    if (nread == UV_EOF && u->head_done && cw_upstream_needs_eof(u)) {
+    if (nread == CW_EOF && u->head_done && cw_upstream_needs_eof(u)) {
         llhttp_finish(&u->parser);
         hand_over(u, NULL, 0, true);
         return;
     }
     if (!u->head_done)
         cw_http_upstream_failed(c,
-                                nread == UV_EOF ? "upstream closed before responding"
+                                nread == CW_EOF ? "upstream closed before responding"
                                                 : "upstream reset before responding",
                                 false);
     else
@@ -326,17 +326,17 @@ static void on_written(struct cw_sock_write *req, int status)
 
 bool cw_upstream_write(struct up_conn *u, const char *p, size_t n)
 {
-    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    struct cw_buf b = cw_buf_init((char *)p, n);
     int done = cw_sock_try_write(&u->sock, &b, 1);
     if (done == (int)n) {
         cw_http_upstream_wrote(u->owner, 0);
         return true;
     }
-    if (done < 0 && done != UV_EAGAIN)
+    if (done < 0 && done != CW_EAGAIN)
         return false;
     if (done > 0) {
         b.base += done;
-        b.len -= (unsigned)done;
+        b.len -= (size_t)done;
     }
     u->write_req.data = u;
     return cw_sock_write(&u->sock, &u->write_req, &b, 1, on_written) == 0;
@@ -357,7 +357,7 @@ static void start_exchange(struct up_conn *u, struct http_conn *c)
 static void on_connected(struct cw_sock *s, int status)
 {
     struct up_conn *u = s->data;
-    if (u->closing || status == UV_ECANCELED)
+    if (u->closing || status == CW_ECANCELED)
         return;
     struct http_conn *c = u->owner;
     if (status < 0) {

@@ -2,11 +2,11 @@
 #ifndef CW_PROXY_INT_H
 #define CW_PROXY_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
-#include <uv.h>
 
-#include "proxy/access_log.h"
 #include "event/loop.h"
+#include "proxy/access_log.h"
 #include "proxy/proxy.h"
 
 /* Every live connection is on its worker's list so that shutdown can close what remains. */
@@ -19,7 +19,7 @@ struct cw_conn_link {
 
 struct cw_worker_listener {
     struct cw_io_watch watch;                    /* watch.fd: the listening socket */
-    uv_timer_t pause_timer;                      /* out of descriptors: accepting waits a moment */
+    struct cw_timer pause_timer;                 /* out of descriptors: accepting waits a moment */
     const struct cw_snapshot_listener *listener; /* of the worker's generation */
     uint16_t port; /* the socket's port: a reload finds the listener again by it */
     struct cw_worker *worker;
@@ -29,19 +29,18 @@ struct cw_worker {
     unsigned id;
     struct cw_proxy *proxy;
     const struct cw_proxy_config *cfg;
-    uv_loop_t loop;       /* the worker's timers */
-    struct cw_io_loop io; /* its sockets, and the loop that runs both */
-    uv_thread_t thread;
+    struct cw_io_loop io; /* its sockets and timers */
+    pthread_t thread;
     atomic_bool stop_requested;               /* set by the control thread, which then wakes <io> */
     struct cw_generation *gen;                /* served to new connections and requests */
     _Atomic(struct cw_generation *) next_gen; /* published by the control thread */
-    uv_timer_t drain_timer;
+    struct cw_timer drain_timer;
     struct cw_worker_listener *listeners;
     uint32_t n_listeners;
     struct cw_pick_cursor *cursors; /* per cluster: this worker's choice state */
     uint32_t weight_counter;        /* spreads requests over weighted destinations */
     void **pools;           /* per cluster: idle upstream connections per host (http_upstream.c) */
-    uv_timer_t sweep_timer; /* closes pooled connections idle too long */
+    struct cw_timer sweep_timer; /* closes pooled connections idle too long */
     struct cw_conn_link conns; /* list head */
     uint32_t active;
     bool draining;
@@ -74,7 +73,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
 /* Monotonic milliseconds of the worker's loop. */
 static inline uint64_t cw_worker_now(struct cw_worker *w)
 {
-    return uv_now(&w->loop);
+    return cw_io_now(&w->io);
 }
 
 #endif

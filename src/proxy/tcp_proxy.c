@@ -52,7 +52,7 @@ struct tunnel {
     const struct cw_route *route;
     const struct cw_upstream_cluster *uc;
     struct cw_sock down, up;
-    uv_timer_t timer; /* connect timeout, then idle timeout */
+    struct cw_timer timer; /* connect timeout, then idle timeout */
     struct direction to_up, to_down;
     uint32_t tried[CW_MAX_ATTEMPTS];
     uint32_t n_tried;
@@ -118,11 +118,6 @@ static void release(struct tunnel *t)
     free(t);
 }
 
-static void on_timer_closed(uv_handle_t *h)
-{
-    release(h->data);
-}
-
 static void on_sock_closed(struct cw_sock *s)
 {
     release(s->data);
@@ -135,7 +130,7 @@ static void close_tunnel(struct tunnel *t, const char *reason)
     t->closing = true;
     if (reason && !t->reason)
         t->reason = reason;
-    uv_close((uv_handle_t *)&t->timer, on_timer_closed);
+    cw_timer_stop(&t->w->io, &t->timer);
     cw_sock_close(&t->down, on_sock_closed);
     if (t->up_open)
         cw_sock_close(&t->up, on_sock_closed);
@@ -150,7 +145,7 @@ static void force_close(struct cw_conn_link *link)
 
 static void start_reading(struct tunnel *t, struct direction *d);
 
-static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
+static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
 {
     struct tunnel *t = s->data;
     struct direction *d = s == &t->down ? &t->to_up : &t->to_down;
@@ -184,9 +179,9 @@ static void splice_wants(const struct direction *d, int *from, int *to)
     if (!d->spliced)
         return;
     if (d->pipe.queued)
-        *to |= UV_WRITABLE; /* backpressure: nothing more is read until the pipe drains */
+        *to |= CW_WRITABLE; /* backpressure: nothing more is read until the pipe drains */
     else if (!d->eof)
-        *from |= UV_READABLE;
+        *from |= CW_READABLE;
 }
 
 /* Each socket waits for what its spliced directions need. */
@@ -205,8 +200,8 @@ static void pump(struct tunnel *t, struct direction *d)
     for (int i = 0; i < SPLICES_PER_EVENT && !t->closing; i++) {
         if (d->pipe.queued) {
             ssize_t n = cw_splice_pipe_drain(&d->pipe, d->to->fd);
-            if (n == UV_EAGAIN) {
-                cw_sock_blocked(d->to, UV_WRITABLE);
+            if (n == CW_EAGAIN) {
+                cw_sock_blocked(d->to, CW_WRITABLE);
                 break;
             }
             if (n < 0) {
@@ -218,8 +213,8 @@ static void pump(struct tunnel *t, struct direction *d)
         if (d->eof)
             break;
         ssize_t n = cw_splice_pipe_fill(&d->pipe, d->from->fd);
-        if (n == UV_EAGAIN) { /* the pipe is empty here, so the socket is */
-            cw_sock_blocked(d->from, UV_READABLE);
+        if (n == CW_EAGAIN) { /* the pipe is empty here, so the socket is */
+            cw_sock_blocked(d->from, CW_READABLE);
             break;
         }
         if (n == 0) { /* EOF, and the pipe is empty: pass the half-close on */
@@ -246,9 +241,9 @@ static void on_ready(struct cw_sock *s, int events)
     struct tunnel *t = s->data;
     struct direction *reads_s = s == &t->down ? &t->to_up : &t->to_down;
     struct direction *writes_s = s == &t->down ? &t->to_down : &t->to_up;
-    if ((events & UV_READABLE) && reads_s->spliced)
+    if ((events & CW_READABLE) && reads_s->spliced)
         pump(t, reads_s);
-    if ((events & UV_WRITABLE) && writes_s->spliced && !t->closing)
+    if ((events & CW_WRITABLE) && writes_s->spliced && !t->closing)
         pump(t, writes_s);
 }
 
@@ -327,7 +322,7 @@ static void first_upstream_bytes(struct tunnel *t, ssize_t nread)
     } else if (!can_replay(t)) {
         t->outcome_pending = false;
         report(t, CW_LOCAL_FAILURE,
-               nread == UV_EOF ? "upstream closed before responding"
+               nread == CW_EOF ? "upstream closed before responding"
                                : "upstream reset before responding");
     }
 }
@@ -350,12 +345,12 @@ static bool send_replay(struct tunnel *t)
 {
     if (!t->replay_len)
         return true;
-    uv_buf_t b = uv_buf_init(t->replay, (unsigned)t->replay_len);
+    struct cw_buf b = cw_buf_init(t->replay, t->replay_len);
     /* A fresh connection's send buffer takes a few KiB at once. */
     return cw_sock_try_write(&t->up, &b, 1) == (int)t->replay_len;
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
 {
     struct tunnel *t = s->data;
     struct direction *d = s == &t->down ? &t->to_up : &t->to_down;
@@ -364,11 +359,11 @@ static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
     if (d == &t->to_down && d->bytes == 0 && nread != 0)
         first_upstream_bytes(t, nread);
     if (nread < 0 && d == &t->to_down && d->bytes == 0 && can_replay(t)) {
-        replay_elsewhere(t, nread == UV_EOF ? "upstream closed before responding"
+        replay_elsewhere(t, nread == CW_EOF ? "upstream closed before responding"
                                             : "upstream reset before responding");
         return;
     }
-    if (nread == UV_EOF) {
+    if (nread == CW_EOF) {
         d->eof = true;
         cw_sock_read_stop(s);
         half_close(t, d);
@@ -383,20 +378,20 @@ static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
     t->last_activity_ms = cw_worker_now(t->w);
     d->bytes += (uint64_t)nread;
     d->grow = (size_t)nread == d->size && d->size < TUNNEL_BULK;
-    uv_buf_t out = uv_buf_init(buf->base, (unsigned)nread);
+    struct cw_buf out = cw_buf_init(buf->base, nread);
     int n = cw_sock_try_write(d->to, &out, 1);
     if (n == nread) {
         go_bulk_if(t, d);
         return; /* written at once; the buffer is free for the next read */
     }
-    if (n < 0 && n != UV_EAGAIN) {
+    if (n < 0 && n != CW_EAGAIN) {
         close_tunnel(t, "write failed");
         return;
     }
     /* The other side is slower: hold this side until the rest is written. */
     if (n > 0) {
         out.base += n;
-        out.len -= (unsigned)n;
+        out.len -= (size_t)n;
     }
     cw_sock_read_stop(s);
     d->writing = true;
@@ -411,7 +406,7 @@ static void start_reading(struct tunnel *t, struct direction *d)
         close_tunnel(t, "read failed");
 }
 
-static void on_idle_check(uv_timer_t *timer)
+static void on_idle_check(struct cw_timer *timer)
 {
     struct tunnel *t = timer->data;
     uint64_t idle = t->w->cfg->timeouts.idle_ms;
@@ -420,7 +415,7 @@ static void on_idle_check(uv_timer_t *timer)
         close_tunnel(t, "idle timeout");
         return;
     }
-    uv_timer_start(timer, on_idle_check, idle - quiet, 0);
+    cw_timer_start(&t->w->io, timer, idle - quiet, on_idle_check);
 }
 
 static void start_streaming(struct tunnel *t)
@@ -437,7 +432,7 @@ static void start_streaming(struct tunnel *t)
     t->to_up.buf = cw_xmalloc(TUNNEL_BUFFER);
     t->to_down.buf = cw_xmalloc(TUNNEL_BUFFER);
     t->to_up.size = t->to_down.size = TUNNEL_BUFFER;
-    uv_timer_start(&t->timer, on_idle_check, t->w->cfg->timeouts.idle_ms, 0);
+    cw_timer_start(&t->w->io, &t->timer, t->w->cfg->timeouts.idle_ms, on_idle_check);
     start_reading(t, &t->to_up);
     start_reading(t, &t->to_down);
 }
@@ -470,7 +465,7 @@ static void report(struct tunnel *t, int status, const char *cause)
 
 static void connect_failed(struct tunnel *t, const char *why)
 {
-    uv_timer_stop(&t->timer);
+    cw_timer_stop(&t->w->io, &t->timer);
     t->reason = why;
     report(t, CW_LOCAL_FAILURE, why);
     cw_sock_close(&t->up, on_failed_upstream_closed);
@@ -479,19 +474,19 @@ static void connect_failed(struct tunnel *t, const char *why)
 static void on_connected(struct cw_sock *s, int status)
 {
     struct tunnel *t = s->data;
-    if (t->closing || status == UV_ECANCELED)
+    if (t->closing || status == CW_ECANCELED)
         return; /* the close already under way handles the upstream handle */
     if (status < 0) {
         connect_failed(t, cw_sock_connect_error(status));
         return;
     }
-    uv_timer_stop(&t->timer);
+    cw_timer_stop(&t->w->io, &t->timer);
     t->reason = NULL;
     t->outcome_pending = true; /* a success once the upstream speaks (or the client leaves) */
     start_streaming(t);
 }
 
-static void on_connect_timeout(uv_timer_t *timer)
+static void on_connect_timeout(struct cw_timer *timer)
 {
     connect_failed(timer->data, "connect timeout");
 }
@@ -520,7 +515,7 @@ static void try_connect(struct tunnel *t)
     t->up_open = true;
     t->open_handles++;
     cw_sock_nodelay(&t->up);
-    uv_timer_start(&t->timer, on_connect_timeout, t->w->cfg->timeouts.connect_ms, 0);
+    cw_timer_start(&t->w->io, &t->timer, t->w->cfg->timeouts.connect_ms, on_connect_timeout);
 }
 
 /* The route serving this listener: its first TCP route, or a single exposed service. */
@@ -555,9 +550,8 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
     t->listener = wl->listener;
     t->start_ms = cw_worker_now(w);
     t->link.force_close = force_close;
-    uv_timer_init(&w->loop, &t->timer);
     t->down.data = t->timer.data = t;
-    t->open_handles = 2;
+    t->open_handles = 1;
     cw_worker_track(w, &t->link);
     const struct cw_cluster *c = choose_cluster(t);
     if (!c) {

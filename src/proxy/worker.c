@@ -25,18 +25,12 @@ void cw_worker_track(struct cw_worker *w, struct cw_conn_link *link)
     w->active++;
 }
 
-static void close_handle(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
-}
-
-/* Closes every remaining handle so that the loop ends. */
+/* Nothing is left to serve: the loop ends once its deferred work is done. */
 static void finish(struct cw_worker *w)
 {
     cw_access_log_flush_if(w);
-    uv_walk(&w->loop, close_handle, NULL);
+    cw_timer_stop(&w->io, &w->sweep_timer);
+    cw_timer_stop(&w->io, &w->drain_timer);
     cw_io_loop_finish(&w->io);
 }
 
@@ -72,9 +66,13 @@ void cw_access_log_flush_if(struct cw_worker *w)
         cw_access_log_flush(w->cfg->access_log, &w->log);
 }
 
-static void on_sweep(uv_timer_t *t)
+#define SWEEP_EVERY_MS 1000
+
+static void on_sweep(struct cw_timer *t)
 {
-    cw_upstream_sweep(t->data);
+    struct cw_worker *w = t->data;
+    cw_upstream_sweep(w);
+    cw_timer_start(&w->io, t, SWEEP_EVERY_MS, on_sweep);
 }
 
 /* Runs after each batch of events, once the close callbacks have logged what finished. */
@@ -97,7 +95,7 @@ static int watch_listener(struct cw_worker_listener *wl)
     return cw_io_add(&wl->worker->io, &wl->watch, EPOLLIN);
 }
 
-static void on_accept_pause_over(uv_timer_t *t)
+static void on_accept_pause_over(struct cw_timer *t)
 {
     struct cw_worker_listener *wl = t->data;
     if (!wl->worker->draining)
@@ -107,9 +105,9 @@ static void on_accept_pause_over(uv_timer_t *t)
 static void pause_accepting(struct cw_worker_listener *wl, int err)
 {
     fprintf(stderr, "causeway: worker %u: cannot accept on port %u: %s; retrying in %d ms\n",
-            wl->worker->id, wl->port, uv_strerror(err), ACCEPT_PAUSE_MS);
+            wl->worker->id, wl->port, cw_strerror(err), ACCEPT_PAUSE_MS);
     cw_io_remove(&wl->worker->io, &wl->watch);
-    uv_timer_start(&wl->pause_timer, on_accept_pause_over, ACCEPT_PAUSE_MS, 0);
+    cw_timer_start(&wl->worker->io, &wl->pause_timer, ACCEPT_PAUSE_MS, on_accept_pause_over);
 }
 
 static void on_listener_event(struct cw_io_watch *watch, uint32_t events)
@@ -119,9 +117,9 @@ static void on_listener_event(struct cw_io_watch *watch, uint32_t events)
     for (int i = 0; i < ACCEPTS_PER_EVENT && !wl->worker->draining; i++) {
         struct sockaddr_storage peer;
         int fd = cw_sock_accept_from(wl->watch.fd, &peer);
-        if (fd == UV_EAGAIN)
+        if (fd == CW_EAGAIN)
             return;
-        if (fd == UV_EMFILE || fd == UV_ENFILE || fd == UV_ENOBUFS || fd == UV_ENOMEM) {
+        if (fd == CW_EMFILE || fd == CW_ENFILE || fd == CW_ENOBUFS || fd == CW_ENOMEM) {
             pause_accepting(wl, fd);
             return;
         }
@@ -138,13 +136,13 @@ static void stop_listening(struct cw_worker *w)
 {
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
-        uv_close((uv_handle_t *)&wl->pause_timer, NULL);
+        cw_timer_stop(&w->io, &wl->pause_timer);
         close(wl->watch.fd); /* also leaves the epoll set */
         wl->watch.fd = -1;
     }
 }
 
-static void on_drain_timeout(uv_timer_t *t)
+static void on_drain_timeout(struct cw_timer *t)
 {
     struct cw_worker *w = t->data;
     /* In-flight work had its time: close what is left. Closing completes later (close
@@ -170,16 +168,16 @@ static void on_stop(struct cw_worker *w)
         finish(w);
         return;
     }
-    uv_ref((uv_handle_t *)&w->drain_timer);
-    uv_timer_start(&w->drain_timer, on_drain_timeout, w->cfg->timeouts.drain_ms, 0);
+    cw_timer_start(&w->io, &w->drain_timer, w->cfg->timeouts.drain_ms, on_drain_timeout);
 }
 
-static void run_worker(void *arg)
+static void *run_worker(void *arg)
 {
     struct cw_worker *w = arg;
+    cw_io_update_time(&w->io); /* the loop was made on the control thread a while ago */
+    cw_timer_start(&w->io, &w->sweep_timer, SWEEP_EVERY_MS, on_sweep);
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
-        uv_timer_init(&w->loop, &wl->pause_timer);
         wl->pause_timer.data = wl;
         wl->watch.on_event = on_listener_event;
         int rc = watch_listener(wl);
@@ -188,6 +186,7 @@ static void run_worker(void *arg)
     }
     cw_io_loop_run(&w->io);
     cw_access_log_flush_if(w);
+    return NULL;
 }
 
 /* Per-cluster state of the worker's generation: choice cursors and (lazily) pools. */
@@ -256,16 +255,10 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     w->proxy = p;
     w->cfg = p->cfg;
     w->conns.next = w->conns.prev = &w->conns;
-    uv_loop_init(&w->loop);
-    uv_timer_init(&w->loop, &w->drain_timer);
     w->drain_timer.data = w;
-    uv_unref((uv_handle_t *)&w->drain_timer);
-    alloc_cluster_state(w);
-    uv_timer_init(&w->loop, &w->sweep_timer);
     w->sweep_timer.data = w;
-    /* Referenced: it also keeps the loop's timers alive while no connection is open. */
-    uv_timer_start(&w->sweep_timer, on_sweep, 1000, 1000);
-    if (cw_io_loop_init(&w->io, &w->loop) != 0) {
+    alloc_cluster_state(w);
+    if (cw_io_loop_init(&w->io) != 0) {
         perror("causeway: worker event loop");
         return -1;
     }
@@ -293,7 +286,6 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
 
 static void free_worker(struct cw_worker *w)
 {
-    uv_loop_close(&w->loop);
     cw_io_loop_close(&w->io);
     free_cluster_state(w);
     struct cw_generation *next = atomic_exchange(&w->next_gen, NULL);
@@ -316,8 +308,6 @@ struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
                 for (uint32_t l = 0; l < p->workers[j].n_listeners; l++)
                     if (p->workers[j].listeners[l].watch.fd >= 0)
                         close(p->workers[j].listeners[l].watch.fd);
-                uv_walk(&p->workers[j].loop, close_handle, NULL);
-                uv_run(&p->workers[j].loop, UV_RUN_DEFAULT);
                 free_worker(&p->workers[j]);
             }
             free(p->workers);
@@ -326,7 +316,10 @@ struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
         }
     }
     for (unsigned i = 0; i < p->n_workers; i++)
-        uv_thread_create(&p->workers[i].thread, run_worker, &p->workers[i]);
+        if (pthread_create(&p->workers[i].thread, NULL, run_worker, &p->workers[i]) != 0) {
+            perror("causeway: worker thread");
+            abort();
+        }
     return p;
 }
 
@@ -337,7 +330,7 @@ void cw_proxy_stop(struct cw_proxy *p)
         cw_io_wake(&p->workers[i].io);
     }
     for (unsigned i = 0; i < p->n_workers; i++) {
-        uv_thread_join(&p->workers[i].thread);
+        pthread_join(p->workers[i].thread, NULL);
         free_worker(&p->workers[i]);
     }
     free(p->workers);

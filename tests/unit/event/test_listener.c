@@ -61,7 +61,7 @@ static int accept_within(int lfd, int ms)
         int fd = cw_sock_accept_from(lfd, &peer);
         if (fd >= 0)
             return fd;
-        assert_int_equal(fd, UV_EAGAIN);
+        assert_int_equal(fd, CW_EAGAIN);
         usleep(10 * 1000);
     }
     return -1;

@@ -1,13 +1,13 @@
 /*
  * The workers' socket layer (event/sock.h) on real loopback TCP connections: connecting (and
  * being refused), accepting with the peer's address, queued writes in order under
- * back-pressure, reading to EOF, UV_ENOBUFS, stopping and resuming reading, reading past one
+ * back-pressure, reading to EOF, CW_ENOBUFS, stopping and resuming reading, reading past one
  * event's budget, shutdown after the queued writes, close cancelling what is still queued, a
  * peer's reset, and cw_sock_bufs_skip.
  *
- * Each test has its own libuv loop and cw_io_loop, runs them only under a guard timer (a test
- * that waits for something that never comes fails instead of hanging), and checks at the end
- * that no libuv handle, deferred work or descriptor is left behind.
+ * Each test has its own cw_io_loop, runs it only under a guard timer (a test that waits for
+ * something that never comes fails instead of hanging), and checks at the end that no armed
+ * timer, deferred work or descriptor is left behind.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "support.h"
 #include "event/sock.h"
@@ -43,9 +42,8 @@
 /* ---- the loop under a guard timer ---- */
 
 struct fx {
-    uv_loop_t uv;
     struct cw_io_loop io;
-    uv_timer_t guard;
+    struct cw_timer guard;
     bool (*until)(void *arg); /* the run ends after the batch in which this holds */
     void *arg;
     bool timed_out;
@@ -76,7 +74,7 @@ static void after_batch(struct cw_io_loop *l)
     struct fx *f = l->data;
     if (f->until && f->until(f->arg)) {
         f->until = NULL;
-        uv_timer_stop(&f->guard);
+        cw_timer_stop(l, &f->guard);
         cw_io_loop_finish(l);
     }
     if (l->finishing && l->deferred && ++f->batches_after_end > MAX_BATCHES_AFTER_END) {
@@ -87,7 +85,7 @@ static void after_batch(struct cw_io_loop *l)
     }
 }
 
-static void on_guard(uv_timer_t *t)
+static void on_guard(struct cw_timer *t)
 {
     struct fx *f = container_of(t, struct fx, guard);
     f->timed_out = true;
@@ -99,11 +97,9 @@ static void fx_init(struct fx *f)
     memset(f, 0, sizeof(*f));
     f->fds_at_start = count_fds();
     f->lfd = listen_on(&f->port);
-    assert_int_equal(uv_loop_init(&f->uv), 0);
-    assert_int_equal(cw_io_loop_init(&f->io, &f->uv), 0);
+    assert_int_equal(cw_io_loop_init(&f->io), 0);
     f->io.data = f;
     f->io.after_batch = after_batch;
-    assert_int_equal(uv_timer_init(&f->uv, &f->guard), 0);
 }
 
 /* Runs the loops until <until>(<arg>) holds after a batch of events, or <ms> have passed;
@@ -117,10 +113,10 @@ static bool run_loop(struct fx *f, bool (*until)(void *), void *arg, uint64_t ms
     f->timed_out = false;
     f->batches_after_end = 0;
     f->io.finishing = false;
-    uv_update_time(&f->uv);
-    assert_int_equal(uv_timer_start(&f->guard, on_guard, ms, 0), 0);
+    cw_io_update_time(&f->io);
+    cw_timer_start(&f->io, &f->guard, ms, on_guard);
     cw_io_loop_run(&f->io);
-    uv_timer_stop(&f->guard);
+    cw_timer_stop(&f->io, &f->guard);
     f->until = NULL;
     if (f->spinning)
         fail_msg("deferred work kept re-queuing itself (a socket serving itself without end)");
@@ -142,9 +138,7 @@ static void run_for(struct fx *f, uint64_t ms)
 /* The sockets must all be closed (their close callbacks run) before this. */
 static void fx_finish(struct fx *f)
 {
-    uv_close((uv_handle_t *)&f->guard, NULL);
-    uv_run(&f->uv, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->uv), 0);
+    assert_false(cw_timer_armed(&f->guard));
     assert_null(f->io.deferred);
     cw_io_loop_close(&f->io);
     close(f->lfd);
@@ -174,7 +168,7 @@ struct end {
     int calls_after_end; /* alloc or read callbacks after the end: none may come */
 
     int writes_queued, writes_done;
-    bool probe_try_write; /* write callbacks check that cw_sock_try_write says UV_EAGAIN */
+    bool probe_try_write; /* write callbacks check that cw_sock_try_write says CW_EAGAIN */
     int try_write_wrong;
 
     int shutdowns, shutdown_status;
@@ -203,7 +197,7 @@ static void note(struct end *e, const char *word)
 
 static const char *status_name(int status)
 {
-    return status == 0 ? "0" : uv_err_name(status);
+    return status == 0 ? "0" : cw_err_name(status);
 }
 
 static void called(struct end *e)
@@ -223,20 +217,20 @@ static void on_connect(struct cw_sock *s, int status)
     note(e, w);
 }
 
-static void on_alloc(struct cw_sock *s, uv_buf_t *buf)
+static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
 {
     struct end *e = container_of(s, struct end, s);
     if (e->ended)
         e->calls_after_end++;
     if (e->zero_allocs > 0) {
         e->zero_allocs--;
-        *buf = uv_buf_init(e->scratch, 0);
+        *buf = cw_buf_init(e->scratch, 0);
         return;
     }
-    *buf = uv_buf_init(e->scratch, e->alloc_len ? (unsigned)e->alloc_len : sizeof(e->scratch));
+    *buf = cw_buf_init(e->scratch, e->alloc_len ? (unsigned)e->alloc_len : sizeof(e->scratch));
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
 {
     struct end *e = container_of(s, struct end, s);
     if (e->ended) {
@@ -263,11 +257,11 @@ static void on_read(struct cw_sock *s, ssize_t nread, const uv_buf_t *buf)
         }
         return;
     }
-    if (nread == UV_ENOBUFS) {
+    if (nread == CW_ENOBUFS) {
         note(e, "ENOBUFS");
         return;
     }
-    note(e, nread == 0 ? "0" : uv_err_name((int)nread));
+    note(e, nread == 0 ? "0" : cw_err_name((int)nread));
     if (nread < 0) {
         e->ended = true;
         e->end_status = nread;
@@ -285,8 +279,8 @@ static void on_write(struct cw_sock_write *req, int status)
     snprintf(word, sizeof(word), "w%d:%s", w->idx, status_name(status));
     note(e, word);
     if (e->probe_try_write && e->s.write_head) {
-        uv_buf_t b = uv_buf_init("!", 1);
-        if (cw_sock_try_write(&e->s, &b, 1) != UV_EAGAIN)
+        struct cw_buf b = cw_buf_init("!", 1);
+        if (cw_sock_try_write(&e->s, &b, 1) != CW_EAGAIN)
             e->try_write_wrong++;
     }
 }
@@ -310,7 +304,7 @@ static void on_close(struct cw_sock *s)
     note(e, "close");
 }
 
-static void queue_write(struct end *e, struct wreq *w, const uv_buf_t *bufs, unsigned n)
+static void queue_write(struct end *e, struct wreq *w, const struct cw_buf *bufs, unsigned n)
 {
     w->e = e;
     w->idx = e->writes_queued++;
@@ -329,8 +323,8 @@ static void queue_payload(struct end *e, struct wreq *w, int n_reqs, const unsig
         char *base = (char *)data + (size_t)i * part;
         size_t this_len = i == n_reqs - 1 ? len - (size_t)i * part : part;
         size_t a = 1000, b = this_len / 3;
-        uv_buf_t bufs[3] = {uv_buf_init(base, a), uv_buf_init(base + a, b),
-                            uv_buf_init(base + a + b, this_len - a - b)};
+        struct cw_buf bufs[3] = {cw_buf_init(base, a), cw_buf_init(base + a, b),
+                            cw_buf_init(base + a + b, this_len - a - b)};
         queue_write(e, &w[i], bufs, 3);
     }
 }
@@ -437,7 +431,7 @@ static int accept_one(int lfd, struct sockaddr_storage *peer)
     wait_fd(lfd, POLLIN);
     int fd = cw_sock_accept_from(lfd, peer);
     if (fd < 0)
-        fail_msg("cw_sock_accept_from: %s", uv_strerror(fd));
+        fail_msg("cw_sock_accept_from: %s", cw_strerror(fd));
     return fd;
 }
 
@@ -534,17 +528,6 @@ static void assert_all_bytes(const struct end *e)
 
 /* ---- tests ---- */
 
-/* libuv opens a few process-wide descriptors (its signal pipe) with the first loop and keeps
- * them: opened here, before any test counts descriptors. */
-static int open_libuv_globals(void **state)
-{
-    (void)state;
-    uv_loop_t loop;
-    if (uv_loop_init(&loop) != 0)
-        return -1;
-    return uv_loop_close(&loop);
-}
-
 static void connect_calls_back_later_and_accept_gives_the_peer(void **state)
 {
     (void)state;
@@ -572,7 +555,7 @@ static void connect_calls_back_later_and_accept_gives_the_peer(void **state)
     const struct sockaddr_in *pin = (const struct sockaddr_in *)&peer;
     assert_int_equal(ntohl(pin->sin_addr.s_addr), INADDR_LOOPBACK);
     assert_int_equal(ntohs(pin->sin_port), local_port(c.s.fd));
-    assert_int_equal(cw_sock_accept_from(f.lfd, &peer), UV_EAGAIN); /* none waiting */
+    assert_int_equal(cw_sock_accept_from(f.lfd, &peer), CW_EAGAIN); /* none waiting */
     assert_int_equal(cw_sock_adopt(&f.io, &p.s, fd), 0);
     assert_int_equal(p.s.fd, fd);
 
@@ -583,7 +566,7 @@ static void connect_calls_back_later_and_accept_gives_the_peer(void **state)
     c.expect_len = 4;
     assert_int_equal(cw_sock_read_start(&p.s, on_alloc, on_read), 0);
     assert_int_equal(cw_sock_read_start(&c.s, on_alloc, on_read), 0);
-    uv_buf_t ping = uv_buf_init("ping", 4), pong = uv_buf_init("pong", 4);
+    struct cw_buf ping = cw_buf_init("ping", 4), pong = cw_buf_init("pong", 4);
     assert_int_equal(cw_sock_try_write(&c.s, &ping, 1), 4);
     run_until(&f, received_all, &p, "ping");
     assert_int_equal(cw_sock_try_write(&p.s, &pong, 1), 4);
@@ -609,7 +592,7 @@ static void reads_and_writes_asked_during_a_connect_are_served(void **state)
     struct sockaddr_in sin = loopback(f.port);
     assert_int_equal(cw_sock_connect(&f.io, &c.s, (struct sockaddr *)&sin, on_connect), 0);
     struct wreq w;
-    uv_buf_t early = uv_buf_init("early", 5);
+    struct cw_buf early = cw_buf_init("early", 5);
     queue_write(&c, &w, &early, 1);
     assert_int_equal(cw_sock_read_start(&c.s, on_alloc, on_read), 0);
     assert_int_equal(c.calls_inside, 0);
@@ -660,19 +643,19 @@ static void connect_to_a_closed_port_is_refused(void **state)
         assert_int_equal(c.connects, 0);
         run_until(&f, connected, &c, "the connect callback");
         assert_int_equal(c.connects, 1);
-        assert_int_equal(c.connect_status, UV_ECONNREFUSED);
+        assert_int_equal(c.connect_status, CW_ECONNREFUSED);
         assert_string_equal(c.log, "connect:ECONNREFUSED");
         assert_string_equal(cw_sock_connect_error(c.connect_status), "connect refused");
         close_ends(&f, &c, NULL);
     } else {
         /* Refused at once: no callback, and the socket needs no close. */
-        assert_int_equal(rc, UV_ECONNREFUSED);
+        assert_int_equal(rc, CW_ECONNREFUSED);
         assert_string_equal(cw_sock_connect_error(rc), "connect refused");
         run_for(&f, QUIET_MS);
         assert_int_equal(c.connects, 0);
     }
     assert_int_equal(c.calls_inside, 0);
-    assert_string_equal(cw_sock_connect_error(UV_ETIMEDOUT), "connect failed");
+    assert_string_equal(cw_sock_connect_error(CW_ETIMEDOUT), "connect failed");
     close(bound);
     fx_finish(&f);
 }
@@ -693,19 +676,19 @@ static void queued_writes_arrive_in_order_and_complete_in_order(void **state)
     /* A small first request that the socket could take at once: its callback still waits for
      * the loop. Then four large ones. */
     struct wreq w[5];
-    uv_buf_t head = uv_buf_init((char *)data, 100);
+    struct cw_buf head = cw_buf_init((char *)data, 100);
     queue_write(&c, &w[0], &head, 1);
     queue_payload(&c, w + 1, 4, data + 100, total - 100);
     assert_int_equal(c.calls_inside, 0);
     assert_int_equal(c.writes_done, 0);
-    uv_buf_t extra = uv_buf_init("!", 1);
-    assert_int_equal(cw_sock_try_write(&c.s, &extra, 1), UV_EAGAIN);
+    struct cw_buf extra = cw_buf_init("!", 1);
+    assert_int_equal(cw_sock_try_write(&c.s, &extra, 1), CW_EAGAIN);
 
     /* The peer does not read yet: the queue must stop at a full socket and wait. */
     c.probe_try_write = true;
     run_until(&f, writer_blocked, &c, "the writer to fill the socket");
     assert_true(c.writes_done < 5);
-    assert_int_equal(cw_sock_try_write(&c.s, &extra, 1), UV_EAGAIN);
+    assert_int_equal(cw_sock_try_write(&c.s, &extra, 1), CW_EAGAIN);
 
     assert_int_equal(cw_sock_read_start(&p.s, on_alloc, on_read), 0);
     run_until(&f, received_all, &p, "all the bytes");
@@ -736,7 +719,7 @@ static void reading_ends_at_eof_and_stays_stopped(void **state)
     assert_int_equal(cw_sock_read_start(&p.s, on_alloc, on_read), 0);
     run_until(&f, ended, &p, "EOF");
     assert_string_equal(p.log, "data EOF");
-    assert_int_equal(p.end_status, UV_EOF);
+    assert_int_equal(p.end_status, CW_EOF);
     assert_int_equal(p.received_at_end, 12);
     assert_all_bytes(&p);
     assert_false(p.s.reading);
@@ -744,7 +727,7 @@ static void reading_ends_at_eof_and_stays_stopped(void **state)
     /* More events on the socket must not reach the read callback: its own write (writable
      * again), then the peer's reset (an error and hang-up). */
     struct wreq w;
-    uv_buf_t bye = uv_buf_init("bye", 3);
+    struct cw_buf bye = cw_buf_init("bye", 3);
     queue_write(&p, &w, &bye, 1);
     assert_int_equal(p.writes_done, 0);
     run_until(&f, writes_done, &p, "the write callback");
@@ -775,7 +758,7 @@ static void zero_length_alloc_gives_enobufs(void **state)
     assert_int_equal(send(peer, "hello", 5, 0), 5);
 
     assert_int_equal(cw_sock_read_start(&p.s, on_alloc, on_read), 0);
-    run_until(&f, received_all, &p, "the bytes after UV_ENOBUFS");
+    run_until(&f, received_all, &p, "the bytes after CW_ENOBUFS");
     /* Nothing was lost: the bytes come once the alloc callback gives space. */
     assert_string_equal(p.log, "ENOBUFS data");
     assert_all_bytes(&p);
@@ -931,13 +914,13 @@ static uint32_t segments_received(int fd)
  * <by_close>); returns how many segments the client received up to EOF (the SYN-ACK
  * included). */
 static uint32_t segments_for_answer_and_fin(
-    struct fx *f, int (*try_write)(struct cw_sock *, const uv_buf_t *, unsigned), bool by_close)
+    struct fx *f, int (*try_write)(struct cw_sock *, const struct cw_buf *, unsigned), bool by_close)
 {
     struct end p;
     int peer = raw_pair(f, &p);
     int one = 1; /* as on the gateway's own accepted sockets */
     assert_int_equal(setsockopt(p.s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
-    uv_buf_t b = uv_buf_init("answer", 6);
+    struct cw_buf b = cw_buf_init("answer", 6);
     assert_int_equal(try_write(&p.s, &b, 1), 6);
     if (by_close)
         cw_sock_close(&p.s, on_close);
@@ -1021,7 +1004,7 @@ static void peer_reset_ends_reading_with_an_error(void **state)
     reset_close(peer);
     run_until(&f, ended, &p, "the reset");
     assert_true(p.end_status < 0);
-    assert_int_equal(p.end_status, UV_ECONNRESET);
+    assert_int_equal(p.end_status, -ECONNRESET);
     assert_string_equal(p.log, "ECONNRESET");
     assert_false(p.s.reading);
     run_for(&f, QUIET_MS);
@@ -1051,9 +1034,9 @@ static void bufs_skip_drops_written_bytes(void **state)
     char *bases[3] = {a, b, c};
     size_t lens[3] = {10, 20, 30};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uv_buf_t bufs[3];
+        struct cw_buf bufs[3];
         for (unsigned k = 0; k < 3; k++)
-            bufs[k] = uv_buf_init(bases[k], (unsigned)lens[k]);
+            bufs[k] = cw_buf_init(bases[k], (unsigned)lens[k]);
         unsigned n = cases[i].n;
         cw_sock_bufs_skip(bufs, &n, cases[i].skip);
         if (n != cases[i].want_n)
@@ -1092,5 +1075,5 @@ int main(void)
         cmocka_unit_test(peer_reset_ends_reading_with_an_error),
         cmocka_unit_test(bufs_skip_drops_written_bytes),
     };
-    return cmocka_run_group_tests(tests, open_libuv_globals, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,18 @@
+#include "event/event_types.h"
+
+#include <string.h>
+
+const char *cw_strerror(int err)
+{
+    if (err == CW_EOF)
+        return "end of file";
+    return strerror(-err);
+}
+
+const char *cw_err_name(int err)
+{
+    if (err == CW_EOF)
+        return "EOF";
+    const char *name = strerrorname_np(-err); /* glibc 2.32 and later */
+    return name ? name : "E?";
+}
