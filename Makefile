@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build test unit integration run examples bench bench-translate bench-proxy bench-failover format clean
+.PHONY: all deps build test unit integration run examples bench bench-translate bench-proxy bench-failover bench-memory format clean
 
 all: build
 
@@ -42,6 +42,9 @@ bench-proxy: deps build
 
 bench-failover: deps build
 	bash bench/failover_bench.sh
+
+bench-memory: deps build
+	CAUSEWAY=$(BUILD)/causeway bash bench/memory_bench.sh
 
 format:
 	clang-format -i $$(find src tests bench -name '*.[ch]')
