@@ -25,6 +25,20 @@ struct cw_config {
     struct cw_strmap identities; /* "Kind/ns/name" → first object, to find duplicates */
 };
 
+/*
+ * Limits on what one manifest may cost, because manifests come from anyone who can edit a
+ * ConfigMap and a reload must never take the gateway down. Each is reported with the file and,
+ * where there is one, the position; the document (or file) is skipped, the rest still loads.
+ */
+/* One file, or one buffer: larger ones are refused unread. */
+#define CW_CONFIG_MAX_FILE_BYTES (16u << 20)
+/* Nodes that aliases may add to one document, or as many as the document has of its own when
+ * that is more (Kubernetes' YAML decoder bounds alias expansion the same way): a ~600-byte
+ * "billion laughs" is refused instead of growing to gigabytes. */
+#define CW_YAML_MAX_ALIAS_NODES 100000u
+/* Nesting depth of a document once its aliases are expanded. */
+#define CW_YAML_MAX_DEPTH 64u
+
 void cw_config_init(struct cw_config *cfg);
 void cw_config_deinit(struct cw_config *cfg);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config/schema.h"
+#include "config/yaml.h"
 #include "util/text.h"
 
 int cw_node_position(struct fy_node *node, uint32_t *line, uint32_t *col)
@@ -118,7 +119,7 @@ static void node_error(struct cw_decode *d, struct fy_node *node, const char *fm
     d->col = c;
 }
 
-static const char *type_name(struct fy_node *node)
+const char *cw_node_type_name(struct fy_node *node)
 {
     switch (fy_node_get_type(node)) {
     case FYNT_MAPPING:
@@ -175,7 +176,7 @@ static bool is_null(struct fy_node *node)
 static const char *decode_string(struct cw_decode *d, struct fy_node *node)
 {
     if (fy_node_get_type(node) != FYNT_SCALAR) {
-        node_error(d, node, "expected a string, got %s", type_name(node));
+        node_error(d, node, "expected a string, got %s", cw_node_type_name(node));
         return NULL;
     }
     const char *s = cw_node_text(d->arena, node);
@@ -211,7 +212,7 @@ static int decode_integer(struct cw_decode *d, struct fy_node *node, int64_t min
     char buf[64];
     const char *s = parsed_text(d, node, buf, sizeof(buf));
     if (!s) {
-        node_error(d, node, "expected an integer, got %s", type_name(node));
+        node_error(d, node, "expected an integer, got %s", cw_node_type_name(node));
         return -1;
     }
     char *end;
@@ -246,7 +247,7 @@ static void decode_bool(struct cw_decode *d, struct fy_node *node, bool *out)
         return;
     }
     if (!s)
-        node_error(d, node, "expected true or false, got %s", type_name(node));
+        node_error(d, node, "expected true or false, got %s", cw_node_type_name(node));
     else if (is_true || is_false) /* "true" quoted is a string to kubectl */
         node_error(d, node, "expected true or false, got the string \"%s\" (remove the quotes)", s);
     else
@@ -291,14 +292,14 @@ static void decode_strs(struct cw_decode *d, struct fy_node *node, const struct 
                         cw_strs_t *out)
 {
     if (fy_node_get_type(node) != FYNT_SEQUENCE) {
-        node_error(d, node, "expected a list of strings, got %s", type_name(node));
+        node_error(d, node, "expected a list of strings, got %s", cw_node_type_name(node));
         return;
     }
     int n = fy_node_sequence_item_count(node);
     out->v = CW_ARENA_ARRAY(d->arena, const char *, n > 0 ? n : 1);
     void *iter = NULL;
     struct fy_node *item;
-    for (int i = 0; (item = fy_node_sequence_iterate(node, &iter)); i++) {
+    for (int i = 0; (item = cw_yaml_seq_next(node, &iter)); i++) {
         size_t saved = push_index(d, i);
         const char *s = decode_string(d, item);
         const char *why = (s && f->check) ? f->check(s) : NULL;
@@ -313,21 +314,21 @@ static void decode_strs(struct cw_decode *d, struct fy_node *node, const struct 
 static void decode_labels(struct cw_decode *d, struct fy_node *node, cw_labels_t *out)
 {
     if (fy_node_get_type(node) != FYNT_MAPPING) {
-        node_error(d, node, "expected a map of strings, got %s", type_name(node));
+        node_error(d, node, "expected a map of strings, got %s", cw_node_type_name(node));
         return;
     }
-    int n = fy_node_mapping_item_count(node);
+    int n = cw_yaml_map_count(node);
     out->v = CW_ARENA_ARRAY(d->arena, struct cw_label, n > 0 ? n : 1);
-    void *iter = NULL;
-    struct fy_node_pair *p;
-    while ((p = fy_node_mapping_iterate(node, &iter))) {
-        const char *key = cw_node_text(d->arena, fy_node_pair_key(p));
+    struct cw_yaml_iter iter = {0};
+    struct cw_yaml_pair p;
+    while (cw_yaml_map_next(node, &iter, &p)) {
+        const char *key = cw_node_text(d->arena, p.key);
         if (!key) {
-            node_error(d, fy_node_pair_key(p), "label keys must be strings");
+            node_error(d, p.key, "label keys must be strings");
             continue;
         }
         size_t saved = push_name(d, key);
-        struct fy_node *v = fy_node_pair_value(p);
+        struct fy_node *v = p.value;
         const char *value = is_null(v) ? "" : decode_string(d, v);
         if (value)
             out->v[out->n++] = (struct cw_label){key, value};
@@ -343,14 +344,14 @@ static void decode_list(struct cw_decode *d, struct fy_node *node, const struct 
         uint32_t n;
     } *list = out;
     if (fy_node_get_type(node) != FYNT_SEQUENCE) {
-        node_error(d, node, "expected a list, got %s", type_name(node));
+        node_error(d, node, "expected a list, got %s", cw_node_type_name(node));
         return;
     }
     int n = fy_node_sequence_item_count(node);
     list->v = cw_arena_alloc(d->arena, (size_t)f->elem_size * (size_t)(n > 0 ? n : 1));
     void *iter = NULL;
     struct fy_node *item;
-    for (int i = 0; (item = fy_node_sequence_iterate(node, &iter)); i++) {
+    for (int i = 0; (item = cw_yaml_seq_next(node, &iter)); i++) {
         size_t saved = push_index(d, i);
         cw_decode_object(d, item, f->sub, (char *)list->v + (size_t)f->elem_size * list->n);
         list->n++;
@@ -472,17 +473,17 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
                 schema->post(d, out);
             return;
         }
-        node_error(d, node, "expected a mapping, got %s", type_name(node));
+        node_error(d, node, "expected a mapping, got %s", cw_node_type_name(node));
         return;
     }
     uint32_t line = d->line, col = d->col;
     cw_node_position(node, &d->line, &d->col);
     uint32_t obj_line = d->line, obj_col = d->col;
     uint64_t seen = 0; /* bit per field index, for the required check */
-    void *iter = NULL;
-    struct fy_node_pair *p;
-    while ((p = fy_node_mapping_iterate(node, &iter))) {
-        struct fy_node *key = fy_node_pair_key(p);
+    struct cw_yaml_iter iter = {0};
+    struct cw_yaml_pair p;
+    while (cw_yaml_map_next(node, &iter, &p)) {
+        struct fy_node *key = p.key;
         size_t key_len;
         const char *key_text =
             fy_node_get_type(key) == FYNT_SCALAR ? fy_node_get_scalar(key, &key_len) : NULL;
@@ -503,7 +504,7 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
             pop(d, saved);
             continue;
         }
-        struct fy_node *value = fy_node_pair_value(p);
+        struct fy_node *value = p.value;
         /* A null value is absent, so "ports:" alone does not satisfy a required field. */
         if (!is_null(value) || (f->type == CW_F_OBJ && f->present))
             seen |= 1ull << (f - schema->fields);

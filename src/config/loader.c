@@ -1,19 +1,24 @@
 /*
  * Files, directories and YAML documents → typed resources. The per-field work is done by the
  * schema decoder; this file handles the envelope (apiVersion, kind, metadata, List), identity
- * (duplicate kind/namespace/name) and YAML syntax errors.
+ * (duplicate kind/namespace/name), YAML syntax errors, and reading each file within the limits of
+ * config.h (what is bounded inside a document is in yaml.h).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "config/kinds.h"
+#include "config/yaml.h"
 #include "util/strmap.h"
+#include "util/xalloc.h"
 
 struct load {
     struct cw_config *cfg;
@@ -150,7 +155,15 @@ static void register_object(struct load *l, struct cw_object *obj, const struct 
 
 static struct fy_node *lookup(struct fy_node *map, const char *key)
 {
-    return fy_node_mapping_lookup_by_string(map, key, strlen(key));
+    return cw_yaml_map_get(map, key, NULL);
+}
+
+/* The key <key> of <map> itself, for its position; NULL when absent. */
+static struct fy_node *lookup_key(struct fy_node *map, const char *key)
+{
+    struct fy_node *key_node;
+    cw_yaml_map_get(map, key, &key_node);
+    return key_node;
 }
 
 /* Decodes metadata into <meta>; returns -1 when the object cannot be identified. */
@@ -218,7 +231,7 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct c
     /* First, so that "metdata:" or "sepc:" gets its did-you-mean hint. */
     cw_decode_object(&d, root, &top_schema, obj);
     /* "metadata:" without a value is reported at that key. */
-    cw_node_position(fy_node_mapping_lookup_key_by_string(root, "metadata", 8), &d.line, &d.col);
+    cw_node_position(lookup_key(root, "metadata"), &d.line, &d.col);
     if (decode_meta(&d, lookup(root, "metadata"), &obj->meta) != 0)
         return; /* reported; without a name there is nothing to give a status to */
     d.line = line;
@@ -230,7 +243,7 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct c
         cw_decode_error(&d, NULL, "missing required field \"spec\"");
     } else {
         /* "spec:" without a value is reported at that key, not at the document's start. */
-        cw_node_position(fy_node_mapping_lookup_key_by_string(root, "spec", 4), &d.line, &d.col);
+        cw_node_position(lookup_key(root, "spec"), &d.line, &d.col);
         d.path_len = (size_t)snprintf(d.path, sizeof(d.path), "spec");
         cw_decode_object(&d, spec, ki->spec, obj); /* NULL runs post-checks on the empty spec */
     }
@@ -251,7 +264,7 @@ static void decode_list(struct load *l, struct fy_node *root)
     }
     void *iter = NULL;
     struct fy_node *item;
-    for (int i = 0; (item = fy_node_sequence_iterate(items, &iter)); i++)
+    for (int i = 0; (item = cw_yaml_seq_next(items, &iter)); i++)
         decode_document_root(l, item, i);
 }
 
@@ -316,40 +329,122 @@ static int parse_stream(struct load *l, struct fy_parser *parser, struct fy_diag
     struct fy_document *doc;
     while ((doc = fy_parse_load_document(parser))) {
         struct fy_node *root = fy_document_root(doc);
-        if (root &&
-            !(fy_node_get_type(root) == FYNT_SCALAR && fy_node_get_scalar_length(root) == 0))
-            decode_document_root(l, root, -1);
+        bool empty = !root || (fy_node_get_type(root) == FYNT_SCALAR &&
+                               fy_node_get_scalar_length(root) == 0);
+        struct cw_yaml_doc y;
+        /* A document that fails preparation (reported) is skipped; the next ones still load. */
+        if (cw_yaml_prepare(&y, doc, l->diags, l->file) == 0 && !empty)
+            decode_document_root(l, cw_yaml_deref(root), -1);
+        cw_yaml_release(&y);
         fy_parse_document_destroy(parser, doc);
     }
     report_yaml_errors(l, diag);
     return 0;
 }
 
+static void report_size(struct load *l, uint64_t size)
+{
+    cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL,
+                 "file is %llu bytes, more than the limit of %u bytes (%u MiB) for one manifest "
+                 "file",
+                 (unsigned long long)size, CW_CONFIG_MAX_FILE_BYTES,
+                 CW_CONFIG_MAX_FILE_BYTES >> 20);
+}
+
 static int load_yaml(struct load *l, const char *text, size_t len)
 {
+    l->cfg->files++;
+    if (len > CW_CONFIG_MAX_FILE_BYTES) {
+        report_size(l, len);
+        return -1;
+    }
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.level = FYET_ERROR;
     struct fy_diag *diag = fy_diag_create(&dcfg);
     fy_diag_set_collect_errors(diag, true);
-    /* Resolving makes aliases and merge keys (<<) work as kubectl reads them. */
-    struct fy_parse_cfg pcfg = {
-        .flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 | FYPCF_RESOLVE_DOCUMENT, .diag = diag};
+    /*
+     * Neither resolved nor checked for duplicate keys by libfyaml: both take time quadratic in a
+     * mapping's size and resolving copies every alias. cw_yaml_prepare does both in linear time,
+     * with bounds (yaml.h); aliases and merge keys (<<) still work as kubectl reads them.
+     */
+    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
+                                         FYPCF_ALLOW_DUPLICATE_KEYS,
+                                .diag = diag};
     struct fy_parser *parser = fy_parser_create(&pcfg);
-    int rc;
-    if (text)
-        rc = fy_parser_set_string(parser, text, len);
-    else
-        rc = fy_parser_set_input_file(parser, l->file);
+    int rc = fy_parser_set_string(parser, text, len);
     if (rc == 0)
         parse_stream(l, parser, diag);
     else
         cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "cannot read file");
     fy_parser_destroy(parser);
     fy_diag_destroy(diag);
-    l->cfg->files++;
     return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Reads all of open file <fd>, expected to hold <hint> bytes: into a malloc'd buffer, or NULL
+ * after reporting an error or a file over CW_CONFIG_MAX_FILE_BYTES (also one that grew).
+ */
+static char *read_all(struct load *l, int fd, size_t hint, size_t *len)
+{
+    size_t cap = hint + 1, n = 0; /* a byte more than expected: room to see that it grew */
+    char *buf = cw_xmalloc(cap);
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "cannot read: %s",
+                         strerror(errno));
+            break;
+        }
+        if (r == 0) {
+            *len = n;
+            return buf;
+        }
+        n += (size_t)r;
+        if (n > CW_CONFIG_MAX_FILE_BYTES) {
+            report_size(l, n);
+            break;
+        }
+        if (n == cap) {
+            cap = cap * 2 > CW_CONFIG_MAX_FILE_BYTES + 1u ? CW_CONFIG_MAX_FILE_BYTES + 1u : cap * 2;
+            buf = cw_xrealloc(buf, cap);
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+/*
+ * Reads <l->file> whole. Only a regular file: a FIFO would hold the loader until someone writes
+ * to it (and a reload with it), a device might never end. Returns a malloc'd buffer or NULL
+ * after reporting.
+ */
+static char *read_file(struct load *l, size_t *len)
+{
+    /* O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer. */
+    int fd = open(l->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "cannot read: %s",
+                     strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    char *buf = NULL;
+    if (fstat(fd, &st) != 0)
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "cannot read: %s",
+                     strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "not a regular file");
+    else if ((uint64_t)st.st_size > CW_CONFIG_MAX_FILE_BYTES)
+        report_size(l, (uint64_t)st.st_size); /* refused unread */
+    else
+        buf = read_all(l, fd, (size_t)st.st_size, len);
+    close(fd);
+    return buf;
 }
 
 static bool yaml_name(const char *name)
@@ -361,7 +456,13 @@ static bool yaml_name(const char *name)
 static int load_file(struct load *l, const char *path)
 {
     l->file = cw_arena_strdup(&l->cfg->arena, path);
-    return load_yaml(l, NULL, 0);
+    size_t len;
+    char *text = read_file(l, &len);
+    if (!text)
+        return -1;
+    int rc = load_yaml(l, text, len);
+    free(text); /* after the parser is gone: libfyaml reads the buffer in place */
+    return rc;
 }
 
 static int load_dir(struct load *l, const char *path)

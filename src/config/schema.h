@@ -90,6 +90,9 @@ void cw_decode_error(struct cw_decode *d, const char *field, const char *fmt, ..
 /* Position (1-based) of <node>: its own token for scalars, its first child otherwise. */
 int cw_node_position(struct fy_node *node, uint32_t *line, uint32_t *col);
 
+/* "a mapping", "a list" or "a scalar", for messages. */
+const char *cw_node_type_name(struct fy_node *node);
+
 /* Returns the scalar text of <node> copied into <arena>, or NULL when not a scalar. */
 const char *cw_node_text(struct cw_arena *arena, struct fy_node *node);
 

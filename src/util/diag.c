@@ -32,11 +32,17 @@ const char *cw_severity_name(enum cw_severity sev)
 void cw_diags_add(struct cw_diags *d, enum cw_severity sev, const char *file, uint32_t line,
                   uint32_t col, const char *subject, const char *path, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    cw_diags_vadd(d, sev, file, line, col, subject, path, fmt, ap);
     va_end(ap);
+}
+
+void cw_diags_vadd(struct cw_diags *d, enum cw_severity sev, const char *file, uint32_t line,
+                   uint32_t col, const char *subject, const char *path, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
     struct cw_diag diag = {
         .severity = sev,
         .file = cw_arena_strdup(&d->arena, file),

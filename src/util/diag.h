@@ -6,6 +6,7 @@
 #ifndef CW_UTIL_DIAG_H
 #define CW_UTIL_DIAG_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -40,6 +41,11 @@ void cw_diags_deinit(struct cw_diags *d);
 void cw_diags_add(struct cw_diags *d, enum cw_severity sev, const char *file, uint32_t line,
                   uint32_t col, const char *subject, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
+
+/* cw_diags_add with the arguments in <ap>, for reporting functions of their own. */
+void cw_diags_vadd(struct cw_diags *d, enum cw_severity sev, const char *file, uint32_t line,
+                   uint32_t col, const char *subject, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 8, 0)));
 
 /* Writes "file:line:col: error: Kind ns/name: path: message" and a newline to <out>. */
 void cw_diag_print(const struct cw_diag *diag, FILE *out);

@@ -575,7 +575,7 @@ static void yaml_syntax_errors_have_positions(void **state)
     cwt_load_free(&l);
 
     assert_diags("apiVersion: v1\nkind: X\nkind: Y\n",
-                 "t.yaml:3:1: error: YAML syntax error: duplicate key\n");
+                 "t.yaml:3:1: error: duplicate key \"kind\" (first at line 2, column 1)\n");
     /* A tab where indentation was meant. */
     assert_diags("apiVersion: v1\n\tkind: X\n",
                  "t.yaml:1:13: error: YAML syntax error: invalid multiline plain key\n");
