@@ -32,6 +32,7 @@ struct cw_ejection_queue {
     CW_VEC(struct ejected_host) ejected; /* control thread only */
     struct cw_upstreams *upstreams;
     FILE *events;
+    int open_handles; /* wake and return_timer until their close completes; the last frees q */
 };
 
 void cw_ejection_request(struct cw_upstreams *u, const struct cw_upstream_cluster *uc, uint32_t h,
@@ -255,10 +256,12 @@ void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events)
     collect_ejected(q, uv_now(loop));
 }
 
+/* libuv runs close callbacks in no promised order (today the last closed first): whichever
+ * handle closes last frees q, and neither callback touches q after that. */
 static void on_closed(uv_handle_t *handle)
 {
     struct cw_ejection_queue *q = handle->data;
-    if (handle == (uv_handle_t *)&q->return_timer) {
+    if (--q->open_handles == 0) {
         for (size_t i = 0; i < q->pending.n; i++)
             cw_host_health_unref(q->pending.v[i].health);
         uv_mutex_destroy(&q->lock);
@@ -274,6 +277,7 @@ void cw_ejection_stop(struct cw_upstreams *u)
     if (!q)
         return;
     u->queue = NULL;
+    q->open_handles = 2;
     uv_close((uv_handle_t *)&q->wake, on_closed);
-    uv_close((uv_handle_t *)&q->return_timer, on_closed); /* closed after wake: frees q */
+    uv_close((uv_handle_t *)&q->return_timer, on_closed);
 }
