@@ -2,6 +2,7 @@
 #include "util/regex.h"
 
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +41,29 @@ struct cw_regex *cw_regex_compile(const char *pattern, bool full_match, bool ign
 }
 
 /* One match block per thread, reused: a yes/no match needs only the whole-match slot, and a
- * request should not cost an allocation. Kept for the thread's life. */
+ * request should not cost an allocation. Kept for the thread's life: a thread-specific key
+ * frees it when the thread ends (a _Thread_local pointer alone would leak it). */
 static _Thread_local pcre2_match_data *thread_match_data;
+static pthread_key_t match_data_key;
+static pthread_once_t match_data_once = PTHREAD_ONCE_INIT;
+
+static void free_match_data(void *md)
+{
+    pcre2_match_data_free(md);
+}
+
+static void create_match_data_key(void)
+{
+    pthread_key_create(&match_data_key, free_match_data);
+}
 
 bool cw_regex_match(const struct cw_regex *re, const char *s, size_t len)
 {
-    if (!thread_match_data)
+    if (!thread_match_data) {
         thread_match_data = pcre2_match_data_create(1, NULL);
+        pthread_once(&match_data_once, create_match_data_key);
+        pthread_setspecific(match_data_key, thread_match_data);
+    }
     return pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, thread_match_data, NULL) >= 0;
 }
 
