@@ -169,7 +169,7 @@ static void parse_with_llhttp(const char *p, size_t n, struct llhttp_view *v)
 
 static bool same_span(struct cw_span a, struct cw_span b)
 {
-    return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0); /* p is NULL when empty */
 }
 
 static int compared, accepted;
