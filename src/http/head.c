@@ -92,6 +92,16 @@ static int pause_here(llhttp_t *p)
     return HPE_PAUSED;
 }
 
+/* llhttp reads a request line without a version ("GET /x") as HTTP/0.9 and then headers after
+ * it. HTTP/0.9 has no headers, and forwarded as HTTP/1.1 it would reach the upstream as another
+ * request than the one refused or routed here: refuse it (400). */
+static int on_headers_complete(llhttp_t *p)
+{
+    if (p->type == HTTP_REQUEST && p->http_major == 0)
+        return -1; /* HPE_CB_HEADERS_COMPLETE */
+    return HPE_PAUSED;
+}
+
 const llhttp_settings_t cw_http_head_settings = {
     .on_message_begin = on_message_begin,
     .on_url = on_url,
@@ -100,7 +110,7 @@ const llhttp_settings_t cw_http_head_settings = {
     .on_header_value = on_header_value,
     .on_header_field_complete = on_header_field_complete,
     .on_header_value_complete = on_header_value_complete,
-    .on_headers_complete = pause_here,
+    .on_headers_complete = on_headers_complete,
     .on_message_complete = pause_here,
 };
 

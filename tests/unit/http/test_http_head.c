@@ -197,6 +197,19 @@ static void a_response_connection_list_never_removes_framing(void **state)
     free(got);
 }
 
+/* "GET /x" without a version is HTTP/0.9 to llhttp, which then reads headers after it; found by
+ * fuzz/fuzz_request_head.c, whose corpus keeps the input (http09-with-headers). */
+static void a_request_line_without_version_is_refused(void **state)
+{
+    (void)state;
+    const char *text = "GET /admin\r\nHost: api.example.com\r\n\r\n";
+    llhttp_t p;
+    llhttp_init(&p, HTTP_REQUEST, &cw_http_head_settings);
+    p.data = &head;
+    assert_int_equal(llhttp_execute(&p, text, strlen(text)), HPE_CB_HEADERS_COMPLETE);
+    parse_llhttp(HTTP_REQUEST, "GET /admin HTTP/1.0\r\nHost: api.example.com\r\n\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +222,7 @@ int main(void)
         cmocka_unit_test(a_rewritten_host_replaces_the_clients),
         cmocka_unit_test(a_connection_list_never_removes_framing_or_host),
         cmocka_unit_test(a_response_connection_list_never_removes_framing),
+        cmocka_unit_test(a_request_line_without_version_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
