@@ -14,6 +14,9 @@
 
 #define CW_HTTP_MAX_HEADERS 100
 
+/* The largest request or response head accepted, and the read buffer of a message in hand. */
+#define CW_HTTP_MAX_HEAD (32 * 1024)
+
 struct cw_span {
     const char *p;
     size_t len;

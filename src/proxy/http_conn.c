@@ -1,105 +1,216 @@
 /*
- * Client HTTP/1.1 connections: read and parse requests (llhttp, strict), route them, answer
- * locally or forward to an upstream, stream bodies both ways with their framing unchanged, keep
- * the connection alive, and answer pipelined requests in order (one exchange at a time).
- * Bodies are never buffered whole: each direction has one buffer, and reading stops while its
- * bytes wait to be written (backpressure).
+ * Client HTTP/1.1 connections (http_conn.h). The request in hand lives in a work block; the
+ * exchange (exchange.h) reports back through the callbacks at the end of this file.
  */
+#include "proxy/http_conn.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "proxy/http_int.h"
-#include "proxy/router.h"
-#include "util/regex.h"
+#include "event/sock.h"
+#include "proxy/exchange.h"
+#include "proxy/http_decide.h"
+#include "proxy/proxy_int.h"
 #include "util/xalloc.h"
 
-/* ---- lifetime ---- */
+/* Lingering after the last answer: what the client still sends is read and dropped until it
+ * closes, stays quiet this long, or LINGER_MAX_MS have passed. */
+#define LINGER_QUIET_MS 1000
+#define LINGER_MAX_MS   30000
 
-/* Frees the connection once its socket is closed. */
-static void release(struct http_conn *c)
+/* Response body bytes up to this size are copied behind the response head, so that both leave
+ * in one buffer: the copy costs less than sendmsg's header and iovec handling. */
+#define SMALL_BODY_COPY 4096
+
+enum http_state {
+    HTTP_READING_HEAD = 0, /* waiting for (the rest of) a request head */
+    HTTP_FORWARDING,       /* request going upstream, response coming back */
+    HTTP_REPLYING,         /* a local reply is being written */
+    HTTP_LINGERING,        /* answered and half-closed: the rest of a request body is dropped */
+};
+
+/* What the connection's timer is waiting for. */
+enum http_deadline {
+    DEADLINE_IDLE = 0, /* no traffic either way (between requests, or while forwarding) */
+    DEADLINE_HEADERS,  /* the rest of a request head */
+    DEADLINE_LINGER,
+};
+
+/* The request in hand and everything only it needs; one work block. */
+struct request {
+    llhttp_t parser;
+    struct cw_http_head head;
+    struct cw_exchange ex;
+    bool forwarding; /* <ex> was started */
+    bool has_body, body_done, head_only, idempotent, resp_started;
+    int status;
+    const char *reason;
+    const struct cw_route *route;
+    const struct cw_cluster *cluster;
+    char *log_text; /* "METHOD\0path\0host\0" copied for the access log */
+    uint64_t start_ms, bytes_in, bytes_out;
+    uint64_t body_in; /* request body bytes forwarded so far (with chunk framing) */
+    char bytes[CW_HTTP_MAX_HEAD];
+};
+_Static_assert(sizeof(struct request) <= CW_BLOCK_SIZE, "a request fits its block");
+
+struct http_conn {
+    struct cw_conn_link link; /* first: the worker's list holds &link */
+    struct cw_worker *w;
+    struct cw_generation *gen; /* referenced; moves to the worker's newest between requests */
+    const struct cw_snapshot_listener *listener;  /* of <gen> */
+    const struct cw_worker_listener *accepted_on; /* its listener follows reloads */
+    struct cw_sock sock;
+    struct cw_timer timer;
+    struct request *rq; /* NULL while idle */
+    size_t len, parsed; /* bytes in rq->bytes, and how many of them were handled */
+    struct cw_sock_write write_req;
+    struct cw_out out; /* the response head (sent with the first body bytes) or a local reply */
+    char *head_out;    /* the request head sent upstream, until the exchange ends */
+    uint64_t deadline_start, deadline_at;
+    uint64_t last_activity; /* last byte moved either way, for the idle deadline */
+    uint64_t linger_until;  /* HTTP_LINGERING ends by then at the latest */
+    enum http_state state;
+    enum http_deadline deadline;
+    bool closing, writing, keep_alive, reading;
+    bool up_writing;    /* request bytes given to the exchange are not all out */
+    bool response_done; /* the pending client write is the last of the response */
+    bool head_pending;  /* <out> holds a response head not sent yet */
+    char client_ip[INET6_ADDRSTRLEN];
+};
+
+static void process(struct http_conn *c);
+static void close_conn(struct http_conn *c);
+
+/* ---- the request's work block ---- */
+
+/* A fresh request: no field set, the parser at the start of a message. */
+static void reset_request(struct request *rq)
 {
-    cw_worker_untrack(c->w, &c->link);
-    cw_out_free(&c->ex.head_out);
-    cw_out_free(&c->reply);
-    cw_out_free(&c->resp_head);
-    free(c->ex.log_text);
-    free(c->buf);
-    cw_generation_unref(c->gen);
-    free(c);
+    memset(rq, 0, offsetof(struct request, bytes));
+    llhttp_init(&rq->parser, HTTP_REQUEST, &cw_http_head_settings);
+    rq->parser.data = &rq->head;
 }
 
-static void on_sock_closed(struct cw_sock *s)
+static struct request *take_request(struct http_conn *c)
 {
-    release(s->data);
+    if (!c->rq) {
+        c->rq = cw_block_get(&c->w->blocks);
+        reset_request(c->rq);
+    }
+    return c->rq;
 }
 
-static void log_exchange(struct http_conn *c)
+/* Between requests, with no byte waiting: the block goes back to the worker's pool. */
+static void release_request_if_idle(struct http_conn *c)
+{
+    if (c->rq && c->len == 0 && c->state == HTTP_READING_HEAD) {
+        cw_block_put(&c->w->blocks, c->rq);
+        c->rq = NULL;
+        c->parsed = 0;
+    }
+}
+
+/* ---- the access log ---- */
+
+static void log_request(struct http_conn *c)
 {
     const struct cw_access_log *log = c->w->cfg->access_log;
-    struct exchange *ex = &c->ex;
+    struct request *rq = c->rq;
     if (!log)
         return;
-    const char *method = ex->log_text ? ex->log_text : "-";
-    const char *path = ex->log_text ? method + strlen(method) + 1 : "-";
-    const char *host = ex->log_text ? path + strlen(path) + 1 : "-";
+    const char *method = rq->log_text ? rq->log_text : "-";
+    const char *path = rq->log_text ? method + strlen(method) + 1 : "-";
+    const char *host = rq->log_text ? path + strlen(path) + 1 : "-";
     char route[256];
-    const struct cw_host *h = ex->host;
-    if (ex->route)
-        snprintf(route, sizeof(route), "%s/%s:%s", ex->route->table->obj.meta.ns,
-                 ex->route->table->obj.meta.name, ex->route->name);
+    const struct cw_host *h = rq->forwarding ? cw_exchange_host(&rq->ex) : NULL;
+    if (rq->route)
+        snprintf(route, sizeof(route), "%s/%s:%s", rq->route->table->obj.meta.ns,
+                 rq->route->table->obj.meta.name, rq->route->name);
     struct cw_access_record r = {
         .protocol = "http",
         .listener = c->listener->port,
         .method = method,
         .path = path,
         .host = host,
-        .route = ex->route ? route : (ex->cluster ? "exposed" : NULL),
-        .service = ex->cluster ? ex->cluster->name : NULL,
+        .route = rq->route ? route : (rq->cluster ? "exposed" : NULL),
+        .service = rq->cluster ? rq->cluster->name : NULL,
         .endpoint = h ? h->text : NULL,
         .locality = h ? h->locality : NULL,
         .priority = h ? (int)h->priority : -1,
-        .status = ex->status,
-        .bytes_in = ex->bytes_in,
-        .bytes_out = ex->bytes_out,
-        .duration_ms = cw_worker_now(c->w) - ex->start_ms,
-        .retries = ex->n_tried > 1 ? ex->n_tried - 1 : 0,
-        .reason = ex->reason,
+        .status = rq->status,
+        .bytes_in = rq->bytes_in,
+        .bytes_out = rq->bytes_out,
+        .duration_ms = cw_worker_now(c->w) - rq->start_ms,
+        .retries = rq->forwarding ? cw_exchange_retries(&rq->ex) : 0,
+        .reason = rq->reason,
     };
     cw_access_log_add(log, &c->w->log, &r);
 }
 
-void cw_http_end_exchange(struct http_conn *c, bool upstream_reusable)
+static void save_log_text(struct request *rq, const char *method, struct cw_span path,
+                          struct cw_span host)
 {
-    struct exchange *ex = &c->ex;
-    log_exchange(c);
-    if (ex->up)
-        cw_upstream_release(ex->up, upstream_reusable);
-    free(ex->log_text);
-    /* The head buffer is kept for the connection's next request: no allocation per request. */
-    struct cw_out head_out = ex->head_out;
-    memset(ex, 0, sizeof(*ex));
-    head_out.len = 0;
-    ex->head_out = head_out;
-    c->state = HTTP_READING_HEAD; /* no exchange in hand: a close now logs nothing more */
+    size_t ml = strlen(method);
+    char *p = cw_xmalloc(ml + path.len + host.len + 3);
+    memcpy(p, method, ml + 1);
+    memcpy(p + ml + 1, path.p, path.len);
+    p[ml + 1 + path.len] = '\0';
+    memcpy(p + ml + 2 + path.len, host.p, host.len);
+    p[ml + 2 + path.len + host.len] = '\0';
+    rq->log_text = p;
 }
 
-void cw_http_close(struct http_conn *c)
+/* Logs the request and ends its exchange; the block stays for pipelined bytes. */
+static void end_request(struct http_conn *c)
+{
+    struct request *rq = c->rq;
+    if (rq->forwarding) {
+        if (!rq->reason && !rq->resp_started)
+            rq->reason = rq->ex.reason;
+        cw_exchange_end(&rq->ex);
+    }
+    log_request(c);
+    free(rq->log_text);
+    free(c->head_out);
+    c->head_out = NULL;
+    cw_out_free(&c->out);
+    c->head_pending = false;
+    c->up_writing = false;
+    reset_request(rq);
+    c->state = HTTP_READING_HEAD; /* nothing in hand: a close now logs nothing more */
+}
+
+/* ---- lifetime ---- */
+
+static void on_sock_closed(struct cw_sock *s)
+{
+    struct http_conn *c = s->data;
+    cw_worker_untrack(c->w, &c->link);
+    cw_block_put(&c->w->blocks, c->rq);
+    cw_generation_unref(c->gen);
+    free(c);
+}
+
+static void close_conn(struct http_conn *c)
 {
     if (c->closing)
         return;
     c->closing = true;
     if (c->state == HTTP_FORWARDING || c->state == HTTP_REPLYING)
-        cw_http_end_exchange(c, false);
+        end_request(c);
+    free(c->head_out);
+    c->head_out = NULL;
+    cw_out_free(&c->out);
     cw_timer_stop(&c->w->io, &c->timer);
     cw_sock_close(&c->sock, on_sock_closed);
 }
 
 static void force_close(struct cw_conn_link *link)
 {
-    cw_http_close((struct http_conn *)link);
+    close_conn((struct http_conn *)link);
 }
 
 /* Shutdown: an idle keep-alive connection closes now; one with a request in hand answers it
@@ -110,137 +221,39 @@ static void drain(struct cw_conn_link *link)
     c->keep_alive = false;
     bool idle = c->state == HTTP_READING_HEAD && c->len == 0;
     if ((idle || c->state == HTTP_LINGERING) && !c->writing)
-        cw_http_close(c);
+        close_conn(c);
+}
+
+/* The upstream broke after the response started, or the client did: the connection closes. */
+static void abort_request(struct http_conn *c, const char *why)
+{
+    if (c->rq && c->state == HTTP_FORWARDING) {
+        c->rq->reason = why;
+        if (!c->rq->status)
+            c->rq->status = 502;
+    }
+    close_conn(c);
 }
 
 /* ---- timers ---- */
 
 static void on_timer(struct cw_timer *t);
 
-void cw_http_set_deadline(struct http_conn *c, enum http_deadline d)
+static void set_deadline(struct http_conn *c, enum http_deadline d)
 {
     const struct cw_timeouts *to = &c->w->cfg->timeouts;
-    uint64_t ms = d == DEADLINE_HEADERS    ? to->request_headers_ms
-                  : d == DEADLINE_CONNECT  ? to->connect_ms
-                  : d == DEADLINE_RESPONSE ? to->upstream_ms
-                  : d == DEADLINE_LINGER   ? LINGER_QUIET_MS
-                                           : to->idle_ms;
+    uint64_t ms = d == DEADLINE_HEADERS  ? to->request_headers_ms
+                  : d == DEADLINE_LINGER ? LINGER_QUIET_MS
+                                         : to->idle_ms;
     uint64_t now = cw_worker_now(c->w);
     c->deadline = d;
     c->deadline_start = now;
     c->deadline_at = now + ms;
     /* The timer only has to fire no later than the deadline. Most transitions move it later, so
      * an armed timer that is due sooner is left alone and on_timer re-arms for what remains:
-     * one timer operation per exchange instead of one per state change. */
+     * one timer operation per request instead of one per state change. */
     if (!cw_timer_armed(&c->timer) || c->timer.due > c->deadline_at)
         cw_timer_start(&c->w->io, &c->timer, ms, on_timer);
-}
-
-/* ---- local replies ---- */
-
-static void on_reply_written(struct cw_sock_write *req, int status)
-{
-    struct http_conn *c = req->data;
-    c->writing = false;
-    cw_out_free(&c->reply);
-    bool body_unread = c->ex.req_has_body && !c->ex.req_done;
-    cw_http_end_exchange(c, false);
-    if (status < 0 || c->closing) {
-        cw_http_close(c);
-        return;
-    }
-    if (!c->keep_alive) {
-        cw_http_end_connection(c, body_unread);
-        return;
-    }
-    c->state = HTTP_READING_HEAD;
-    llhttp_reset(&c->parser);
-    cw_http_set_deadline(c, DEADLINE_IDLE);
-    cw_http_compact(c);
-    cw_http_process(c);
-}
-
-/* Answers the current request locally with <status> and a one-line reason. */
-void cw_http_local_reply(struct http_conn *c, int status, const char *body, bool text,
-                         const char *extra)
-{
-    struct exchange *ex = &c->ex;
-    if (!ex->start_ms)
-        ex->start_ms = cw_worker_now(c->w);
-    ex->status = status;
-    if (status >= 400 && !ex->reason)
-        ex->reason = body;
-    /* The rest of a request body is not read: closing is the only safe framing. */
-    if (ex->req_has_body && !ex->req_done)
-        c->keep_alive = false;
-    c->state = HTTP_REPLYING;
-    cw_timer_stop(&c->w->io, &c->timer);
-    cw_http_write_local_reply(&c->reply, status, body, text, extra, !c->keep_alive);
-    ex->bytes_out = c->reply.len;
-    if (!c->keep_alive)
-        cw_http_stop_reading(c);
-    struct cw_buf b = cw_buf_init(c->reply.p, c->reply.len);
-    c->writing = true;
-    c->write_req.data = c;
-    if (cw_sock_write(&c->sock, &c->write_req, &b, 1, on_reply_written) != 0)
-        cw_http_close(c);
-}
-
-/* The upstream took too long: to answer, or to take the request body. */
-static void upstream_timed_out(struct http_conn *c)
-{
-    cw_http_drop_upstream(c);
-    c->keep_alive = c->keep_alive && c->ex.req_done;
-    cw_http_report(c, 504, "upstream timeout");
-    cw_http_local_reply(c, 504, "upstream timeout", true, NULL);
-}
-
-/* A request body made no progress for the idle timeout. The side that held it up is named, and
- * a client that stopped sending is not held against the upstream. */
-static void request_body_stalled(struct http_conn *c)
-{
-    if (c->writing) { /* bytes wait for the upstream to take them */
-        upstream_timed_out(c);
-        return;
-    }
-    cw_http_drop_upstream(c);
-    c->keep_alive = false;
-    cw_http_local_reply(c, 408, "request body not received in time", true, NULL);
-}
-
-/* ---- the end of a connection ---- */
-
-static void on_final_shutdown(struct cw_sock *s, int status)
-{
-    struct http_conn *c = s->data;
-    if (status < 0 || c->state != HTTP_LINGERING) {
-        cw_http_close(c);
-        return;
-    }
-    /* The FIN is out after the answer; what the client still sends is read and dropped. */
-    c->linger_until = cw_worker_now(c->w) + LINGER_MAX_MS;
-    cw_http_set_deadline(c, DEADLINE_LINGER);
-    cw_http_start_reading(c);
-}
-
-void cw_http_end_connection(struct http_conn *c, bool body_unread)
-{
-    if (c->closing)
-        return;
-    if (!body_unread && !cw_sock_writes_queued(&c->sock)) {
-        /* Nothing left to send or to wait for: close() sends the FIN itself (in the last
-         * segment after cw_sock_try_write_last), and a shutdown first would only cost a call. */
-        cw_http_close(c);
-        return;
-    }
-    if (body_unread) {
-        c->state = HTTP_LINGERING;
-        c->len = c->parsed = 0;
-    } else {
-        cw_http_stop_reading(c);
-    }
-    if (cw_sock_shutdown(&c->sock, on_final_shutdown) != 0)
-        cw_http_close(c);
 }
 
 /* Traffic since the deadline was set moves it to <window> after the last activity, but not past
@@ -256,6 +269,28 @@ static bool moved_by_activity(struct http_conn *c, uint64_t now, uint64_t window
     return true;
 }
 
+static void local_reply(struct http_conn *c, int status, const char *body, bool text,
+                        const char *extra);
+
+/* Nothing moved for the idle timeout while a request was being forwarded. */
+static void forwarding_idle(struct http_conn *c)
+{
+    struct request *rq = c->rq;
+    if (rq->resp_started) {
+        abort_request(c, "idle timeout");
+        return;
+    }
+    /* The exchange times its own waits (connect, response) and blames an upstream that stopped
+     * reading; a client that stopped sending its body is not held against the upstream. */
+    if (cw_exchange_stalled(&rq->ex)) {
+        set_deadline(c, DEADLINE_IDLE);
+        return;
+    }
+    cw_exchange_end(&rq->ex);
+    c->keep_alive = false;
+    local_reply(c, 408, "request body not received in time", true, NULL);
+}
+
 static void on_timer(struct cw_timer *t)
 {
     struct http_conn *c = t->data;
@@ -265,43 +300,56 @@ static void on_timer(struct cw_timer *t)
         return;
     }
     switch (c->deadline) {
-    case DEADLINE_IDLE: {
+    case DEADLINE_IDLE:
         /* Traffic in either direction moves the deadline; the timer is re-armed lazily here
          * rather than on every read. */
         if (moved_by_activity(c, now, c->w->cfg->timeouts.idle_ms, UINT64_MAX))
             break;
-        if (c->state == HTTP_FORWARDING && !c->ex.resp_started)
-            request_body_stalled(c);
-        else if (c->state == HTTP_FORWARDING)
-            cw_http_abort(c, "idle timeout");
+        if (c->state == HTTP_FORWARDING)
+            forwarding_idle(c);
         else
-            cw_http_close(c);
+            close_conn(c);
         break;
-    }
     case DEADLINE_HEADERS:
         c->keep_alive = false;
-        cw_http_local_reply(c, 408, "request headers not received in time", true, NULL);
-        break;
-    case DEADLINE_CONNECT:
-        cw_http_upstream_failed(c, "connect timeout", true);
-        break;
-    case DEADLINE_RESPONSE:
-        upstream_timed_out(c);
+        local_reply(c, 408, "request headers not received in time", true, NULL);
         break;
     case DEADLINE_LINGER:
         if (!moved_by_activity(c, now, LINGER_QUIET_MS, c->linger_until))
-            cw_http_close(c);
+            close_conn(c);
         break;
     }
 }
 
-/* ---- reading requests ---- */
+/* ---- reading ---- */
 
 static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
 {
     struct http_conn *c = s->data;
-    buf->base = c->buf + c->len;
-    buf->len = CW_HTTP_BUFFER - c->len;
+    if (c->state == HTTP_LINGERING) { /* dropped: any space will do */
+        *buf = cw_buf_init(c->w->drop, sizeof(c->w->drop));
+        return;
+    }
+    struct request *rq = take_request(c);
+    *buf = cw_buf_init(rq->bytes + c->len, sizeof(rq->bytes) - c->len);
+}
+
+static void stop_reading(struct http_conn *c)
+{
+    if (c->reading) {
+        c->reading = false;
+        cw_sock_read_stop(&c->sock);
+    }
+}
+
+static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf);
+
+static void start_reading(struct http_conn *c)
+{
+    if (!c->reading && !c->closing && c->len < CW_HTTP_MAX_HEAD) {
+        c->reading = true;
+        cw_sock_read_start(&c->sock, on_alloc, on_read);
+    }
 }
 
 static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
@@ -311,111 +359,140 @@ static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
     if (nread == 0)
         return;
     if (nread == CW_ENOBUFS) {
-        /* The buffer is full of pipelined bytes: wait until the current exchange ends. */
-        cw_http_stop_reading(c);
+        /* The buffer is full of pipelined bytes: wait until the current request ends. */
+        stop_reading(c);
         return;
     }
-    if (nread > 0 && c->state == HTTP_LINGERING) { /* dropped: the next read reuses the space */
+    if (nread > 0 && c->state == HTTP_LINGERING) {
         c->last_activity = cw_worker_now(c->w);
         return;
     }
     if (nread < 0) {
-        if (c->state == HTTP_FORWARDING && c->ex.req_done && nread == CW_EOF) {
+        if (c->state == HTTP_FORWARDING && c->rq->body_done && nread == CW_EOF) {
             /* The client finished sending; the response may still come. */
-            cw_sock_read_stop(s);
             c->reading = false;
             c->keep_alive = false;
             return;
         }
-        cw_http_close(c);
+        close_conn(c);
         return;
     }
     c->len += (size_t)nread;
     c->last_activity = cw_worker_now(c->w);
     if (c->state == HTTP_READING_HEAD && c->deadline == DEADLINE_IDLE)
-        cw_http_set_deadline(c, DEADLINE_HEADERS);
-    cw_http_process(c);
-}
-
-void cw_http_start_reading(struct http_conn *c)
-{
-    if (!c->reading && !c->closing && c->len < CW_HTTP_BUFFER) {
-        c->reading = true;
-        cw_sock_read_start(&c->sock, on_alloc, on_read);
-    }
-}
-
-void cw_http_stop_reading(struct http_conn *c)
-{
-    if (c->reading) {
-        c->reading = false;
-        cw_sock_read_stop(&c->sock);
-    }
+        set_deadline(c, DEADLINE_HEADERS);
+    process(c);
 }
 
 /* Moves unparsed bytes to the front so the next head has the whole buffer. */
-void cw_http_compact(struct http_conn *c)
+static void compact(struct http_conn *c)
 {
     if (c->parsed == 0)
         return;
-    memmove(c->buf, c->buf + c->parsed, c->len - c->parsed);
+    memmove(c->rq->bytes, c->rq->bytes + c->parsed, c->len - c->parsed);
     c->len -= c->parsed;
     c->parsed = 0;
 }
 
-static void save_log_text(struct http_conn *c, const char *method, struct cw_span path,
-                          struct cw_span host)
-{
-    size_t ml = strlen(method);
-    char *p = cw_xmalloc(ml + path.len + host.len + 3);
-    memcpy(p, method, ml + 1);
-    memcpy(p + ml + 1, path.p, path.len);
-    p[ml + 1 + path.len] = '\0';
-    memcpy(p + ml + 2 + path.len, host.p, host.len);
-    p[ml + 2 + path.len + host.len] = '\0';
-    c->ex.log_text = p;
-}
+/* ---- the end of a request, and of the connection ---- */
 
-static struct cw_span strip_port(struct cw_span host)
+static void on_final_shutdown(struct cw_sock *s, int status)
 {
-    if (host.len && host.p[0] == '[') { /* [::1]:8080 */
-        const char *close = memchr(host.p, ']', host.len);
-        return close ? (struct cw_span){host.p, (size_t)(close - host.p + 1)} : host;
-    }
-    const char *colon = memchr(host.p, ':', host.len);
-    return colon ? (struct cw_span){host.p, (size_t)(colon - host.p)} : host;
-}
-
-static void redirect(struct http_conn *c, const struct cw_route *r, struct cw_span host,
-                     struct cw_span path)
-{
-    const struct cw_redirect *rd = &r->http->redirect;
-    char location[2048];
-    int n = snprintf(location, sizeof(location), "Location: http://%.*s%.*s\r\n",
-                     (int)(rd->host ? strlen(rd->host) : host.len), rd->host ? rd->host : host.p,
-                     (int)(rd->path ? strlen(rd->path) : path.len), rd->path ? rd->path : path.p);
-    if (n < 0 || (size_t)n >= sizeof(location)) {
-        cw_http_local_reply(c, 500, "redirect target too long", true, NULL);
+    struct http_conn *c = s->data;
+    if (status < 0 || c->state != HTTP_LINGERING) {
+        close_conn(c);
         return;
     }
-    cw_http_local_reply(c, (int)rd->code, NULL, false, location);
+    /* The FIN is out after the answer; what the client still sends is read and dropped. */
+    c->linger_until = cw_worker_now(c->w) + LINGER_MAX_MS;
+    set_deadline(c, DEADLINE_LINGER);
+    start_reading(c);
 }
 
-/* RFC 9112 §6.3: a request whose Transfer-Encoding does not end with chunked has no
- * reliable length; it must get 400 and a close rather than a guess. */
-static bool chunked_last(const llhttp_t *p, const struct cw_http_head *h)
+/*
+ * After the last answer: half-closes once the queued writes are out, then closes. When the
+ * client may still be sending a request body that was not read (<body_unread>), the connection
+ * lingers first: closing with unread bytes would make the kernel send a reset, which can destroy
+ * the answer before the client reads it (a 413 would reach the client as "connection reset").
+ */
+static void end_connection(struct http_conn *c, bool body_unread)
 {
-    if (!(p->flags & F_TRANSFER_ENCODING))
-        return true;
-    const struct cw_span *te = cw_http_header(h, "transfer-encoding");
-    if (!te)
-        return true;
-    size_t n = te->len;
-    while (n && (te->p[n - 1] == ' ' || te->p[n - 1] == '\t'))
-        n--;
-    return n >= 7 && strncasecmp(te->p + n - 7, "chunked", 7) == 0 &&
-           (n == 7 || te->p[n - 8] == ',' || te->p[n - 8] == ' ' || te->p[n - 8] == '\t');
+    if (c->closing)
+        return;
+    if (!body_unread && !cw_sock_writes_queued(&c->sock)) {
+        /* Nothing left to send or to wait for: close() sends the FIN itself (in the last
+         * segment after cw_sock_try_write_last), and a shutdown first would only cost a call. */
+        close_conn(c);
+        return;
+    }
+    if (body_unread) {
+        c->state = HTTP_LINGERING;
+        c->len = c->parsed = 0;
+        cw_block_put(&c->w->blocks, c->rq);
+        c->rq = NULL;
+    } else {
+        stop_reading(c);
+    }
+    if (cw_sock_shutdown(&c->sock, on_final_shutdown) != 0)
+        close_conn(c);
 }
+
+/* The request was answered: the next one, or the end of the connection. */
+static void next_request(struct http_conn *c)
+{
+    bool body_unread = c->rq->has_body && !c->rq->body_done;
+    end_request(c);
+    if (!c->keep_alive) {
+        end_connection(c, body_unread);
+        return;
+    }
+    set_deadline(c, DEADLINE_IDLE);
+    compact(c);
+    release_request_if_idle(c);
+    process(c); /* a pipelined request may be waiting in the buffer */
+}
+
+/* ---- local replies ---- */
+
+static void on_reply_written(struct cw_sock_write *req, int status)
+{
+    struct http_conn *c = req->data;
+    c->writing = false;
+    if (status < 0 || c->closing) {
+        close_conn(c);
+        return;
+    }
+    next_request(c);
+}
+
+/* Answers the current request locally with <status> and a one-line reason. */
+static void local_reply(struct http_conn *c, int status, const char *body, bool text,
+                        const char *extra)
+{
+    struct request *rq = c->rq;
+    if (!rq->start_ms)
+        rq->start_ms = cw_worker_now(c->w);
+    rq->status = status;
+    if (status >= 400 && !rq->reason)
+        rq->reason = body;
+    /* The rest of a request body is not read: closing is the only safe framing. */
+    if (rq->has_body && !rq->body_done)
+        c->keep_alive = false;
+    c->state = HTTP_REPLYING;
+    cw_timer_stop(&c->w->io, &c->timer);
+    c->out.len = 0;
+    cw_http_write_local_reply(&c->out, status, body, text, extra, !c->keep_alive);
+    rq->bytes_out = c->out.len;
+    if (!c->keep_alive)
+        stop_reading(c);
+    struct cw_buf b = cw_buf_init(c->out.p, c->out.len);
+    c->writing = true;
+    c->write_req.data = c;
+    if (cw_sock_write(&c->sock, &c->write_req, &b, 1, on_reply_written) != 0)
+        close_conn(c);
+}
+
+/* ---- requests ---- */
 
 /* Methods a request may be repeated with (RFC 9110 §9.2.2): safe to send to another host. */
 static bool is_idempotent(uint8_t method)
@@ -435,78 +512,46 @@ static void use_newest_generation(struct http_conn *c)
     c->listener = c->accepted_on->listener;
 }
 
+static void forward(struct http_conn *c, const struct cw_http_decision *d, struct cw_out *head);
+
 static void on_request_head(struct http_conn *c)
 {
-    struct exchange *ex = &c->ex;
+    struct request *rq = c->rq;
     use_newest_generation(c);
-    llhttp_t *p = &c->parser;
-    ex->start_ms = cw_worker_now(c->w);
-    ex->bytes_in = c->parsed; /* the head; body bytes are added as they are forwarded */
-    ex->req_has_body = (p->flags & F_CHUNKED) || p->content_length > 0;
-    ex->req_done = !ex->req_has_body;
+    llhttp_t *p = &rq->parser;
+    rq->start_ms = cw_worker_now(c->w);
+    rq->bytes_in = c->parsed; /* the head; body bytes are added as they are forwarded */
+    rq->has_body = (p->flags & F_CHUNKED) || p->content_length > 0;
+    rq->body_done = !rq->has_body;
+    rq->head_only = p->method == HTTP_HEAD;
+    rq->idempotent = is_idempotent(p->method);
     c->keep_alive = llhttp_should_keep_alive(p);
-    const char *method = llhttp_method_name((llhttp_method_t)p->method);
-    ex->head_only = p->method == HTTP_HEAD;
-    ex->idempotent = is_idempotent(p->method);
-    struct cw_route_request req = {.method = method, .head = &c->head, .port = c->listener->port};
-    cw_router_split_target(c->head.url, &req.path, &req.query);
-    const struct cw_span *host = cw_http_header(&c->head, "host");
-    if (c->w->cfg->access_log) /* copied only when someone reads it */
-        save_log_text(c, method, c->head.url, host ? *host : (struct cw_span){"", 0});
-    if (!host) {
-        cw_http_local_reply(c, 400, "missing Host header", true, NULL);
+    if (c->w->cfg->access_log) { /* copied only when someone reads it */
+        const struct cw_span *host = cw_http_header(&rq->head, "host");
+        save_log_text(rq, llhttp_method_name((llhttp_method_t)p->method), rq->head.url,
+                      host ? *host : (struct cw_span){"", 0});
+    }
+    struct cw_http_decision d;
+    struct cw_out head = {0};
+    cw_http_decide(&d, p, &rq->head, c->listener, c->w->cfg->max_request_body, c->client_ip,
+                   c->w, &head);
+    rq->route = d.route;
+    rq->cluster = d.cluster;
+    if (d.status) {
+        cw_out_free(&head);
+        if (d.close)
+            c->keep_alive = false;
+        local_reply(c, d.status, d.body, d.text, d.extra[0] ? d.extra : NULL);
         return;
     }
-    uint64_t limit = c->w->cfg->max_request_body;
-    if (limit && (p->flags & F_CONTENT_LENGTH) && p->content_length > limit) {
-        c->keep_alive = false; /* the body is not read: only a close keeps framing safe */
-        cw_http_local_reply(c, 413, "request body too large", true, NULL);
-        return;
-    }
-    if (!chunked_last(p, &c->head)) {
-        c->keep_alive = false;
-        cw_http_local_reply(c, 400, "malformed request: Transfer-Encoding must end with chunked",
-                            true, NULL);
-        return;
-    }
-    req.host = strip_port(*host);
-    const struct cw_virtual_host *vh = cw_router_vhost(c->listener, req.host);
-    if (!vh) {
-        struct cw_cluster *cl = cw_router_exposed(c->listener, req.host);
-        if (cl)
-            cw_http_forward(c, NULL, -1, &req, cl);
-        else
-            cw_http_local_reply(c, 404, "no route: unknown host", true, NULL);
-        return;
-    }
-    int matcher = -1;
-    const struct cw_route *r = cw_router_match(vh, &req, &matcher);
-    ex->route = r;
-    if (!r) {
-        cw_http_local_reply(c, 404, "no route matches", true, NULL);
-        return;
-    }
-    switch (r->kind) {
-    case CW_ROUTE_FAILED:
-        cw_http_local_reply(c, 500, r->failure, true, NULL);
-        return;
-    case CW_ROUTE_DIRECT_RESPONSE:
-        cw_http_local_reply(c, (int)r->http->direct.status, r->http->direct.body, false, NULL);
-        return;
-    case CW_ROUTE_REDIRECT:
-        redirect(c, r, req.host, req.path);
-        return;
-    case CW_ROUTE_FORWARD:
-        cw_http_forward(c, r, matcher, &req, cw_worker_pick_cluster(c->w, r));
-        return;
-    }
+    forward(c, &d, &head);
 }
 
 static int parse_error_status(llhttp_errno_t err, const struct cw_http_head *h, size_t len)
 {
     if (err == HPE_USER && h->too_many_headers)
         return 431;
-    if (len >= CW_HTTP_BUFFER)
+    if (len >= CW_HTTP_MAX_HEAD)
         return 431;
     return 400;
 }
@@ -515,47 +560,270 @@ static int parse_error_status(llhttp_errno_t err, const struct cw_http_head *h, 
 static void parse_head(struct http_conn *c)
 {
     if (c->parsed == c->len) {
-        c->len = c->parsed = 0;
-        cw_http_start_reading(c);
+        /* The parser keeps what it has seen of a head in its state, and the spans it recorded
+         * stay where they are; only when nothing was seen may the block go back. */
+        if (c->len == 0)
+            release_request_if_idle(c);
+        start_reading(c);
         return;
     }
-    if (c->head.n_headers == 0 && c->parsed > 0 && c->parser.method == 0)
-        cw_http_compact(c);
-    llhttp_errno_t err = llhttp_execute(&c->parser, c->buf + c->parsed, c->len - c->parsed);
+    struct request *rq = c->rq;
+    if (rq->head.n_headers == 0 && c->parsed > 0 && rq->parser.method == 0)
+        compact(c);
+    llhttp_errno_t err = llhttp_execute(&rq->parser, rq->bytes + c->parsed, c->len - c->parsed);
     if (err == HPE_OK) {
         c->parsed = c->len;
-        if (c->len == CW_HTTP_BUFFER) {
+        if (c->len == CW_HTTP_MAX_HEAD) {
             c->keep_alive = false;
-            c->ex.bytes_in = c->len;
-            cw_http_local_reply(c, 431, "request head larger than 32 KiB", true, NULL);
+            rq->bytes_in = c->len;
+            local_reply(c, 431, "request head larger than 32 KiB", true, NULL);
             return;
         }
-        cw_http_start_reading(c);
+        start_reading(c);
         return;
     }
     if (err == HPE_PAUSED) {
-        c->parsed = (size_t)(llhttp_get_error_pos(&c->parser) - c->buf);
-        llhttp_resume(&c->parser);
+        c->parsed = (size_t)(llhttp_get_error_pos(&rq->parser) - rq->bytes);
+        llhttp_resume(&rq->parser);
         on_request_head(c);
         return;
     }
     c->keep_alive = false;
     char why[160];
-    snprintf(why, sizeof(why), "malformed request: %s", llhttp_get_error_reason(&c->parser));
-    int status = parse_error_status(err, &c->head, c->len);
-    c->ex.reason = status == 431 ? "too many request headers" : "malformed request";
-    c->ex.bytes_in = c->len; /* what the client sent before it was refused */
-    cw_http_local_reply(c, status, status == 431 ? "too many request headers" : why, true, NULL);
+    snprintf(why, sizeof(why), "malformed request: %s", llhttp_get_error_reason(&rq->parser));
+    int status = parse_error_status(err, &rq->head, c->len);
+    rq->reason = status == 431 ? "too many request headers" : "malformed request";
+    rq->bytes_in = c->len; /* what the client sent before it was refused */
+    local_reply(c, status, status == 431 ? "too many request headers" : why, true, NULL);
 }
 
-void cw_http_process(struct http_conn *c)
+/* Sends the request body bytes the buffer holds; on_sent asks for more. */
+static void forward_body(struct http_conn *c)
+{
+    struct request *rq = c->rq;
+    if (rq->body_done || c->up_writing || !rq->ex.head_sent)
+        return;
+    if (c->parsed == c->len) {
+        c->len = c->parsed = 0;
+        start_reading(c);
+        return;
+    }
+    /* Reading goes on meanwhile: new bytes land after <end>, and a full buffer stops it. */
+    const char *start = rq->bytes + c->parsed;
+    llhttp_errno_t err = llhttp_execute(&rq->parser, start, c->len - c->parsed);
+    const char *end = rq->bytes + c->len;
+    bool last = false;
+    if (err == HPE_PAUSED) {
+        end = llhttp_get_error_pos(&rq->parser);
+        llhttp_resume(&rq->parser);
+        last = true;
+    } else if (err != HPE_OK) {
+        abort_request(c, "malformed request body");
+        return;
+    }
+    c->parsed = (size_t)(end - rq->bytes);
+    rq->bytes_in += (uint64_t)(end - start);
+    rq->body_in += (uint64_t)(end - start);
+    uint64_t limit = c->w->cfg->max_request_body;
+    if (limit && rq->body_in > limit) { /* a chunked body that outgrew the limit */
+        if (rq->resp_started) {
+            abort_request(c, "request body too large");
+            return;
+        }
+        cw_exchange_end(&rq->ex);
+        c->keep_alive = false;
+        local_reply(c, 413, "request body too large", true, NULL);
+        return;
+    }
+    rq->body_done = last;
+    c->up_writing = true;
+    cw_exchange_send_body(&rq->ex, start, (size_t)(end - start), last);
+}
+
+static void process(struct http_conn *c)
 {
     if (c->closing || c->writing)
         return;
     if (c->state == HTTP_READING_HEAD)
         parse_head(c);
-    else if (c->state == HTTP_FORWARDING && !c->ex.req_done)
-        cw_http_forward_body(c);
+    else if (c->state == HTTP_FORWARDING && !c->rq->body_done)
+        forward_body(c);
+}
+
+/* ---- the response ---- */
+
+static void after_response_write(struct http_conn *c, bool done)
+{
+    if (c->closing)
+        return;
+    if (done)
+        next_request(c);
+    else
+        cw_exchange_consumed(&c->rq->ex);
+}
+
+static void on_response_written(struct cw_sock_write *req, int status)
+{
+    struct http_conn *c = req->data;
+    c->writing = false;
+    if (status < 0) {
+        abort_request(c, "client write failed");
+        return;
+    }
+    after_response_write(c, c->response_done);
+}
+
+/* Writes response bytes [p, p + n) (with a response head that waits) to the client; <done>
+ * marks the end of the response. */
+static void write_response(struct http_conn *c, const char *p, size_t n, bool done)
+{
+    struct request *rq = c->rq;
+    c->last_activity = cw_worker_now(c->w);
+    rq->bytes_out += n;
+    struct cw_buf b[2];
+    unsigned nb = 0;
+    if (c->head_pending && n && n <= SMALL_BODY_COPY) { /* one buffer: one send(2), no iovecs */
+        cw_out_put(&c->out, p, n);
+        n = 0;
+    }
+    if (c->head_pending) {
+        b[nb++] = cw_buf_init(c->out.p, c->out.len);
+        c->head_pending = false;
+    }
+    if (n)
+        b[nb++] = cw_buf_init((char *)p, n);
+    size_t total = (nb > 0 ? b[0].len : 0) + (nb > 1 ? b[1].len : 0);
+    if (total == 0) {
+        after_response_write(c, done);
+        return;
+    }
+    /* The response that ends a connection takes its FIN along: next_request closes the
+     * connection (or shuts it down) right after. */
+    bool last = done && !c->keep_alive;
+    int w = last ? cw_sock_try_write_last(&c->sock, b, nb) : cw_sock_try_write(&c->sock, b, nb);
+    if (w == (int)total) {
+        after_response_write(c, done);
+        return;
+    }
+    if (w < 0 && w != CW_EAGAIN) {
+        abort_request(c, "client write failed");
+        return;
+    }
+    cw_sock_bufs_skip(b, &nb, w > 0 ? (size_t)w : 0);
+    /* The client is slower than the upstream: stop reading the upstream until this is out. */
+    cw_exchange_pause(&rq->ex);
+    c->response_done = done;
+    c->writing = true;
+    c->write_req.data = c;
+    if (cw_sock_write(&c->sock, &c->write_req, b, nb, on_response_written) != 0)
+        abort_request(c, "client write failed");
+}
+
+struct interim_write {
+    struct cw_sock_write req;
+    struct cw_out out;
+};
+
+static void on_interim_written(struct cw_sock_write *req, int status)
+{
+    (void)status;
+    struct interim_write *iw = (struct interim_write *)req;
+    cw_out_free(&iw->out);
+    free(iw);
+}
+
+/* An interim response (100 Continue) goes out at once. */
+static void write_interim(struct http_conn *c)
+{
+    struct interim_write *iw = cw_xcalloc(1, sizeof(*iw));
+    cw_exchange_client_head(&c->rq->ex, &iw->out, false);
+    c->rq->bytes_out += iw->out.len;
+    struct cw_buf b = cw_buf_init(iw->out.p, iw->out.len);
+    if (cw_sock_write(&c->sock, &iw->req, &b, 1, on_interim_written) != 0) {
+        cw_out_free(&iw->out);
+        free(iw);
+        abort_request(c, "client write failed");
+    }
+}
+
+/* ---- what the exchange reports ---- */
+
+static void on_ex_sent(void *data)
+{
+    struct http_conn *c = data;
+    c->up_writing = false;
+    forward_body(c);
+}
+
+static void on_ex_head(void *data, int status)
+{
+    struct http_conn *c = data;
+    struct request *rq = c->rq;
+    if (status < 200) {
+        write_interim(c);
+        return;
+    }
+    rq->status = status;
+    rq->resp_started = true;
+    rq->reason = NULL;
+    set_deadline(c, DEADLINE_IDLE);
+    if (cw_exchange_needs_eof(&rq->ex) || !rq->body_done)
+        c->keep_alive = false; /* framing ends with a close, or the request was cut short */
+    /* Kept until the first body bytes (or the end) so that both go out in one write. */
+    c->out.len = 0;
+    cw_exchange_client_head(&rq->ex, &c->out, !c->keep_alive);
+    rq->bytes_out += c->out.len;
+    c->head_pending = true;
+}
+
+static void on_ex_body(void *data, const char *p, size_t n, bool done)
+{
+    write_response(data, p, n, done);
+}
+
+static void on_ex_failed(void *data, int status, const char *why)
+{
+    struct http_conn *c = data;
+    c->up_writing = false;
+    c->rq->reason = why;
+    c->keep_alive = c->keep_alive && c->rq->body_done;
+    local_reply(c, status, why, true, NULL);
+}
+
+static void on_ex_broken(void *data, const char *why)
+{
+    abort_request(data, why);
+}
+
+static const struct cw_exchange_events exchange_events = {
+    .on_sent = on_ex_sent,
+    .on_head = on_ex_head,
+    .on_body = on_ex_body,
+    .on_failed = on_ex_failed,
+    .on_broken = on_ex_broken,
+};
+
+static void forward(struct http_conn *c, const struct cw_http_decision *d, struct cw_out *head)
+{
+    struct request *rq = c->rq;
+    c->head_out = head->p; /* freed when the request ends */
+    /* The client stays readable (no epoll change per request): pipelined bytes wait in the
+     * buffer, and a full buffer stops reading (CW_ENOBUFS). */
+    c->state = HTTP_FORWARDING;
+    set_deadline(c, DEADLINE_IDLE);
+    rq->forwarding = true;
+    c->up_writing = rq->has_body; /* the body waits until on_sent says the head is out */
+    struct cw_exchange_request xr = {
+        .ups = c->gen->upstreams,
+        .cluster = d->cluster,
+        .cursor = &c->w->cursors[d->cluster->index],
+        .head = head->p,
+        .head_len = head->len,
+        .has_body = rq->has_body,
+        .head_only = rq->head_only,
+        .idempotent = rq->idempotent,
+    };
+    cw_exchange_start(&rq->ex, &c->w->exchange_env, &xr, &exchange_events, c);
 }
 
 /* ---- accepting ---- */
@@ -585,12 +853,9 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
     c->accepted_on = wl;
     c->link.force_close = force_close;
     c->link.drain = drain;
-    c->buf = cw_xmalloc(CW_HTTP_BUFFER);
     c->sock.data = c->timer.data = c;
     cw_worker_track(w, &c->link);
     client_address(c, peer);
-    llhttp_init(&c->parser, HTTP_REQUEST, &cw_http_head_settings);
-    c->parser.data = &c->head;
-    cw_http_set_deadline(c, DEADLINE_IDLE);
-    cw_http_start_reading(c);
+    set_deadline(c, DEADLINE_IDLE);
+    start_reading(c);
 }

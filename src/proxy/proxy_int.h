@@ -5,8 +5,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "event/block_pool.h"
 #include "event/loop.h"
 #include "proxy/access_log.h"
+#include "proxy/exchange.h"
+#include "proxy/h1_client.h"
 #include "proxy/proxy.h"
 
 /* Every live connection is on its worker's list so that shutdown can close what remains. */
@@ -39,8 +42,10 @@ struct cw_worker {
     uint32_t n_listeners;
     struct cw_pick_cursor *cursors; /* per cluster: this worker's choice state */
     uint32_t weight_counter;        /* spreads requests over weighted destinations */
-    void **pools;           /* per cluster: idle upstream connections per host (http_upstream.c) */
-    struct cw_timer sweep_timer; /* closes pooled connections idle too long */
+    struct cw_block_pool blocks;    /* the work blocks of requests and responses in hand */
+    struct cw_h1_pools h1_pools;    /* idle upstream HTTP connections */
+    struct cw_exchange_env exchange_env;
+    char drop[512]; /* where bytes that are read only to be dropped go */
     struct cw_conn_link conns; /* list head */
     uint32_t active;
     bool draining;
@@ -64,11 +69,10 @@ struct cw_cluster *cw_worker_pick_cluster(struct cw_worker *w, const struct cw_r
 /* Writes the worker's buffered access-log lines, if any. */
 void cw_access_log_flush_if(struct cw_worker *w);
 
-/* Accept handlers per listener kind: <fd> is the accepted connection, now theirs. */
+/* The accept handler of TCP listeners: <fd> is the accepted connection, now the tunnel's. */
 struct sockaddr_storage;
 void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd,
                          const struct sockaddr_storage *peer);
-void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer);
 
 /* Monotonic milliseconds of the worker's loop. */
 static inline uint64_t cw_worker_now(struct cw_worker *w)

@@ -16,6 +16,7 @@
 #include "proxy/proxy_int.h"
 #include "event/sock.h"
 #include "event/splice_pipe.h"
+#include "upstream/attempts.h"
 #include "util/xalloc.h"
 
 /* Each direction starts with a small buffer (a database connection mostly moves small
@@ -54,9 +55,7 @@ struct tunnel {
     struct cw_sock down, up;
     struct cw_timer timer; /* connect timeout, then idle timeout */
     struct direction to_up, to_down;
-    uint32_t tried[CW_MAX_ATTEMPTS];
-    uint32_t n_tried;
-    const struct cw_host *host;
+    struct cw_attempts attempts; /* hosts tried, and the current one */
     uint64_t start_ms, last_activity_ms;
     int open_handles;
     bool connected, closing, up_open;
@@ -78,7 +77,7 @@ static void log_tunnel(struct tunnel *t)
     char route[256];
     snprintf(route, sizeof(route), "%s/%s:%s", t->route ? t->route->table->obj.meta.ns : "-",
              t->route ? t->route->table->obj.meta.name : "-", t->route ? t->route->name : "-");
-    const struct cw_host *h = t->connected ? t->host : NULL;
+    const struct cw_host *h = t->connected ? t->attempts.host : NULL;
     struct cw_access_record r = {
         .protocol = "tcp",
         .listener = t->listener->port,
@@ -90,7 +89,7 @@ static void log_tunnel(struct tunnel *t)
         .bytes_in = t->to_up.bytes,
         .bytes_out = t->to_down.bytes,
         .duration_ms = cw_worker_now(t->w) - t->start_ms,
-        .retries = t->n_tried > 0 ? t->n_tried - 1 : 0,
+        .retries = cw_attempts_retries(&t->attempts),
         .reason = t->reason,
     };
     cw_access_log_add(log, &t->w->log, &r);
@@ -305,7 +304,7 @@ static void keep_for_replay(struct tunnel *t, const char *bytes, size_t n)
 static bool can_replay(const struct tunnel *t)
 {
     return !t->replay_off && !t->to_up.writing && !t->to_up.eof && !t->closing &&
-           t->n_tried < CW_MAX_ATTEMPTS;
+           t->attempts.n_tried < CW_MAX_ATTEMPTS;
 }
 
 static void connect_failed(struct tunnel *t, const char *why);
@@ -460,7 +459,7 @@ static void on_failed_upstream_closed(struct cw_sock *s)
  */
 static void report(struct tunnel *t, int status, const char *cause)
 {
-    cw_host_report(t->gen->upstreams, t->uc, (uint32_t)(t->host - t->uc->hosts), status, cause);
+    cw_attempts_report(&t->attempts, status, cause);
 }
 
 static void connect_failed(struct tunnel *t, const char *why)
@@ -494,16 +493,12 @@ static void on_connect_timeout(struct cw_timer *timer)
 static void try_connect(struct tunnel *t)
 {
     for (;;) {
-        int h = t->n_tried < CW_MAX_ATTEMPTS
-                    ? cw_lb_pick(t->uc, &t->w->cursors[t->uc->cluster->index], t->tried, t->n_tried)
-                    : -1;
-        if (h < 0) {
-            close_tunnel(t, t->n_tried ? t->reason : "no healthy upstream");
+        const struct cw_host *h = cw_attempts_next(&t->attempts);
+        if (!h) {
+            close_tunnel(t, t->attempts.n_tried ? t->reason : "no healthy upstream");
             return;
         }
-        t->tried[t->n_tried++] = (uint32_t)h;
-        t->host = &t->uc->hosts[h];
-        int rc = cw_sock_connect(&t->w->io, &t->up, (const struct sockaddr *)&t->host->addr,
+        int rc = cw_sock_connect(&t->w->io, &t->up, (const struct sockaddr *)&h->addr,
                                  on_connected);
         if (rc == 0)
             break;
@@ -559,6 +554,7 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
         return;
     }
     t->uc = &t->gen->upstreams->clusters[c->index];
+    cw_attempts_init(&t->attempts, t->gen->upstreams, t->uc, &w->cursors[c->index]);
     if (c->unroutable) {
         close_tunnel(t, c->unroutable);
         return;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/http_int.h"
+#include "proxy/http_conn.h"
 #include "event/listener.h"
 #include "proxy/proxy_int.h"
 #include "event/sock.h"
@@ -29,7 +29,7 @@ void cw_worker_track(struct cw_worker *w, struct cw_conn_link *link)
 static void finish(struct cw_worker *w)
 {
     cw_access_log_flush_if(w);
-    cw_timer_stop(&w->io, &w->sweep_timer);
+    cw_h1_pools_drain(&w->h1_pools);
     cw_timer_stop(&w->io, &w->drain_timer);
     cw_io_loop_finish(&w->io);
 }
@@ -64,15 +64,6 @@ void cw_access_log_flush_if(struct cw_worker *w)
 {
     if (w->cfg->access_log && w->log.len)
         cw_access_log_flush(w->cfg->access_log, &w->log);
-}
-
-#define SWEEP_EVERY_MS 1000
-
-static void on_sweep(struct cw_timer *t)
-{
-    struct cw_worker *w = t->data;
-    cw_upstream_sweep(w);
-    cw_timer_start(&w->io, t, SWEEP_EVERY_MS, on_sweep);
 }
 
 /* Runs after each batch of events, once the close callbacks have logged what finished. */
@@ -157,7 +148,7 @@ static void on_drain_timeout(struct cw_timer *t)
 static void on_stop(struct cw_worker *w)
 {
     w->draining = true;
-    cw_upstream_close_idle(w); /* idle pooled connections are not in-flight work */
+    cw_h1_pools_drain(&w->h1_pools); /* idle pooled connections are not in-flight work */
     stop_listening(w);
     for (struct cw_conn_link *l = w->conns.next, *next; l != &w->conns; l = next) {
         next = l->next;
@@ -175,7 +166,7 @@ static void *run_worker(void *arg)
 {
     struct cw_worker *w = arg;
     cw_io_update_time(&w->io); /* the loop was made on the control thread a while ago */
-    cw_timer_start(&w->io, &w->sweep_timer, SWEEP_EVERY_MS, on_sweep);
+    cw_h1_pools_init(&w->h1_pools, &w->io, &w->blocks, w->gen->upstreams, w->cfg->timeouts.idle_ms);
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
         wl->pause_timer.data = wl;
@@ -189,12 +180,11 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
-/* Per-cluster state of the worker's generation: choice cursors and (lazily) pools. */
+/* Per-cluster state of the worker's generation: choice cursors. */
 static void alloc_cluster_state(struct cw_worker *w)
 {
     uint32_t n = w->gen->snapshot->clusters.n;
     w->cursors = cw_xcalloc(n + 1, sizeof(*w->cursors));
-    w->pools = cw_xcalloc(n + 1, sizeof(void *));
     /* Workers start at different places so their first requests do not all hit one host. */
     for (uint32_t c = 0; c < n; c++)
         w->cursors[c] = (struct cw_pick_cursor){.round_robin = w->id, .spread = w->id * 50};
@@ -202,9 +192,6 @@ static void alloc_cluster_state(struct cw_worker *w)
 
 static void free_cluster_state(struct cw_worker *w)
 {
-    for (uint32_t c = 0; c < w->gen->snapshot->clusters.n; c++)
-        free(w->pools[c]);
-    free(w->pools);
     free(w->cursors);
 }
 
@@ -226,11 +213,14 @@ static void on_reload(struct cw_worker *w)
     struct cw_generation *next = atomic_exchange(&w->next_gen, NULL);
     if (!next)
         return;
-    cw_upstream_close_idle(w); /* pooled connections belong to the old hosts */
+    cw_h1_pools_deinit(&w->h1_pools); /* pooled connections belong to the old hosts */
     free_cluster_state(w);
     struct cw_generation *old = w->gen;
     w->gen = next;
     alloc_cluster_state(w);
+    cw_h1_pools_init(&w->h1_pools, &w->io, &w->blocks, next->upstreams, w->cfg->timeouts.idle_ms);
+    if (w->draining)
+        cw_h1_pools_drain(&w->h1_pools);
     for (uint32_t i = 0; i < w->n_listeners; i++)
         w->listeners[i].listener = cw_snapshot_listener_on(next->snapshot, w->listeners[i].port);
     cw_generation_unref(old);
@@ -256,7 +246,8 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     w->cfg = p->cfg;
     w->conns.next = w->conns.prev = &w->conns;
     w->drain_timer.data = w;
-    w->sweep_timer.data = w;
+    w->exchange_env = (struct cw_exchange_env){
+        .io = &w->io, .pools = &w->h1_pools, .timeouts = &w->cfg->timeouts};
     alloc_cluster_state(w);
     if (cw_io_loop_init(&w->io) != 0) {
         perror("causeway: worker event loop");
@@ -286,6 +277,9 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
 
 static void free_worker(struct cw_worker *w)
 {
+    if (w->h1_pools.by_cluster)
+        cw_h1_pools_deinit(&w->h1_pools);
+    cw_block_pool_free(&w->blocks);
     cw_io_loop_close(&w->io);
     free_cluster_state(w);
     struct cw_generation *next = atomic_exchange(&w->next_gen, NULL);

@@ -1,0 +1,183 @@
+#include "proxy/http_decide.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy/proxy_int.h"
+#include "proxy/router.h"
+#include "util/regex.h"
+
+static void answer(struct cw_http_decision *d, int status, const char *body, bool text)
+{
+    d->status = status;
+    d->body = body;
+    d->text = text;
+}
+
+static struct cw_span strip_port(struct cw_span host)
+{
+    if (host.len && host.p[0] == '[') { /* [::1]:8080 */
+        const char *close = memchr(host.p, ']', host.len);
+        return close ? (struct cw_span){host.p, (size_t)(close - host.p + 1)} : host;
+    }
+    const char *colon = memchr(host.p, ':', host.len);
+    return colon ? (struct cw_span){host.p, (size_t)(colon - host.p)} : host;
+}
+
+static void redirect(struct cw_http_decision *d, const struct cw_route *r, struct cw_span host,
+                     struct cw_span path)
+{
+    const struct cw_redirect *rd = &r->http->redirect;
+    int n = snprintf(d->extra, sizeof(d->extra), "Location: http://%.*s%.*s\r\n",
+                     (int)(rd->host ? strlen(rd->host) : host.len), rd->host ? rd->host : host.p,
+                     (int)(rd->path ? strlen(rd->path) : path.len), rd->path ? rd->path : path.p);
+    if (n < 0 || (size_t)n >= sizeof(d->extra)) {
+        d->extra[0] = '\0';
+        answer(d, 500, "redirect target too long", true);
+        return;
+    }
+    answer(d, (int)rd->code, NULL, false);
+}
+
+/* RFC 9112 §6.3: a request whose Transfer-Encoding does not end with chunked has no
+ * reliable length; it must get 400 and a close rather than a guess. */
+static bool chunked_last(const llhttp_t *p, const struct cw_http_head *h)
+{
+    if (!(p->flags & F_TRANSFER_ENCODING))
+        return true;
+    const struct cw_span *te = cw_http_header(h, "transfer-encoding");
+    if (!te)
+        return true;
+    size_t n = te->len;
+    while (n && (te->p[n - 1] == ' ' || te->p[n - 1] == '\t'))
+        n--;
+    return n >= 7 && strncasecmp(te->p + n - 7, "chunked", 7) == 0 &&
+           (n == 7 || te->p[n - 8] == ',' || te->p[n - 8] == ' ' || te->p[n - 8] == '\t');
+}
+
+/* The path sent upstream: pathRewrite on the matched prefix or exact path, or regexRewrite. */
+static struct cw_span rewrite_path(const struct cw_route *r, int matcher, struct cw_span path,
+                                   struct cw_span query, char *out, size_t out_size)
+{
+    const struct cw_forward_to *f = r->forward;
+    struct cw_span target = {path.p,
+                             path.len + (query.len || path.p[path.len] == '?' ? query.len + 1 : 0)};
+    size_t keep = 0; /* bytes of the old path replaced */
+    const char *with = NULL;
+    if (f && f->path_rewrite && matcher >= 0) {
+        const struct cw_http_matcher *m = &r->http->matchers.v[matcher];
+        keep = m->uri_kind == CW_URI_PREFIX ? strlen(m->uri) : path.len;
+        with = f->path_rewrite;
+    }
+    if (f && r->rewrite_regex) {
+        size_t n = out_size;
+        if (cw_regex_replace(r->rewrite_regex, path.p, path.len, out, &n) == 0 &&
+            n + 1 + query.len < out_size) {
+            if (query.len) {
+                out[n++] = '?';
+                memcpy(out + n, query.p, query.len);
+                n += query.len;
+            }
+            return (struct cw_span){out, n};
+        }
+        return target;
+    }
+    if (!with)
+        return target;
+    size_t wl = strlen(with), rest = target.len - keep;
+    if (wl + rest >= out_size)
+        return target;
+    memcpy(out, with, wl);
+    memcpy(out + wl, target.p + keep, rest);
+    return (struct cw_span){out, wl + rest};
+}
+
+static const char *upstream_host_header(const struct cw_route *r, const struct cw_cluster *cl)
+{
+    const struct cw_forward_to *f = r ? r->forward : NULL;
+    if (f && f->host_rewrite)
+        return f->host_rewrite;
+    if (f && f->auto_host_rewrite && cl->host)
+        return cl->host;
+    return NULL;
+}
+
+static void forward(struct cw_http_decision *d, const struct cw_route *r, int matcher,
+                    const struct cw_route_request *req, const struct cw_cluster *cl,
+                    const struct cw_http_head *head, const char *client_ip, struct cw_out *out)
+{
+    d->route = r;
+    d->cluster = cl;
+    if (!cl) {
+        answer(d, 503, "no healthy upstream", true);
+        return;
+    }
+    char path_buf[8192];
+    struct cw_span target =
+        r ? rewrite_path(r, matcher, req->path, req->query, path_buf, sizeof(path_buf)) : head->url;
+    struct cw_forward_head fh = {
+        .method = req->method,
+        .path = target,
+        .host = upstream_host_header(r, cl),
+        .client_ip = client_ip,
+    };
+    cw_http_write_request_head(out, head, &fh);
+}
+
+void cw_http_decide(struct cw_http_decision *d, const llhttp_t *p, const struct cw_http_head *head,
+                    const struct cw_snapshot_listener *l, uint64_t max_body,
+                    const char *client_ip, struct cw_worker *w, struct cw_out *out)
+{
+    memset(d, 0, offsetof(struct cw_http_decision, extra) + 1);
+    struct cw_route_request req = {.method = llhttp_method_name((llhttp_method_t)p->method),
+                                   .head = head,
+                                   .port = l->port};
+    cw_router_split_target(head->url, &req.path, &req.query);
+    const struct cw_span *host = cw_http_header(head, "host");
+    if (!host) {
+        answer(d, 400, "missing Host header", true);
+        return;
+    }
+    if (max_body && (p->flags & F_CONTENT_LENGTH) && p->content_length > max_body) {
+        answer(d, 413, "request body too large", true);
+        d->close = true; /* the body is not read: only a close keeps framing safe */
+        return;
+    }
+    if (!chunked_last(p, head)) {
+        answer(d, 400, "malformed request: Transfer-Encoding must end with chunked", true);
+        d->close = true;
+        return;
+    }
+    req.host = strip_port(*host);
+    const struct cw_virtual_host *vh = cw_router_vhost(l, req.host);
+    if (!vh) {
+        const struct cw_cluster *cl = cw_router_exposed(l, req.host);
+        if (cl)
+            forward(d, NULL, -1, &req, cl, head, client_ip, out);
+        else
+            answer(d, 404, "no route: unknown host", true);
+        return;
+    }
+    int matcher = -1;
+    const struct cw_route *r = cw_router_match(vh, &req, &matcher);
+    d->route = r;
+    if (!r) {
+        answer(d, 404, "no route matches", true);
+        return;
+    }
+    switch (r->kind) {
+    case CW_ROUTE_FAILED:
+        answer(d, 500, r->failure, true);
+        return;
+    case CW_ROUTE_DIRECT_RESPONSE:
+        answer(d, (int)r->http->direct.status, r->http->direct.body, false);
+        return;
+    case CW_ROUTE_REDIRECT:
+        redirect(d, r, req.host, req.path);
+        return;
+    case CW_ROUTE_FORWARD:
+        forward(d, r, matcher, &req, cw_worker_pick_cluster(w, r), head, client_ip, out);
+        return;
+    }
+}
