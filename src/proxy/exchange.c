@@ -67,18 +67,23 @@ static void time_the_response(struct cw_exchange *ex)
 
 /* ---- attempts ---- */
 
-/* Picks a host and connects (or takes a pooled connection); false when no host is left. */
-static bool try_next_host(struct cw_exchange *ex)
+/* Connects to <h> (or takes a pooled connection to it). */
+static void try_host(struct cw_exchange *ex, const struct cw_host *h)
 {
-    const struct cw_host *h = cw_attempts_next(&ex->attempts);
-    if (!h)
-        return false;
     ex->head_sent = false;
     cw_timer_start(ex->env->io, &ex->timer, ex->env->timeouts->connect_ms, on_connect_timeout);
     ex->up = cw_h1_acquire(ex->env->pools, ex->rq.ups, ex->uc->index,
                            (uint32_t)(h - ex->uc->hosts), ex->stale_retried, ex->rq.head_only,
                            &up_events, ex);
-    return true;
+}
+
+/* Picks a host not tried yet and tries it; false when no host is left. */
+static bool try_next_host(struct cw_exchange *ex)
+{
+    const struct cw_host *h = cw_attempts_next(&ex->attempts);
+    if (h)
+        try_host(ex, h);
+    return h != NULL;
 }
 
 /*
@@ -100,11 +105,13 @@ static void upstream_failed(struct cw_exchange *ex, const char *why, bool before
                   (stale || (ex->rq.idempotent && !ex->reset_retried));
     if ((before_sending || resend) && !ex->body_given) {
         if (stale && !before_sending) {
+            /* The same host again, on a fresh connection: the host did nothing wrong. */
             ex->stale_retried = true;
-            cw_attempts_forget_last(&ex->attempts); /* the same host, on a fresh connection */
-        } else if (!before_sending) {
-            ex->reset_retried = true;
+            try_host(ex, ex->attempts.host);
+            return;
         }
+        if (!before_sending)
+            ex->reset_retried = true;
         if (try_next_host(ex))
             return;
     }

@@ -18,12 +18,6 @@ const struct cw_host *cw_attempts_next(struct cw_attempts *a)
     return a->host;
 }
 
-void cw_attempts_forget_last(struct cw_attempts *a)
-{
-    if (a->n_tried)
-        a->n_tried--;
-}
-
 void cw_attempts_report(const struct cw_attempts *a, int status, const char *cause)
 {
     if (a->host)

@@ -25,10 +25,6 @@ void cw_attempts_init(struct cw_attempts *a, struct cw_upstreams *ups,
  * a->host. NULL, leaving a->host as it was, when no host is left or the attempts are used up. */
 const struct cw_host *cw_attempts_next(struct cw_attempts *a);
 
-/* The last attempt does not count: its host may be tried again (a pooled connection that the
- * upstream had closed says nothing about the host). */
-void cw_attempts_forget_last(struct cw_attempts *a);
-
 /* Reports how the current attempt's host did: an HTTP status, or CW_LOCAL_FAILURE with its
  * <cause>. Nothing without a current host. */
 void cw_attempts_report(const struct cw_attempts *a, int status, const char *cause);
