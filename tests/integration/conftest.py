@@ -211,3 +211,51 @@ def postgres():
         yield pg
     finally:
         pg.stop()
+
+
+# ---- sanitizers: `make test-sanitize` runs this suite against an ASan/UBSan build ----
+
+SANITIZED = os.environ.get("CAUSEWAY_SANITIZED") == "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sanitizer_logs(tmp_path_factory):
+    """Where every sanitized causeway this session writes its reports (log_path: one file per PID).
+
+    A file rather than stderr: the gateway's output, validate's captured stderr and the scripts'
+    output all go different ways, and a report must fail the run whichever process wrote it.
+    Session-wide and autouse, so it is in the environment before any fixture starts a gateway.
+    """
+    if not SANITIZED:
+        yield None
+        return
+    d = tmp_path_factory.mktemp("sanitizer")
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):  # LeakSanitizer writes through ASan's log_path
+        os.environ[var] = f"{os.environ.get(var, '')}:log_path={d}/{var[:-8].lower()}"
+    yield d
+    # Reports that came after the last test's check (module-scoped gateways stop after it).
+    reports = sorted(p for p in d.iterdir() if not p.name.startswith("reported-"))
+    if reports:
+        pytest.fail(_sanitizer_reports(reports), pytrace=False)
+
+
+def _sanitizer_reports(paths):
+    return "sanitizer report(s) from causeway:\n" + "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')}" for p in paths)
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report(sanitizer_logs):
+    """Fails the test during which a sanitized causeway reported anything (and exited)."""
+    d = sanitizer_logs
+    if d is None:
+        yield
+        return
+    before = set(d.iterdir())
+    yield
+    new = sorted(set(d.iterdir()) - before)
+    if new:
+        text = _sanitizer_reports(new)
+        for p in new:  # reported once here, not again at the end of the session
+            p.rename(p.with_name("reported-" + p.name))
+        pytest.fail(text, pytrace=False)
