@@ -17,7 +17,7 @@ for target in request_head response_head chunked_body yaml; do
       -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" "$@" \
       "$build/corpus/$target" "fuzz/corpus/$target" 2>"$build/$target.log"
   rc=$?
-  grep -E '^#[0-9]+ +DONE|^stat::number_of_executed_units|ERROR|check failed' "$build/$target.log" >&2
+  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|ERROR|check failed' "$build/$target.log" >&2
   [ $rc -eq 0 ] || failed+=("$target")
 done
 if [ ${#failed[@]} -gt 0 ]; then
