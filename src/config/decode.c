@@ -46,6 +46,27 @@ const char *cw_node_text(struct cw_arena *arena, struct fy_node *node)
     return s ? cw_arena_strndup(arena, s, len) : NULL;
 }
 
+/* The text of scalar <node>, asked of libfyaml once while <node> stays the one decoded. */
+static const char *scalar_text(struct cw_decode *d, struct fy_node *node, size_t *len)
+{
+    if (node != d->text_node) {
+        d->text = fy_node_get_scalar(node, &d->text_len);
+        d->text_node = node;
+    }
+    *len = d->text_len;
+    return d->text;
+}
+
+/* cw_node_text through the decoder's memo. */
+static const char *node_text(struct cw_decode *d, struct fy_node *node)
+{
+    if (!node || fy_node_get_type(node) != FYNT_SCALAR)
+        return NULL;
+    size_t len;
+    const char *s = scalar_text(d, node, &len);
+    return s ? cw_arena_strndup(d->arena, s, len) : NULL;
+}
+
 static void report(struct cw_decode *d, const char *msg)
 {
     cw_diags_add(d->diags, CW_SEV_ERROR, d->file, d->line, d->col, d->subject, d->path, "%s", msg);
@@ -78,9 +99,14 @@ static size_t push_name(struct cw_decode *d, const char *name)
 static size_t push_index(struct cw_decode *d, int i)
 {
     size_t saved = d->path_len;
-    char buf[16];
-    int n = snprintf(buf, sizeof(buf), "[%d]", i);
-    append(d, buf, (size_t)n);
+    char buf[16], *w = buf + sizeof(buf);
+    *--w = ']';
+    unsigned v = (unsigned)i; /* written backwards: snprintf is costly once per list item */
+    do
+        *--w = (char)('0' + v % 10);
+    while (v /= 10);
+    *--w = '[';
+    append(d, w, (size_t)(buf + sizeof(buf) - w));
     return saved;
 }
 
@@ -160,14 +186,14 @@ static const char *plain_scalar_type(const char *s)
     return digit ? "a number" : NULL;
 }
 
-static bool is_null(struct fy_node *node)
+static bool is_null(struct cw_decode *d, struct fy_node *node)
 {
     if (!node)
         return true;
     if (fy_node_get_type(node) != FYNT_SCALAR || !is_plain(node))
         return false;
     size_t len;
-    const char *s = fy_node_get_scalar(node, &len);
+    const char *s = scalar_text(d, node, &len);
     return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && memcmp(s, "null", 4) == 0) ||
            (len == 4 && memcmp(s, "Null", 4) == 0) || (len == 4 && memcmp(s, "NULL", 4) == 0);
 }
@@ -179,7 +205,7 @@ static const char *decode_string(struct cw_decode *d, struct fy_node *node)
         node_error(d, node, "expected a string, got %s", cw_node_type_name(node));
         return NULL;
     }
-    const char *s = cw_node_text(d->arena, node);
+    const char *s = node_text(d, node);
     const char *other = is_plain(node) ? plain_scalar_type(s) : NULL;
     if (other) {
         node_error(d, node, "expected a string, got %s (quote it: \"%s\")", other, s);
@@ -198,9 +224,9 @@ static const char *parsed_text(struct cw_decode *d, struct fy_node *node, char *
     if (fy_node_get_type(node) != FYNT_SCALAR)
         return NULL;
     size_t len;
-    const char *s = fy_node_get_scalar(node, &len);
+    const char *s = scalar_text(d, node, &len);
     if (!s || len >= size)
-        return cw_node_text(d->arena, node);
+        return node_text(d, node);
     memcpy(buf, s, len);
     buf[len] = '\0';
     return buf;
@@ -322,14 +348,14 @@ static void decode_labels(struct cw_decode *d, struct fy_node *node, cw_labels_t
     struct cw_yaml_iter iter = {0};
     struct cw_yaml_pair p;
     while (cw_yaml_map_next(node, &iter, &p)) {
-        const char *key = cw_node_text(d->arena, p.key);
+        const char *key = node_text(d, p.key);
         if (!key) {
             node_error(d, p.key, "label keys must be strings");
             continue;
         }
         size_t saved = push_name(d, key);
         struct fy_node *v = p.value;
-        const char *value = is_null(v) ? "" : decode_string(d, v);
+        const char *value = is_null(d, v) ? "" : decode_string(d, v);
         if (value)
             out->v[out->n++] = (struct cw_label){key, value};
         pop(d, saved);
@@ -467,7 +493,7 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
          * "http: {}" written as "http:" is null: treat it as an empty object, whose required
          * fields are still missing (kubectl drops the null and then reports them).
          */
-        if (is_null(node)) {
+        if (is_null(d, node)) {
             report_missing(d, schema, 0);
             if (schema->post)
                 schema->post(d, out);
@@ -506,9 +532,9 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
         }
         struct fy_node *value = p.value;
         /* A null value is absent, so "ports:" alone does not satisfy a required field. */
-        if (!is_null(value) || (f->type == CW_F_OBJ && f->present))
+        if (!is_null(d, value) || (f->type == CW_F_OBJ && f->present))
             seen |= 1ull << (f - schema->fields);
-        if (!is_null(value)) {
+        if (!is_null(d, value)) {
             if (f->present)
                 *(bool *)((char *)out + f->present - 1) = true;
             cw_node_position(key, &d->line, &d->col);

@@ -135,7 +135,7 @@ static void register_object(struct load *l, struct cw_object *obj, const struct 
 {
     struct cw_config *cfg = l->cfg;
     const char *id =
-        cw_arena_printf(&cfg->arena, "%s/%s/%s", ki->name, obj->meta.ns, obj->meta.name);
+        cw_arena_cat(&cfg->arena, ki->name, "/", obj->meta.ns, "/", obj->meta.name, NULL);
     struct cw_object *first = cw_strmap_put_new(l->identities, id, strlen(id), obj);
     if (first != obj) {
         const char *why =
@@ -158,12 +158,58 @@ static struct fy_node *lookup(struct fy_node *map, const char *key)
     return cw_yaml_map_get(map, key, NULL);
 }
 
-/* The key <key> of <map> itself, for its position; NULL when absent. */
-static struct fy_node *lookup_key(struct fy_node *map, const char *key)
+/* The top-level fields the loader reads itself, found in one pass over a document's root. */
+struct envelope {
+    struct fy_node *kind, *api_version;
+    struct fy_node *metadata, *metadata_key; /* the key too, for its position */
+    struct fy_node *spec, *spec_key;
+};
+
+static bool key_is(const char *s, size_t n, const char *name)
 {
-    struct fy_node *key_node;
-    cw_yaml_map_get(map, key, &key_node);
-    return key_node;
+    return n == strlen(name) && memcmp(s, name, n) == 0;
+}
+
+static void read_envelope(struct fy_node *root, struct envelope *e)
+{
+    memset(e, 0, sizeof(*e));
+    struct cw_yaml_iter it = {0};
+    struct cw_yaml_pair p;
+    while (cw_yaml_map_next(root, &it, &p)) {
+        size_t n = 0;
+        const char *s =
+            p.key && fy_node_get_type(p.key) == FYNT_SCALAR ? fy_node_get_scalar(p.key, &n) : NULL;
+        if (!s)
+            continue;
+        if (key_is(s, n, "kind")) {
+            e->kind = p.value;
+        } else if (key_is(s, n, "apiVersion")) {
+            e->api_version = p.value;
+        } else if (key_is(s, n, "metadata")) {
+            e->metadata = p.value;
+            e->metadata_key = p.key;
+        } else if (key_is(s, n, "spec")) {
+            e->spec = p.value;
+            e->spec_key = p.key;
+        }
+    }
+}
+
+/*
+ * The text of scalar <node> in <buf> when it fits, else copied into <arena>; NULL when <node> is
+ * not a scalar. For text read to decide (kind, apiVersion), which the config need not keep.
+ */
+static const char *text_into(struct fy_node *node, char *buf, size_t size, struct cw_arena *arena)
+{
+    if (!node || fy_node_get_type(node) != FYNT_SCALAR)
+        return NULL;
+    size_t len;
+    const char *s = fy_node_get_scalar(node, &len);
+    if (!s || len >= size)
+        return cw_node_text(arena, node);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
 }
 
 /* Decodes metadata into <meta>; returns -1 when the object cannot be identified. */
@@ -173,7 +219,8 @@ static int decode_meta(struct cw_decode *d, struct fy_node *node, struct cw_meta
     size_t saved = d->path_len;
     if (!node)
         cw_decode_error(d, NULL, "missing required field \"metadata\"");
-    d->path_len = (size_t)snprintf(d->path, sizeof(d->path), "metadata");
+    memcpy(d->path, "metadata", sizeof("metadata"));
+    d->path_len = sizeof("metadata") - 1;
     if (node)
         cw_decode_object(d, node, &meta_schema, &in);
     d->path_len = saved;
@@ -202,18 +249,19 @@ static const struct cw_schema top_schema = {.fields = top_fields};
  * "Kind ns/name" read straight from the document, so that problems found before (or inside)
  * metadata still name the object; just "Kind" when there is no usable name.
  */
-static const char *document_subject(struct cw_arena *arena, const char *kind, struct fy_node *root)
+static const char *document_subject(struct cw_arena *arena, const char *kind,
+                                    const struct envelope *e)
 {
-    struct fy_node *meta = lookup(root, "metadata");
-    const char *name = cw_node_text(arena, lookup(meta, "name"));
+    char name_buf[256], ns_buf[64];
+    const char *name = text_into(lookup(e->metadata, "name"), name_buf, sizeof(name_buf), arena);
     if (!name || !*name)
         return kind;
-    const char *ns = cw_node_text(arena, lookup(meta, "namespace"));
-    return cw_arena_printf(arena, "%s %s/%s", kind, ns && *ns ? ns : "default", name);
+    const char *ns = text_into(lookup(e->metadata, "namespace"), ns_buf, sizeof(ns_buf), arena);
+    return cw_arena_cat(arena, kind, " ", ns && *ns ? ns : "default", "/", name, NULL);
 }
 
-static void decode_resource(struct load *l, struct fy_node *root, const struct cw_kind_info *ki,
-                            uint32_t line, uint32_t col)
+static void decode_resource(struct load *l, struct fy_node *root, const struct envelope *e,
+                            const struct cw_kind_info *ki, uint32_t line, uint32_t col)
 {
     struct cw_config *cfg = l->cfg;
     struct cw_object *obj = cw_arena_alloc(&cfg->arena, ki->size);
@@ -224,28 +272,28 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct c
     struct cw_decode d = {.arena = &cfg->arena,
                           .diags = l->diags,
                           .file = l->file,
-                          .subject = document_subject(&cfg->arena, ki->name, root),
+                          .subject = document_subject(&cfg->arena, ki->name, e),
                           .object = obj,
                           .line = line,
                           .col = col};
     /* First, so that "metdata:" or "sepc:" gets its did-you-mean hint. */
     cw_decode_object(&d, root, &top_schema, obj);
     /* "metadata:" without a value is reported at that key. */
-    cw_node_position(lookup_key(root, "metadata"), &d.line, &d.col);
-    if (decode_meta(&d, lookup(root, "metadata"), &obj->meta) != 0)
+    cw_node_position(e->metadata_key, &d.line, &d.col);
+    if (decode_meta(&d, e->metadata, &obj->meta) != 0)
         return; /* reported; without a name there is nothing to give a status to */
     d.line = line;
     d.col = col;
-    d.subject = cw_arena_printf(&cfg->arena, "%s %s/%s", ki->name, obj->meta.ns, obj->meta.name);
+    d.subject = cw_arena_cat(&cfg->arena, ki->name, " ", obj->meta.ns, "/", obj->meta.name, NULL);
 
-    struct fy_node *spec = lookup(root, "spec");
-    if (!spec && ki->spec_required) {
+    if (!e->spec && ki->spec_required) {
         cw_decode_error(&d, NULL, "missing required field \"spec\"");
     } else {
         /* "spec:" without a value is reported at that key, not at the document's start. */
-        cw_node_position(lookup_key(root, "spec"), &d.line, &d.col);
-        d.path_len = (size_t)snprintf(d.path, sizeof(d.path), "spec");
-        cw_decode_object(&d, spec, ki->spec, obj); /* NULL runs post-checks on the empty spec */
+        cw_node_position(e->spec_key, &d.line, &d.col);
+        memcpy(d.path, "spec", sizeof("spec"));
+        d.path_len = sizeof("spec") - 1;
+        cw_decode_object(&d, e->spec, ki->spec, obj); /* NULL: post-checks on the empty spec */
     }
     register_object(l, obj, ki);
 }
@@ -280,8 +328,11 @@ static void decode_document_root(struct load *l, struct fy_node *root, int list_
                      "a manifest must be a mapping with apiVersion, kind and metadata");
         return;
     }
-    const char *kind = cw_node_text(&l->cfg->arena, lookup(root, "kind"));
-    const char *api = cw_node_text(&l->cfg->arena, lookup(root, "apiVersion"));
+    struct envelope e;
+    read_envelope(root, &e);
+    char kind_buf[64], api_buf[64];
+    struct cw_arena *arena = &l->cfg->arena;
+    const char *kind = text_into(e.kind, kind_buf, sizeof(kind_buf), arena);
     if (!kind || !*kind) {
         cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, NULL, where,
                      "missing required field \"kind\"");
@@ -292,23 +343,24 @@ static void decode_document_root(struct load *l, struct fy_node *root, int list_
         return;
     }
     const struct cw_kind_info *ki = cw_kind_info_by_name(kind);
-    const char *name = cw_node_text(&l->cfg->arena, lookup(lookup(root, "metadata"), "name"));
     if (!ki) {
+        const char *name = cw_node_text(arena, lookup(e.metadata, "name"));
         cw_diags_add(l->diags, CW_SEV_NOTE, l->file, line, col, NULL, where,
                      "skipping %s %s: causeway does not serve this kind", kind,
                      name ? name : "(unnamed)");
         l->cfg->skipped++;
         return;
     }
+    const char *api = text_into(e.api_version, api_buf, sizeof(api_buf), arena);
     if (!api || strcmp(api, ki->api_version) != 0) {
-        cw_node_position(lookup(root, "apiVersion"), &line, &col); /* the value to correct */
+        cw_node_position(e.api_version, &line, &col); /* the value to correct */
         cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col,
-                     document_subject(&l->cfg->arena, ki->name, root), "apiVersion",
+                     document_subject(arena, ki->name, &e), "apiVersion",
                      "%s must have apiVersion %s, got %s", ki->name, ki->api_version,
                      api ? api : "nothing");
         return;
     }
-    decode_resource(l, root, ki, line, col);
+    decode_resource(l, root, &e, ki, line, col);
 }
 
 /*

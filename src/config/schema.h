@@ -77,6 +77,11 @@ struct cw_decode {
     uint32_t line, col;       /* position of the node being decoded, for post-checks */
     char path[512];
     size_t path_len;
+    /* The scalar whose text was asked for last: a value's text is wanted by the null check and
+     * again by its decoder, and each fy_node_get_scalar costs hundreds of instructions. */
+    struct fy_node *text_node;
+    const char *text;
+    size_t text_len;
 };
 
 /* Decodes mapping <node> into <out> (zeroed by the caller) according to <schema>. */

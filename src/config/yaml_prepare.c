@@ -172,7 +172,7 @@ static bool check_keys(struct walk *w, struct fy_node *map)
         k.text = key_text(k.node, &k.len);
         if (!k.text)
             continue; /* a collection as a key: the decoder says keys must be strings */
-        merges |= is_merge_key(k.node);
+        merges |= k.len == 2 && k.text[0] == '<' && is_merge_key(k.node); /* text first: cheap */
         struct fy_node *first = NULL;
         for (int i = 0; small && i < n_seen && !first; i++)
             if (seen[i].len == k.len && memcmp(seen[i].text, k.text, k.len) == 0)

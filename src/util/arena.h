@@ -31,11 +31,15 @@ char *cw_arena_strndup(struct cw_arena *a, const char *s, size_t len);
 /* Copies the NUL-terminated <s>; NULL stays NULL. */
 char *cw_arena_strdup(struct cw_arena *a, const char *s);
 
+/* The concatenation of the strings given, up to a NULL: "a", "/", "b", NULL → "a/b". Cheaper
+ * than cw_arena_printf for the identities and subjects built for every loaded object. */
+char *cw_arena_cat(struct cw_arena *a, const char *first, ...) __attribute__((sentinel));
+
 /* printf into the arena. */
 char *cw_arena_printf(struct cw_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define CW_ARENA_NEW(a, type) ((type *)cw_arena_alloc((a), sizeof(type)))
+#define CW_ARENA_NEW(a, type)      ((type *)cw_arena_alloc((a), sizeof(type)))
 #define CW_ARENA_ARRAY(a, type, n) ((type *)cw_arena_alloc((a), sizeof(type) * (size_t)(n)))
 
 /* An array that grows inside an arena (old copies stay until the arena goes): for building
