@@ -299,27 +299,44 @@ static void print_listeners(const struct run_options *o, const struct cw_snapsho
                 snap->listeners.v[i]->http ? "http" : "tcp");
 }
 
-/* Runs the control loop until SIGTERM/SIGINT: signals, reloads, ejections. */
-static void control_loop(struct server *srv)
-{
-    uv_loop_t *loop = uv_default_loop();
-    cw_ejection_start(&srv->current->upstreams, loop, stderr);
+/* The control thread's loop: signals, reloads, ejections. */
+struct control {
+    uv_loop_t *loop;
     uv_signal_t sigterm, sigint, sighup;
-    uv_signal_init(loop, &sigterm);
-    uv_signal_init(loop, &sigint);
-    uv_signal_init(loop, &sighup);
-    sighup.data = srv;
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_signal_start(&sigint, on_signal, SIGINT);
-    uv_signal_start(&sighup, on_reload_signal, SIGHUP);
-    pthread_sigmask(SIG_UNBLOCK, &srv->held, NULL); /* one that came meanwhile is handled now */
-    uv_run(loop, UV_RUN_DEFAULT);
-    cw_proxy_stop(srv->proxy);
+};
+
+/* Sets up everything the control loop owns before the listeners accept: a gateway that
+ * accepts connections is whole (descriptors and all), and a signal that comes early waits,
+ * blocked, for its handler. */
+static void control_prepare(struct server *srv, struct control *c)
+{
+    c->loop = uv_default_loop();
+    cw_ejection_start(&srv->current->upstreams, c->loop, stderr);
+    uv_signal_init(c->loop, &c->sigterm);
+    uv_signal_init(c->loop, &c->sigint);
+    uv_signal_init(c->loop, &c->sighup);
+    c->sighup.data = srv;
+    uv_signal_start(&c->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&c->sigint, on_signal, SIGINT);
+    uv_signal_start(&c->sighup, on_reload_signal, SIGHUP);
+}
+
+static void control_close(struct server *srv, struct control *c)
+{
     cw_ejection_stop(&srv->current->upstreams);
-    uv_close((uv_handle_t *)&sigterm, NULL);
-    uv_close((uv_handle_t *)&sigint, NULL);
-    uv_close((uv_handle_t *)&sighup, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&c->sigterm, NULL);
+    uv_close((uv_handle_t *)&c->sigint, NULL);
+    uv_close((uv_handle_t *)&c->sighup, NULL);
+    uv_run(c->loop, UV_RUN_DEFAULT);
+}
+
+/* Runs the control loop until SIGTERM/SIGINT, then stops the proxy. */
+static void control_run(struct server *srv, struct control *c)
+{
+    pthread_sigmask(SIG_UNBLOCK, &srv->held, NULL); /* one that came meanwhile is handled now */
+    uv_run(c->loop, UV_RUN_DEFAULT);
+    cw_proxy_stop(srv->proxy);
+    control_close(srv, c);
 }
 
 static int serve(struct run_options *o, struct served *first)
@@ -347,15 +364,18 @@ static int serve(struct run_options *o, struct served *first)
     sigaddset(&held, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &held, NULL);
     struct server srv = {.options = o, .current = first, .held = held};
+    struct control control;
+    control_prepare(&srv, &control);
     srv.proxy = cw_proxy_start(&o->proxy);
     if (!srv.proxy) {
+        control_close(&srv, &control);
         if (o->access_log)
             cw_access_log_close(&log);
         return 1;
     }
     print_listeners(o, first->gen.snapshot);
     cw_generation_ref(&first->gen); /* the caller's reference stays with the caller */
-    control_loop(&srv);
+    control_run(&srv, &control);
     cw_generation_unref(&srv.current->gen);
     if (o->access_log)
         cw_access_log_close(&log);

@@ -415,6 +415,20 @@ static void on_deferred(struct cw_io_deferred *d)
         serve(s);
 }
 
+int cw_sock_detach(struct cw_sock *s, cw_sock_close_cb cb)
+{
+    if (s->closing || s->write_head || s->connect_cb || s->shutdown_cb)
+        return CW_EBADF;
+    int fd = s->fd;
+    cw_io_remove(s->loop, &s->watch);
+    s->closing = true;
+    s->reading = false;
+    s->close_cb = cb;
+    s->fd = -1;
+    serve_later(s);
+    return fd;
+}
+
 void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb)
 {
     if (s->closing)

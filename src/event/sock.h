@@ -146,6 +146,14 @@ void cw_sock_watch(struct cw_sock *s, int events, cw_sock_ready_cb cb);
 /* The owner's own call on the socket said EAGAIN for <events>: wait for the next event. */
 void cw_sock_blocked(struct cw_sock *s, int events);
 
+/*
+ * Hands the descriptor over to another owner (who adopts it with cw_sock_adopt), leaving it
+ * open: it leaves the loop's set now, and <cb> runs at the end of the batch as after a close.
+ * Only with nothing under way (no queued write, connect or shutdown): returns the descriptor, or
+ * CW_EBADF when the socket is busy or closing.
+ */
+int cw_sock_detach(struct cw_sock *s, cw_sock_close_cb cb);
+
 /* Closes the descriptor now; <cb> runs at the end of the batch, after the cancelled requests'
  * callbacks. */
 void cw_sock_close(struct cw_sock *s, cw_sock_close_cb cb);

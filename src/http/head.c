@@ -180,6 +180,7 @@ static const struct known_name hop_names[] = {
 };
 static const struct known_name name_connection = KNOWN("connection");
 static const struct known_name name_host = KNOWN("host");
+static const struct known_name name_upgrade = KNOWN("upgrade");
 static const struct known_name name_xff = KNOWN("x-forwarded-for");
 static const struct known_name name_xfp = KNOWN("x-forwarded-proto");
 
@@ -315,7 +316,8 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
     struct line_run run = {NULL, NULL};
     for (uint32_t i = 0; i < h->n_headers; i++) {
         const struct cw_header *hd = &h->headers[i];
-        if (hop_by_hop(&conn, hd->name) || is_name(hd->name, &name_xfp))
+        bool kept_upgrade = f->upgrade && is_name(hd->name, &name_upgrade);
+        if ((hop_by_hop(&conn, hd->name) && !kept_upgrade) || is_name(hd->name, &name_xfp))
             continue;
         if (is_name(hd->name, &name_xff)) {
             xff = &hd->value;
@@ -326,6 +328,8 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
         run_add(o, &run, hd);
     }
     run_flush(o, &run);
+    if (f->upgrade) /* the one hop-by-hop request a proxy passes on, named anew */
+        cw_out_lit(o, "Connection: upgrade\r\n");
     if (f->host) {
         cw_out_lit(o, "Host: ");
         cw_out_str(o, f->host);
@@ -349,14 +353,19 @@ void cw_http_write_response_head(struct cw_out *o, int st, const struct cw_http_
     cw_out_put(o, line, 13);
     put_span(o, h->reason);
     cw_out_lit(o, "\r\n");
+    /* A 101 switches the connection to the protocol its Upgrade header names: both go on. */
+    bool upgrade = st == 101;
     struct connection_list conn;
     split_connection(h, &conn);
     struct line_run run = {NULL, NULL};
     for (uint32_t i = 0; i < h->n_headers; i++)
-        if (!hop_by_hop(&conn, h->headers[i].name))
+        if (!hop_by_hop(&conn, h->headers[i].name) ||
+            (upgrade && is_name(h->headers[i].name, &name_upgrade)))
             run_add(o, &run, &h->headers[i]);
     run_flush(o, &run);
-    if (close)
+    if (upgrade)
+        cw_out_lit(o, "Connection: upgrade\r\n");
+    else if (close)
         cw_out_lit(o, "Connection: close\r\n");
     cw_out_lit(o, "\r\n");
 }

@@ -88,6 +88,7 @@ struct cw_forward_head {
     struct cw_span path; /* possibly rewritten request target */
     const char *host;    /* Host to send (rewritten), or NULL to keep the client's */
     const char *client_ip;
+    bool upgrade; /* the client asks to switch protocols: Upgrade goes on, with Connection */
 };
 
 /* Writes the request head sent upstream into <o>. */
@@ -95,7 +96,8 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
                                 const struct cw_forward_head *f);
 
 /* Writes the response head sent to the client (status <status>): hop-by-hop headers removed,
- * and "Connection: close" when <close> is set. */
+ * and "Connection: close" when <close> is set; a 101 keeps its Upgrade header and says
+ * "Connection: upgrade". */
 void cw_http_write_response_head(struct cw_out *o, int status, const struct cw_http_head *h,
                                  bool close);
 

@@ -5,6 +5,7 @@
  */
 #include "proxy/exchange.h"
 
+#include "event/event_types.h"
 #include "proxy/proxy.h"
 
 static void on_up_connect(void *data);
@@ -150,7 +151,7 @@ static void on_up_written(void *data)
 static void on_up_head(void *data, int status)
 {
     struct cw_exchange *ex = data;
-    if (status >= 200) {
+    if (status >= 200 || status == 101) {
         cw_attempts_report(&ex->attempts, status, NULL);
         ex->status = status;
         ex->resp_started = true;
@@ -221,6 +222,14 @@ void cw_exchange_client_head(const struct cw_exchange *ex, struct cw_out *o, boo
 bool cw_exchange_needs_eof(const struct cw_exchange *ex)
 {
     return ex->up && cw_h1_needs_eof(ex->up);
+}
+
+int cw_exchange_upgrade(struct cw_exchange *ex, char *rest, size_t cap, size_t *rest_len)
+{
+    int fd = ex->up ? cw_h1_detach(ex->up, rest, cap, rest_len) : CW_EBADF;
+    if (fd >= 0)
+        ex->up = NULL;
+    return fd;
 }
 
 bool cw_exchange_stalled(struct cw_exchange *ex)

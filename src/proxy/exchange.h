@@ -99,6 +99,12 @@ void cw_exchange_client_head(const struct cw_exchange *ex, struct cw_out *o, boo
 bool cw_exchange_needs_eof(const struct cw_exchange *ex);
 
 /*
+ * The upstream switched protocols (101, during on_head): its descriptor, now the caller's, and
+ * the bytes that followed the head (see cw_h1_detach). The exchange only ends after this.
+ */
+int cw_exchange_upgrade(struct cw_exchange *ex, char *rest, size_t cap, size_t *rest_len);
+
+/*
  * Nothing moved for the client connection's idle timeout while the request body was on its
  * way. True when the upstream held it up (bytes wait for it to take them, or its own deadline
  * runs): the exchange then fails (504, counted against the host, on_failed follows) or keeps

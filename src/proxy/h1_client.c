@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "event/sock.h"
+#include "http/chunked.h"
 #include "http/response_head.h"
 #include "util/xalloc.h"
 
@@ -20,6 +21,7 @@ struct work {
     llhttp_t parser;
     struct cw_http_head head;
     struct cw_response_framing plain;
+    struct cw_chunked_tail tail; /* of a chunked response body */
     char bytes[CW_HTTP_MAX_HEAD];
 };
 _Static_assert(sizeof(struct work) <= CW_BLOCK_SIZE, "a response's work fits a block");
@@ -217,6 +219,7 @@ static void expect_response(struct cw_h1_conn *u)
 /* llhttp takes this response from its first byte on. */
 static void start_parser(struct cw_h1_conn *u)
 {
+    memset(&u->work->tail, 0, sizeof(u->work->tail));
     llhttp_init(&u->work->parser, HTTP_RESPONSE, &cw_http_head_settings);
     u->work->parser.data = &u->work->head;
     u->parser_started = true;
@@ -359,7 +362,17 @@ static void process(struct cw_h1_conn *u)
                 return;
             continue;
         }
-        hand_over(u, start, (size_t)(u->work->bytes + u->parsed - start), err == HPE_PAUSED);
+        size_t n = (size_t)(u->work->bytes + u->parsed - start);
+        bool done = err == HPE_PAUSED;
+        if (u->work->parser.flags & F_CHUNKED) {
+            cw_chunked_tail_add(&u->work->tail, start, n);
+            if (done && !cw_chunked_tail_ok(&u->work->tail)) {
+                fail(u, "invalid response body from upstream: chunked body must end with CRLF",
+                     true);
+                return;
+            }
+        }
+        hand_over(u, start, n, done);
         return;
     }
     if (u->data && u->parsed == u->len)
@@ -563,6 +576,27 @@ struct cw_h1_conn *cw_h1_acquire(struct cw_h1_pools *p, const struct cw_upstream
     }
     u->sock.data = u;
     return u;
+}
+
+static void on_detached(struct cw_sock *s)
+{
+    free(s->data);
+}
+
+int cw_h1_detach(struct cw_h1_conn *u, char *rest, size_t cap, size_t *rest_len)
+{
+    size_t n = u->len - u->parsed;
+    if (u->closing || !u->work || n > cap)
+        return CW_EBADF;
+    int fd = cw_sock_detach(&u->sock, on_detached);
+    if (fd < 0)
+        return fd;
+    memcpy(rest, u->work->bytes + u->parsed, n);
+    *rest_len = n;
+    u->closing = true; /* nothing more happens on <u>; its memory goes with the detach */
+    u->data = NULL;
+    drop_work(u);
+    return fd;
 }
 
 void cw_h1_release(struct cw_h1_conn *u, bool reusable)

@@ -86,6 +86,14 @@ void cw_h1_pause(struct cw_h1_conn *u);
  * closed. No callback comes after this. */
 void cw_h1_release(struct cw_h1_conn *u, bool reusable);
 
+/*
+ * After a 101 Switching Protocols (during on_head): the connection's descriptor, now the
+ * caller's, and the bytes that came after the head (copied into <rest>, at most <cap>, their
+ * count in *rest_len). <u> is gone. A negative error when the connection cannot be handed over
+ * (request bytes still queued, more bytes than <cap>).
+ */
+int cw_h1_detach(struct cw_h1_conn *u, char *rest, size_t cap, size_t *rest_len);
+
 /* The current response: its status; whether the connection may carry another request; whether
  * the body ends only when the upstream closes; whether the connection came from a pool. */
 int cw_h1_status(const struct cw_h1_conn *u);

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "event/sock.h"
+#include "http/chunked.h"
 #include "proxy/exchange.h"
 #include "proxy/http_decide.h"
 #include "proxy/proxy_int.h"
@@ -50,6 +52,7 @@ struct request {
     const struct cw_route *route;
     const struct cw_cluster *cluster;
     char *log_text; /* "METHOD\0path\0host\0" copied for the access log */
+    struct cw_chunked_tail tail; /* of a chunked request body */
     uint64_t start_ms, bytes_in, bytes_out;
     uint64_t body_in; /* request body bytes forwarded so far (with chunk framing) */
     char bytes[CW_HTTP_MAX_HEAD];
@@ -597,6 +600,24 @@ static void parse_head(struct http_conn *c)
     local_reply(c, status, status == 431 ? "too many request headers" : why, true, NULL);
 }
 
+/* The request body's framing is broken: what was forwarded is cut short (the upstream
+ * connection closes, so nothing of the rest can be read as a request of its own), and the
+ * client gets 400 when no response has begun. */
+static void malformed_body(struct http_conn *c, const char *why)
+{
+    struct request *rq = c->rq;
+    if (rq->resp_started) {
+        abort_request(c, "malformed request body");
+        return;
+    }
+    cw_exchange_end(&rq->ex); /* the body is incomplete: the upstream is not pooled */
+    c->keep_alive = false;
+    char text[200];
+    snprintf(text, sizeof(text), "malformed request body: %s", why);
+    rq->reason = "malformed request body";
+    local_reply(c, 400, text, true, NULL);
+}
+
 /* Sends the request body bytes the buffer holds; on_sent asks for more. */
 static void forward_body(struct http_conn *c)
 {
@@ -617,8 +638,14 @@ static void forward_body(struct http_conn *c)
         end = llhttp_get_error_pos(&rq->parser);
         llhttp_resume(&rq->parser);
         last = true;
-    } else if (err != HPE_OK) {
-        abort_request(c, "malformed request body");
+    }
+    bool chunked = rq->parser.flags & F_CHUNKED;
+    if (chunked)
+        cw_chunked_tail_add(&rq->tail, start, (size_t)(end - start));
+    if ((err != HPE_OK && err != HPE_PAUSED) || (last && chunked && !cw_chunked_tail_ok(&rq->tail))) {
+        malformed_body(c, err == HPE_PAUSED || err == HPE_OK
+                              ? "chunked body must end with CRLF"
+                              : llhttp_get_error_reason(&rq->parser));
         return;
     }
     c->parsed = (size_t)(end - rq->bytes);
@@ -755,10 +782,68 @@ static void on_ex_sent(void *data)
     forward_body(c);
 }
 
+static void on_sock_closed(struct cw_sock *s);
+
+/* The upstream answered 101 to a request that asked to switch protocols: the connection
+ * becomes a tunnel, with the 101 head (and what the upstream sent after it) its first bytes to
+ * the client. The access log's line for the request is written when the tunnel ends. */
+static void switch_protocols(struct http_conn *c)
+{
+    struct request *rq = c->rq;
+    size_t rest = sizeof(rq->bytes);
+    char *to_client = cw_xmalloc(rest + CW_HTTP_MAX_HEAD);
+    struct cw_out head = {0};
+    cw_exchange_client_head(&rq->ex, &head, false);
+    memcpy(to_client, head.p, head.len);
+    int up_fd = cw_exchange_upgrade(&rq->ex, to_client + head.len, rest, &rest);
+    int client_fd = up_fd < 0 ? up_fd : cw_sock_detach(&c->sock, on_sock_closed);
+    if (client_fd < 0) {
+        if (up_fd >= 0)
+            close(up_fd);
+        free(to_client);
+        cw_out_free(&head);
+        abort_request(c, "protocol switch failed");
+        return;
+    }
+    struct cw_upgrade u = {
+        .gen = c->gen,
+        .listener = c->listener,
+        .route = rq->route,
+        .attempts = &rq->ex.attempts,
+        .client_fd = client_fd,
+        .up_fd = up_fd,
+        .to_client = to_client,
+        .to_client_len = head.len + rest,
+        .to_upstream = rq->bytes + c->parsed,
+        .to_upstream_len = c->len - c->parsed,
+        .log = {rq->log_text, rq->start_ms, rq->bytes_in, rq->bytes_out + head.len},
+    };
+    rq->log_text = NULL; /* the tunnel's now */
+    cw_tcp_proxy_upgrade(c->w, &u);
+    free(to_client);
+    cw_out_free(&head);
+    /* What is left of the connection goes without a line in the log: the tunnel writes it. */
+    c->closing = true;
+    cw_exchange_end(&rq->ex);
+    free(c->head_out);
+    c->head_out = NULL;
+    cw_timer_stop(&c->w->io, &c->timer);
+}
+
 static void on_ex_head(void *data, int status)
 {
     struct http_conn *c = data;
     struct request *rq = c->rq;
+    if (status == 101 && cw_http_wants_upgrade(&rq->parser)) {
+        switch_protocols(c);
+        return;
+    }
+    if (status == 101) { /* a switch the client did not ask for cannot be passed on */
+        cw_exchange_end(&rq->ex);
+        c->keep_alive = c->keep_alive && rq->body_done;
+        local_reply(c, 502, "upstream switched protocols unasked", true, NULL);
+        return;
+    }
     if (status < 200) {
         write_interim(c);
         return;

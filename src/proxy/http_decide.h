@@ -38,4 +38,8 @@ void cw_http_decide(struct cw_http_decision *d, const llhttp_t *p, const struct 
                     const struct cw_snapshot_listener *l, uint64_t max_body,
                     const char *client_ip, struct cw_worker *w, struct cw_out *out);
 
+/* The request asks to switch protocols (Connection: upgrade and an Upgrade header; not a
+ * CONNECT): it is forwarded with both, and a 101 turns the connection into a tunnel. */
+bool cw_http_wants_upgrade(const llhttp_t *p);
+
 #endif

@@ -11,6 +11,7 @@
 #include "proxy/exchange.h"
 #include "proxy/h1_client.h"
 #include "proxy/proxy.h"
+#include "upstream/attempts.h"
 
 /* Every live connection is on its worker's list so that shutdown can close what remains. */
 struct cw_conn_link {
@@ -20,11 +21,19 @@ struct cw_conn_link {
     void (*drain)(struct cw_conn_link *link);
 };
 
+struct cw_worker_listener;
+struct sockaddr_storage;
+
+/* An accept handler: <fd> is the accepted connection, now the handler's. */
+typedef void (*cw_accept_fn)(struct cw_worker_listener *wl, int fd,
+                             const struct sockaddr_storage *peer);
+
 struct cw_worker_listener {
     struct cw_io_watch watch;                    /* watch.fd: the listening socket */
     struct cw_timer pause_timer;                 /* out of descriptors: accepting waits a moment */
     const struct cw_snapshot_listener *listener; /* of the worker's generation */
     uint16_t port; /* the socket's port: a reload finds the listener again by it */
+    cw_accept_fn accept; /* the session its connections start (HTTP or TCP tunnel) */
     struct cw_worker *worker;
 };
 
@@ -69,10 +78,36 @@ struct cw_cluster *cw_worker_pick_cluster(struct cw_worker *w, const struct cw_r
 /* Writes the worker's buffered access-log lines, if any. */
 void cw_access_log_flush_if(struct cw_worker *w);
 
+/* What an HTTP request that switched protocols hands to its tunnel for the access log. */
+struct cw_upgrade_log {
+    char *text; /* "METHOD\0path\0host\0", owned by the tunnel (NULL without an access log) */
+    uint64_t start_ms, bytes_in, bytes_out; /* the request's, before the switch */
+};
+
+/* An HTTP connection whose upstream answered 101 Switching Protocols: both descriptors, and
+ * the bytes each side sent past the heads, become a tunnel (the TCP tunnel's code path). */
+struct cw_upgrade {
+    struct cw_generation *gen;
+    const struct cw_snapshot_listener *listener;
+    const struct cw_route *route;
+    const struct cw_attempts *attempts; /* the host that answered, and the tries before */
+    int client_fd, up_fd;
+    const char *to_client; /* the 101 head and what the upstream sent after it */
+    size_t to_client_len;
+    const char *to_upstream; /* what the client sent after its request head */
+    size_t to_upstream_len;
+    struct cw_upgrade_log log;
+};
+
+/* Starts the tunnel of <u> (its descriptors and the log text are the tunnel's from now on). */
+void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u);
+
 /* The accept handler of TCP listeners: <fd> is the accepted connection, now the tunnel's. */
-struct sockaddr_storage;
 void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd,
                          const struct sockaddr_storage *peer);
+
+/* The accept handler for the connections of listener <l> (sessions.c). */
+cw_accept_fn cw_session_accept_for(const struct cw_snapshot_listener *l);
 
 /* Monotonic milliseconds of the worker's loop. */
 static inline uint64_t cw_worker_now(struct cw_worker *w)

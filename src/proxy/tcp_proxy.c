@@ -12,10 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "proxy/proxy_int.h"
 #include "event/sock.h"
 #include "event/splice_pipe.h"
+#include "proxy/proxy_int.h"
 #include "upstream/attempts.h"
 #include "util/xalloc.h"
 
@@ -67,6 +68,9 @@ struct tunnel {
     /* Connected, but the outcome for outlier detection waits for the upstream's first byte:
      * one that accepts and then dies before speaking failed, not succeeded. */
     bool outcome_pending;
+    /* An HTTP connection that switched protocols: logged as its request (http, status 101). */
+    struct cw_upgrade_log http;
+    bool from_http;
 };
 
 static void log_tunnel(struct tunnel *t)
@@ -92,6 +96,18 @@ static void log_tunnel(struct tunnel *t)
         .retries = cw_attempts_retries(&t->attempts),
         .reason = t->reason,
     };
+    if (t->from_http) {
+        const struct cw_upgrade_log *u = &t->http;
+        r.protocol = "http";
+        r.method = u->text ? u->text : "-";
+        r.path = u->text ? r.method + strlen(r.method) + 1 : "-";
+        r.host = u->text ? r.path + strlen(r.path) + 1 : "-";
+        r.route = t->route ? route : "exposed";
+        r.status = 101;
+        r.bytes_in += u->bytes_in;
+        r.bytes_out += u->bytes_out;
+        r.reason = NULL; /* how a tunnel ends is no failure of the request */
+    }
     cw_access_log_add(log, &t->w->log, &r);
 }
 
@@ -113,6 +129,7 @@ static void release(struct tunnel *t)
     if (t->to_down.spliced)
         cw_splice_pipe_close(&t->to_down.pipe);
     free(t->replay);
+    free(t->http.text);
     cw_generation_unref(t->gen);
     free(t);
 }
@@ -560,4 +577,56 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
         return;
     }
     try_connect(t);
+}
+
+/* ---- HTTP connections that switched protocols ---- */
+
+/* Hands <d> bytes that arrived before the tunnel existed, as if it had just read them. */
+static void inject(struct tunnel *t, struct direction *d, const char *p, size_t n)
+{
+    if (n == 0 || t->closing)
+        return;
+    if (n > d->size) {
+        free(d->buf);
+        d->buf = cw_xmalloc(n);
+        d->size = n;
+    }
+    memcpy(d->buf, p, n);
+    struct cw_buf b = cw_buf_init(d->buf, n);
+    on_read(d->from, (ssize_t)n, &b);
+}
+
+void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u)
+{
+    struct tunnel *t = cw_xcalloc(1, sizeof(*t));
+    if (cw_sock_adopt(&w->io, &t->down, u->client_fd) != 0) {
+        close(u->up_fd);
+        free(u->log.text);
+        free(t);
+        return;
+    }
+    t->w = w;
+    t->gen = cw_generation_ref(u->gen);
+    t->listener = u->listener;
+    t->route = u->route;
+    t->uc = u->attempts->uc;
+    t->attempts = *u->attempts;
+    t->start_ms = u->log.start_ms;
+    t->http = u->log;
+    t->from_http = true;
+    t->link.force_close = force_close;
+    t->down.data = t->timer.data = t;
+    t->open_handles = 1;
+    t->replay_off = true; /* the upstream already answered: nothing is replayed */
+    cw_worker_track(w, &t->link);
+    if (cw_sock_adopt(&w->io, &t->up, u->up_fd) != 0) {
+        close_tunnel(t, "upstream lost in the switch");
+        return;
+    }
+    t->up.data = t;
+    t->up_open = true;
+    t->open_handles++;
+    start_streaming(t);
+    inject(t, &t->to_down, u->to_client, u->to_client_len);
+    inject(t, &t->to_up, u->to_upstream, u->to_upstream_len);
 }

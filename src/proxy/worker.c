@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/http_conn.h"
 #include "event/listener.h"
 #include "proxy/proxy_int.h"
 #include "event/sock.h"
@@ -116,10 +115,7 @@ static void on_listener_event(struct cw_io_watch *watch, uint32_t events)
         }
         if (fd < 0)
             continue; /* the client gave up before it was accepted (ECONNABORTED and the like) */
-        if (wl->listener->http)
-            cw_http_accept(wl, fd, &peer);
-        else
-            cw_tcp_proxy_accept(wl, fd, &peer);
+        wl->accept(wl, fd, &peer);
     }
 }
 
@@ -265,6 +261,7 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
         w->listeners[i].listener = snap->listeners.v[i];
         w->listeners[i].port = snap->listeners.v[i]->port;
         w->listeners[i].worker = w;
+        w->listeners[i].accept = cw_session_accept_for(snap->listeners.v[i]);
         w->listeners[i].watch.fd = cw_listener_socket(p->cfg->bind, snap->listeners.v[i]->port,
                                                       snap->listeners.v[i]->http, err, sizeof(err));
         if (w->listeners[i].watch.fd < 0) {

@@ -803,9 +803,9 @@ class HalfCloseServer(_ThreadServer):
             if not d:
                 break
             data += d
+        self.received.append(data)  # before the answer: a client that reads it may look
         if self.mode == "echo-after-eof":
             c.sendall(b"got %d bytes\n" % len(data))
-        self.received.append(data)
         self.done.set()
         c.close()
 

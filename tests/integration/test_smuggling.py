@@ -145,3 +145,32 @@ def test_a_response_connection_list_keeps_the_response_framed(stack):
     r = c.read_response()
     assert r.status == 200 and r.body == b"ok\n"
     c.close()
+
+
+def test_a_chunked_body_ending_in_a_bare_lf_is_refused(stack):
+    # llhttp would end the body at "0\r\n\n"; the upstream, reading the same bytes, might not,
+    # and would take what follows as a request of its own. The end is never forwarded.
+    srv = stack.server(RecordingServer, DALLAS, 38055, ok)
+    gateway(stack, 38005, 38055)
+    c = Conn(GW, 38005)
+    c.send(b"POST /outer HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\nGET /smuggled HTTP/1.1\r\n"
+           b"Host: victim\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 400, r
+    assert r.text.startswith("malformed request body: chunked body must end with CRLF"), r.text
+    assert c.closed_by_peer(3)
+    got = srv.all_bytes()
+    assert b"0\r\n\n" not in got and b"/smuggled" not in got, got
+
+
+def test_a_malformed_chunk_gets_400_not_a_bare_close(stack):
+    stack.server(RecordingServer, DALLAS, 38056, ok)
+    gateway(stack, 38006, 38056)
+    c = Conn(GW, 38006)
+    c.send(b"POST /outer HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+    r = c.read_response()
+    assert r is not None and r.status == 400, r
+    assert r.text.startswith("malformed request body"), r.text
+    assert c.closed_by_peer(3)

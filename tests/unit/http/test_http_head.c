@@ -210,6 +210,40 @@ static void a_request_line_without_version_is_refused(void **state)
     parse_llhttp(HTTP_REQUEST, "GET /admin HTTP/1.0\r\nHost: api.example.com\r\n\r\n");
 }
 
+/* An upgrade request keeps its Upgrade header and says "Connection: upgrade" (whatever else its
+ * Connection header listed); without the upgrade both are hop-by-hop and dropped. */
+static void an_upgrade_request_keeps_upgrade_and_connection(void **state)
+{
+    (void)state;
+    const char *in = "GET /chat HTTP/1.1\r\nHost: a.example\r\nConnection: keep-alive, Upgrade"
+                     "\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n";
+    parse_llhttp(HTTP_REQUEST, in);
+    struct cw_forward_head f = {
+        .method = "GET", .path = {"/chat", 5}, .client_ip = "127.0.0.9", .upgrade = true};
+    struct cw_out o = {0};
+    cw_http_write_request_head(&o, &head, &f);
+    cw_out_put(&o, "", 1);
+    assert_string_equal(o.p, "GET /chat HTTP/1.1\r\nHost: a.example\r\nUpgrade: websocket\r\n"
+                             "Sec-WebSocket-Key: k\r\nConnection: upgrade\r\n"
+                             "X-Forwarded-For: 127.0.0.9\r\nX-Forwarded-Proto: http\r\n\r\n");
+    cw_out_free(&o);
+    char *plain = request_out(in, NULL);
+    assert_null(strstr(plain, "Upgrade"));
+    assert_null(strstr(plain, "Connection"));
+    free(plain);
+}
+
+static void a_101_keeps_upgrade_and_connection(void **state)
+{
+    (void)state;
+    char *got = response_out("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                             "Connection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n",
+                             false, true);
+    assert_string_equal(got, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                             "Sec-WebSocket-Accept: x\r\nConnection: upgrade\r\n\r\n");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +254,8 @@ int main(void)
         cmocka_unit_test(a_long_connection_list_is_honoured_to_the_end),
         cmocka_unit_test(request_heads_get_forwarding_headers),
         cmocka_unit_test(a_rewritten_host_replaces_the_clients),
+        cmocka_unit_test(an_upgrade_request_keeps_upgrade_and_connection),
+        cmocka_unit_test(a_101_keeps_upgrade_and_connection),
         cmocka_unit_test(a_connection_list_never_removes_framing_or_host),
         cmocka_unit_test(a_response_connection_list_never_removes_framing),
         cmocka_unit_test(a_request_line_without_version_is_refused),

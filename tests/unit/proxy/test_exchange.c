@@ -441,6 +441,24 @@ static void an_upstream_that_never_answers_gets_504(void **state)
     settle();
 }
 
+/* llhttp ends a chunked body at "0\r\n\n"; the client must not get such an end. */
+static void a_chunked_response_that_ends_with_a_bare_lf_is_broken(void **state)
+{
+    (void)state;
+    start(GET_HEAD, false);
+    int fd = accept_up(NULL);
+    read_request(fd);
+    const char bad[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\n";
+    send_all(fd, bad, sizeof(bad) - 1);
+    run_until(ended, "the broken response");
+    assert_string_equal(R.log, "head:200 broken");
+    assert_int_equal(R.dones, 0);
+    assert_null(memmem(R.body, R.body_len, "0\r\n\n", 4));
+    cw_exchange_end(&R.ex);
+    close(fd);
+    settle();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +470,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_stale_pooled_connection_is_retried_fresh_on_the_same_host,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(an_upstream_that_never_answers_gets_504, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_chunked_response_that_ends_with_a_bare_lf_is_broken,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
