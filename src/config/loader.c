@@ -18,6 +18,7 @@
 #include "config/kinds.h"
 #include "config/yaml.h"
 #include "util/strmap.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 struct load {
@@ -403,6 +404,29 @@ static void report_size(struct load *l, uint64_t size)
                  CW_CONFIG_MAX_FILE_BYTES >> 20);
 }
 
+/* Manifests are UTF-8 text (as Kubernetes reads them). Anything else is refused before
+ * libfyaml sees it: its reader never returns on some invalid bytes (a 3-byte directive line
+ * "%\x88\n" hangs it), and a hung reload would take the control thread with it. */
+static bool is_utf8(struct load *l, const char *text, size_t len)
+{
+    size_t bad = cw_utf8_valid_prefix(text, len);
+    if (bad == len)
+        return true;
+    uint32_t line = 1, col = 1;
+    for (size_t i = 0; i < bad; i++) {
+        if (text[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+            col++;
+        }
+    }
+    cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, NULL, NULL,
+                 "not UTF-8 text: byte 0x%02x cannot start or continue a character here",
+                 (unsigned char)text[bad]);
+    return false;
+}
+
 static int load_yaml(struct load *l, const char *text, size_t len)
 {
     l->cfg->files++;
@@ -410,6 +434,8 @@ static int load_yaml(struct load *l, const char *text, size_t len)
         report_size(l, len);
         return -1;
     }
+    if (!is_utf8(l, text, len))
+        return -1;
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;

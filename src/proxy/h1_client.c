@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event/sock.h"
+#include "event/transport.h"
 #include "http/chunked.h"
 #include "http/response_head.h"
 #include "util/xalloc.h"
@@ -35,7 +35,7 @@ enum later {
 };
 
 struct cw_h1_conn {
-    struct cw_sock sock;
+    struct cw_transport tr;
     struct cw_sock_write write_req;
     struct cw_io_deferred deferred;
     unsigned later; /* enum later */
@@ -93,9 +93,9 @@ static void drop_work(struct cw_h1_conn *u)
     u->len = u->parsed = 0;
 }
 
-static void on_closed(struct cw_sock *s)
+static void on_closed(struct cw_transport *t)
 {
-    free(s->data);
+    free(t->data);
 }
 
 static void close_up(struct cw_h1_conn *u)
@@ -106,7 +106,7 @@ static void close_up(struct cw_h1_conn *u)
     u->data = NULL;
     unlink_pool(u);
     drop_work(u);
-    cw_sock_close(&u->sock, on_closed);
+    cw_transport_close(&u->tr, on_closed);
 }
 
 /* Closes the pooled connections idle since before <before> (all of them: UINT64_MAX). */
@@ -181,7 +181,7 @@ bool cw_h1_reused(const struct cw_h1_conn *u)
 
 bool cw_h1_sending(const struct cw_h1_conn *u)
 {
-    return !u->closing && cw_sock_writes_queued(&u->sock);
+    return !u->closing && cw_transport_writes_queued(&u->tr);
 }
 
 bool cw_h1_keep_alive(const struct cw_h1_conn *u)
@@ -227,9 +227,9 @@ static void start_parser(struct cw_h1_conn *u)
 
 /* ---- reading the response ---- */
 
-static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
+static void on_alloc(struct cw_transport *t, struct cw_buf *buf)
 {
-    struct cw_h1_conn *u = s->data;
+    struct cw_h1_conn *u = t->data;
     if (!u->work) { /* idle: a byte or an EOF only says the connection is done */
         *buf = cw_buf_init(u->pools->probe, sizeof(u->pools->probe));
         return;
@@ -237,7 +237,7 @@ static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
     *buf = cw_buf_init(u->work->bytes + u->len, sizeof(u->work->bytes) - u->len);
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf);
+static void on_read(struct cw_transport *t, ssize_t nread, const struct cw_buf *buf);
 static void run_later(struct cw_h1_conn *u);
 
 /* Registers or unregisters the socket for reading, only on a change. */
@@ -247,9 +247,9 @@ static void set_reading(struct cw_h1_conn *u, bool on)
         return;
     u->reading = on;
     if (on)
-        cw_sock_read_start(&u->sock, on_alloc, on_read);
+        cw_transport_read_start(&u->tr, on_alloc, on_read);
     else
-        cw_sock_read_stop(&u->sock);
+        cw_transport_read_stop(&u->tr);
 }
 
 /* Fails the connection towards its owner, who hears nothing more from it. */
@@ -379,10 +379,10 @@ static void process(struct cw_h1_conn *u)
         u->len = u->parsed = 0; /* everything handed on: reuse the buffer from the start */
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
+static void on_read(struct cw_transport *t, ssize_t nread, const struct cw_buf *buf)
 {
     (void)buf;
-    struct cw_h1_conn *u = s->data;
+    struct cw_h1_conn *u = t->data;
     if (nread == 0)
         return;
     if (!u->data) { /* idle in the pool: bytes or EOF mean it cannot be reused */
@@ -488,7 +488,7 @@ static void on_written(struct cw_sock_write *req, int status)
 void cw_h1_write(struct cw_h1_conn *u, const char *p, size_t n)
 {
     struct cw_buf b = cw_buf_init((char *)p, n);
-    int done = cw_sock_try_write(&u->sock, &b, 1);
+    int done = cw_transport_try_write(&u->tr, &b, 1, false);
     if (done == (int)n) {
         deliver_later(u, LATER_WRITTEN);
         return;
@@ -502,7 +502,7 @@ void cw_h1_write(struct cw_h1_conn *u, const char *p, size_t n)
         b.len -= (size_t)done;
     }
     u->write_req.data = u;
-    if (cw_sock_write(&u->sock, &u->write_req, &b, 1, on_written) != 0)
+    if (cw_transport_write(&u->tr, &u->write_req, &b, 1, on_written) != 0)
         fail(u, "upstream write failed", u->head_done);
 }
 
@@ -521,9 +521,9 @@ static void start_exchange(struct cw_h1_conn *u, bool head_only, const struct cw
     expect_response(u);
 }
 
-static void on_connected(struct cw_sock *s, int status)
+static void on_connected(struct cw_transport *t, int status)
 {
-    struct cw_h1_conn *u = s->data;
+    struct cw_h1_conn *u = t->data;
     if (u->closing || status == CW_ECANCELED)
         return;
     if (status < 0) {
@@ -568,19 +568,18 @@ struct cw_h1_conn *cw_h1_acquire(struct cw_h1_pools *p, const struct cw_upstream
     u->host_index = host_index;
     start_exchange(u, head_only, ev, data);
     const struct cw_host *h = &ups->clusters[cluster].hosts[host_index];
-    int rc = cw_sock_connect(p->io, &u->sock, (const struct sockaddr *)&h->addr, on_connected);
+    int rc = cw_transport_connect(p->io, &u->tr, (const struct sockaddr *)&h->addr, u, on_connected);
     if (rc != 0) { /* never started: reported from the loop */
         u->failed_why = cw_sock_connect_error(rc);
         deliver_later(u, LATER_FAILED);
         return u;
     }
-    u->sock.data = u;
     return u;
 }
 
-static void on_detached(struct cw_sock *s)
+static void on_detached(struct cw_transport *t)
 {
-    free(s->data);
+    free(t->data);
 }
 
 int cw_h1_detach(struct cw_h1_conn *u, char *rest, size_t cap, size_t *rest_len)
@@ -588,7 +587,7 @@ int cw_h1_detach(struct cw_h1_conn *u, char *rest, size_t cap, size_t *rest_len)
     size_t n = u->len - u->parsed;
     if (u->closing || !u->work || n > cap)
         return CW_EBADF;
-    int fd = cw_sock_detach(&u->sock, on_detached);
+    int fd = cw_transport_detach(&u->tr, on_detached);
     if (fd < 0)
         return fd;
     memcpy(rest, u->work->bytes + u->parsed, n);
@@ -611,7 +610,7 @@ void cw_h1_release(struct cw_h1_conn *u, bool reusable)
     /* A write completion may still be on its way to the owner (it is delivered from the loop,
      * and the response can overtake it): what counts is that no byte waits in the socket. */
     bool poolable = reusable && !u->closing && u->ups == p->ups && !p->draining &&
-                    cw_h1_keep_alive(u) && !cw_sock_writes_queued(&u->sock);
+                    cw_h1_keep_alive(u) && !cw_transport_writes_queued(&u->tr);
     struct host_pool *hp = poolable ? pool_of(p, u->cluster, u->host_index) : NULL;
     if (!hp || hp->idle >= POOL_IDLE_LIMIT) {
         close_up(u);

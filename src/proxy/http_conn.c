@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "event/sock.h"
+#include "event/transport.h"
 #include "http/chunked.h"
 #include "proxy/exchange.h"
 #include "proxy/http_decide.h"
@@ -65,7 +65,7 @@ struct http_conn {
     struct cw_generation *gen; /* referenced; moves to the worker's newest between requests */
     const struct cw_snapshot_listener *listener;  /* of <gen> */
     const struct cw_worker_listener *accepted_on; /* its listener follows reloads */
-    struct cw_sock sock;
+    struct cw_transport tr;
     struct cw_timer timer;
     struct request *rq; /* NULL while idle */
     size_t len, parsed; /* bytes in rq->bytes, and how many of them were handled */
@@ -188,9 +188,9 @@ static void end_request(struct http_conn *c)
 
 /* ---- lifetime ---- */
 
-static void on_sock_closed(struct cw_sock *s)
+static void on_closed(struct cw_transport *t)
 {
-    struct http_conn *c = s->data;
+    struct http_conn *c = t->data;
     cw_worker_untrack(c->w, &c->link);
     cw_block_put(&c->w->blocks, c->rq);
     cw_generation_unref(c->gen);
@@ -208,7 +208,7 @@ static void close_conn(struct http_conn *c)
     c->head_out = NULL;
     cw_out_free(&c->out);
     cw_timer_stop(&c->w->io, &c->timer);
-    cw_sock_close(&c->sock, on_sock_closed);
+    cw_transport_close(&c->tr, on_closed);
 }
 
 static void force_close(struct cw_conn_link *link)
@@ -326,9 +326,9 @@ static void on_timer(struct cw_timer *t)
 
 /* ---- reading ---- */
 
-static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
+static void on_alloc(struct cw_transport *t, struct cw_buf *buf)
 {
-    struct http_conn *c = s->data;
+    struct http_conn *c = t->data;
     if (c->state == HTTP_LINGERING) { /* dropped: any space will do */
         *buf = cw_buf_init(c->w->drop, sizeof(c->w->drop));
         return;
@@ -341,24 +341,24 @@ static void stop_reading(struct http_conn *c)
 {
     if (c->reading) {
         c->reading = false;
-        cw_sock_read_stop(&c->sock);
+        cw_transport_read_stop(&c->tr);
     }
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf);
+static void on_read(struct cw_transport *t, ssize_t nread, const struct cw_buf *buf);
 
 static void start_reading(struct http_conn *c)
 {
     if (!c->reading && !c->closing && c->len < CW_HTTP_MAX_HEAD) {
         c->reading = true;
-        cw_sock_read_start(&c->sock, on_alloc, on_read);
+        cw_transport_read_start(&c->tr, on_alloc, on_read);
     }
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
+static void on_read(struct cw_transport *t, ssize_t nread, const struct cw_buf *buf)
 {
     (void)buf;
-    struct http_conn *c = s->data;
+    struct http_conn *c = t->data;
     if (nread == 0)
         return;
     if (nread == CW_ENOBUFS) {
@@ -399,9 +399,9 @@ static void compact(struct http_conn *c)
 
 /* ---- the end of a request, and of the connection ---- */
 
-static void on_final_shutdown(struct cw_sock *s, int status)
+static void on_final_shutdown(struct cw_transport *t, int status)
 {
-    struct http_conn *c = s->data;
+    struct http_conn *c = t->data;
     if (status < 0 || c->state != HTTP_LINGERING) {
         close_conn(c);
         return;
@@ -422,9 +422,9 @@ static void end_connection(struct http_conn *c, bool body_unread)
 {
     if (c->closing)
         return;
-    if (!body_unread && !cw_sock_writes_queued(&c->sock)) {
+    if (!body_unread && !cw_transport_writes_queued(&c->tr)) {
         /* Nothing left to send or to wait for: close() sends the FIN itself (in the last
-         * segment after cw_sock_try_write_last), and a shutdown first would only cost a call. */
+         * segment after a last cw_transport_try_write), and a shutdown first would only cost a call. */
         close_conn(c);
         return;
     }
@@ -436,7 +436,7 @@ static void end_connection(struct http_conn *c, bool body_unread)
     } else {
         stop_reading(c);
     }
-    if (cw_sock_shutdown(&c->sock, on_final_shutdown) != 0)
+    if (cw_transport_shutdown(&c->tr, on_final_shutdown) != 0)
         close_conn(c);
 }
 
@@ -491,7 +491,7 @@ static void local_reply(struct http_conn *c, int status, const char *body, bool 
     struct cw_buf b = cw_buf_init(c->out.p, c->out.len);
     c->writing = true;
     c->write_req.data = c;
-    if (cw_sock_write(&c->sock, &c->write_req, &b, 1, on_reply_written) != 0)
+    if (cw_transport_write(&c->tr, &c->write_req, &b, 1, on_reply_written) != 0)
         close_conn(c);
 }
 
@@ -727,7 +727,7 @@ static void write_response(struct http_conn *c, const char *p, size_t n, bool do
     /* The response that ends a connection takes its FIN along: next_request closes the
      * connection (or shuts it down) right after. */
     bool last = done && !c->keep_alive;
-    int w = last ? cw_sock_try_write_last(&c->sock, b, nb) : cw_sock_try_write(&c->sock, b, nb);
+    int w = cw_transport_try_write(&c->tr, b, nb, last);
     if (w == (int)total) {
         after_response_write(c, done);
         return;
@@ -742,7 +742,7 @@ static void write_response(struct http_conn *c, const char *p, size_t n, bool do
     c->response_done = done;
     c->writing = true;
     c->write_req.data = c;
-    if (cw_sock_write(&c->sock, &c->write_req, b, nb, on_response_written) != 0)
+    if (cw_transport_write(&c->tr, &c->write_req, b, nb, on_response_written) != 0)
         abort_request(c, "client write failed");
 }
 
@@ -766,7 +766,7 @@ static void write_interim(struct http_conn *c)
     cw_exchange_client_head(&c->rq->ex, &iw->out, false);
     c->rq->bytes_out += iw->out.len;
     struct cw_buf b = cw_buf_init(iw->out.p, iw->out.len);
-    if (cw_sock_write(&c->sock, &iw->req, &b, 1, on_interim_written) != 0) {
+    if (cw_transport_write(&c->tr, &iw->req, &b, 1, on_interim_written) != 0) {
         cw_out_free(&iw->out);
         free(iw);
         abort_request(c, "client write failed");
@@ -782,7 +782,7 @@ static void on_ex_sent(void *data)
     forward_body(c);
 }
 
-static void on_sock_closed(struct cw_sock *s);
+static void on_closed(struct cw_transport *t);
 
 /* The upstream answered 101 to a request that asked to switch protocols: the connection
  * becomes a tunnel, with the 101 head (and what the upstream sent after it) its first bytes to
@@ -796,7 +796,7 @@ static void switch_protocols(struct http_conn *c)
     cw_exchange_client_head(&rq->ex, &head, false);
     memcpy(to_client, head.p, head.len);
     int up_fd = cw_exchange_upgrade(&rq->ex, to_client + head.len, rest, &rest);
-    int client_fd = up_fd < 0 ? up_fd : cw_sock_detach(&c->sock, on_sock_closed);
+    int client_fd = up_fd < 0 ? up_fd : cw_transport_detach(&c->tr, on_closed);
     if (client_fd < 0) {
         if (up_fd >= 0)
             close(up_fd);
@@ -928,7 +928,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
 {
     struct cw_worker *w = wl->worker;
     struct http_conn *c = cw_xcalloc(1, sizeof(*c));
-    if (cw_sock_adopt(&w->io, &c->sock, fd) != 0) {
+    if (cw_transport_adopt(&w->io, &c->tr, fd, c) != 0) {
         free(c);
         return;
     }
@@ -938,7 +938,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
     c->accepted_on = wl;
     c->link.force_close = force_close;
     c->link.drain = drain;
-    c->sock.data = c->timer.data = c;
+    c->timer.data = c;
     cw_worker_track(w, &c->link);
     client_address(c, peer);
     set_deadline(c, DEADLINE_IDLE);

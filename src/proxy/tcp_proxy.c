@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "event/sock.h"
+#include "event/transport.h"
 #include "event/splice_pipe.h"
 #include "proxy/proxy_int.h"
 #include "upstream/attempts.h"
@@ -35,7 +35,7 @@
 #define TUNNEL_REPLAY_LIMIT 4096
 
 struct direction {
-    struct cw_sock *from, *to;
+    struct cw_transport *from, *to;
     char *buf;
     size_t size;
     struct cw_sock_write write_req;
@@ -53,7 +53,7 @@ struct tunnel {
     const struct cw_snapshot_listener *listener;
     const struct cw_route *route;
     const struct cw_upstream_cluster *uc;
-    struct cw_sock down, up;
+    struct cw_transport down, up;
     struct cw_timer timer; /* connect timeout, then idle timeout */
     struct direction to_up, to_down;
     struct cw_attempts attempts; /* hosts tried, and the current one */
@@ -134,9 +134,9 @@ static void release(struct tunnel *t)
     free(t);
 }
 
-static void on_sock_closed(struct cw_sock *s)
+static void on_closed(struct cw_transport *tr)
 {
-    release(s->data);
+    release(tr->data);
 }
 
 static void close_tunnel(struct tunnel *t, const char *reason)
@@ -147,9 +147,9 @@ static void close_tunnel(struct tunnel *t, const char *reason)
     if (reason && !t->reason)
         t->reason = reason;
     cw_timer_stop(&t->w->io, &t->timer);
-    cw_sock_close(&t->down, on_sock_closed);
+    cw_transport_close(&t->down, on_closed);
     if (t->up_open)
-        cw_sock_close(&t->up, on_sock_closed);
+        cw_transport_close(&t->up, on_closed);
 }
 
 static void force_close(struct cw_conn_link *link)
@@ -161,18 +161,18 @@ static void force_close(struct cw_conn_link *link)
 
 static void start_reading(struct tunnel *t, struct direction *d);
 
-static void on_alloc(struct cw_sock *s, struct cw_buf *buf)
+static void on_alloc(struct cw_transport *tr, struct cw_buf *buf)
 {
-    struct tunnel *t = s->data;
-    struct direction *d = s == &t->down ? &t->to_up : &t->to_down;
+    struct tunnel *t = tr->data;
+    struct direction *d = tr == &t->down ? &t->to_up : &t->to_down;
     buf->base = d->buf;
     buf->len = d->size;
 }
 
-static void on_shutdown(struct cw_sock *s, int status)
+static void on_shutdown(struct cw_transport *tr, int status)
 {
     (void)status;
-    struct tunnel *t = s->data;
+    struct tunnel *t = tr->data;
     /* Both sides said EOF and everything was written: the tunnel is done. */
     if (t->to_up.eof && t->to_down.eof && !t->to_up.writing && !t->to_down.writing)
         close_tunnel(t, NULL);
@@ -180,7 +180,7 @@ static void on_shutdown(struct cw_sock *s, int status)
 
 static void half_close(struct tunnel *t, struct direction *d)
 {
-    if (cw_sock_shutdown(d->to, on_shutdown) != 0)
+    if (cw_transport_shutdown(d->to, on_shutdown) != 0)
         close_tunnel(t, NULL);
 }
 
@@ -206,8 +206,8 @@ static void update_watches(struct tunnel *t)
     int down = 0, up = 0;
     splice_wants(&t->to_up, &down, &up);
     splice_wants(&t->to_down, &up, &down);
-    cw_sock_watch(&t->down, down, on_ready);
-    cw_sock_watch(&t->up, up, on_ready);
+    cw_sock_watch(&t->down.sock, down, on_ready);
+    cw_sock_watch(&t->up.sock, up, on_ready);
 }
 
 /* Moves what can move now: drain the pipe first, then refill it from the source. */
@@ -215,9 +215,9 @@ static void pump(struct tunnel *t, struct direction *d)
 {
     for (int i = 0; i < SPLICES_PER_EVENT && !t->closing; i++) {
         if (d->pipe.queued) {
-            ssize_t n = cw_splice_pipe_drain(&d->pipe, d->to->fd);
+            ssize_t n = cw_splice_pipe_drain(&d->pipe, cw_transport_splice_fd(d->to));
             if (n == CW_EAGAIN) {
-                cw_sock_blocked(d->to, CW_WRITABLE);
+                cw_sock_blocked(&d->to->sock, CW_WRITABLE);
                 break;
             }
             if (n < 0) {
@@ -228,9 +228,9 @@ static void pump(struct tunnel *t, struct direction *d)
         }
         if (d->eof)
             break;
-        ssize_t n = cw_splice_pipe_fill(&d->pipe, d->from->fd);
+        ssize_t n = cw_splice_pipe_fill(&d->pipe, cw_transport_splice_fd(d->from));
         if (n == CW_EAGAIN) { /* the pipe is empty here, so the socket is */
-            cw_sock_blocked(d->from, CW_READABLE);
+            cw_sock_blocked(&d->from->sock, CW_READABLE);
             break;
         }
         if (n == 0) { /* EOF, and the pipe is empty: pass the half-close on */
@@ -255,8 +255,8 @@ static void pump(struct tunnel *t, struct direction *d)
 static void on_ready(struct cw_sock *s, int events)
 {
     struct tunnel *t = s->data;
-    struct direction *reads_s = s == &t->down ? &t->to_up : &t->to_down;
-    struct direction *writes_s = s == &t->down ? &t->to_down : &t->to_up;
+    struct direction *reads_s = s == &t->down.sock ? &t->to_up : &t->to_down;
+    struct direction *writes_s = s == &t->down.sock ? &t->to_down : &t->to_up;
     if ((events & CW_READABLE) && reads_s->spliced)
         pump(t, reads_s);
     if ((events & CW_WRITABLE) && writes_s->spliced && !t->closing)
@@ -271,11 +271,13 @@ static void go_bulk_if(struct tunnel *t, struct direction *d)
         return;
     d->grow = false;
     bool replay_over = d == &t->to_down || t->replay_off || t->to_down.bytes > 0;
-    if (replay_over && cw_splice_pipe_open(&d->pipe, TUNNEL_BULK)) {
+    /* Splicing moves bytes past the transport: only between two that carry them as they are. */
+    bool spliceable = cw_transport_splice_fd(d->from) >= 0 && cw_transport_splice_fd(d->to) >= 0;
+    if (replay_over && spliceable && cw_splice_pipe_open(&d->pipe, TUNNEL_BULK)) {
         d->spliced = true;
         free(d->buf);
         d->buf = NULL;
-        cw_sock_read_stop(d->from);
+        cw_transport_read_stop(d->from);
         update_watches(t);
         return;
     }
@@ -347,8 +349,8 @@ static void replay_elsewhere(struct tunnel *t, const char *why)
 {
     t->replay_off = true;       /* once: a client whose first bytes kill upstreams stops here */
     t->outcome_pending = false; /* connect_failed reports the failure */
-    cw_sock_read_stop(&t->down);
-    cw_sock_read_stop(&t->up);
+    cw_transport_read_stop(&t->down);
+    cw_transport_read_stop(&t->up);
     t->connected = false;
     free(t->to_up.buf);
     free(t->to_down.buf);
@@ -363,10 +365,10 @@ static bool send_replay(struct tunnel *t)
         return true;
     struct cw_buf b = cw_buf_init(t->replay, t->replay_len);
     /* A fresh connection's send buffer takes a few KiB at once. */
-    return cw_sock_try_write(&t->up, &b, 1) == (int)t->replay_len;
+    return cw_transport_try_write(&t->up, &b, 1, false) == (int)t->replay_len;
 }
 
-static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
+static void on_read(struct cw_transport *s, ssize_t nread, const struct cw_buf *buf)
 {
     struct tunnel *t = s->data;
     struct direction *d = s == &t->down ? &t->to_up : &t->to_down;
@@ -381,7 +383,7 @@ static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
     }
     if (nread == CW_EOF) {
         d->eof = true;
-        cw_sock_read_stop(s);
+        cw_transport_read_stop(s);
         half_close(t, d);
         return;
     }
@@ -395,7 +397,7 @@ static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
     d->bytes += (uint64_t)nread;
     d->grow = (size_t)nread == d->size && d->size < TUNNEL_BULK;
     struct cw_buf out = cw_buf_init(buf->base, nread);
-    int n = cw_sock_try_write(d->to, &out, 1);
+    int n = cw_transport_try_write(d->to, &out, 1, false);
     if (n == nread) {
         go_bulk_if(t, d);
         return; /* written at once; the buffer is free for the next read */
@@ -409,16 +411,16 @@ static void on_read(struct cw_sock *s, ssize_t nread, const struct cw_buf *buf)
         out.base += n;
         out.len -= (size_t)n;
     }
-    cw_sock_read_stop(s);
+    cw_transport_read_stop(s);
     d->writing = true;
     d->write_req.data = d;
-    if (cw_sock_write(d->to, &d->write_req, &out, 1, on_written) != 0)
+    if (cw_transport_write(d->to, &d->write_req, &out, 1, on_written) != 0)
         close_tunnel(t, "write failed");
 }
 
 static void start_reading(struct tunnel *t, struct direction *d)
 {
-    if (!d->eof && !d->spliced && cw_sock_read_start(d->from, on_alloc, on_read) != 0)
+    if (!d->eof && !d->spliced && cw_transport_read_start(d->from, on_alloc, on_read) != 0)
         close_tunnel(t, "read failed");
 }
 
@@ -457,9 +459,9 @@ static void start_streaming(struct tunnel *t)
 
 static void try_connect(struct tunnel *t);
 
-static void on_failed_upstream_closed(struct cw_sock *s)
+static void on_failed_upstream_closed(struct cw_transport *tr)
 {
-    struct tunnel *t = s->data;
+    struct tunnel *t = tr->data;
     t->up_open = false;
     if (!t->closing) {
         t->open_handles--; /* try_connect counts the next attempt's handle again */
@@ -484,12 +486,12 @@ static void connect_failed(struct tunnel *t, const char *why)
     cw_timer_stop(&t->w->io, &t->timer);
     t->reason = why;
     report(t, CW_LOCAL_FAILURE, why);
-    cw_sock_close(&t->up, on_failed_upstream_closed);
+    cw_transport_close(&t->up, on_failed_upstream_closed);
 }
 
-static void on_connected(struct cw_sock *s, int status)
+static void on_connected(struct cw_transport *tr, int status)
 {
-    struct tunnel *t = s->data;
+    struct tunnel *t = tr->data;
     if (t->closing || status == CW_ECANCELED)
         return; /* the close already under way handles the upstream handle */
     if (status < 0) {
@@ -515,18 +517,17 @@ static void try_connect(struct tunnel *t)
             close_tunnel(t, t->attempts.n_tried ? t->reason : "no healthy upstream");
             return;
         }
-        int rc = cw_sock_connect(&t->w->io, &t->up, (const struct sockaddr *)&h->addr,
-                                 on_connected);
+        int rc = cw_transport_connect(&t->w->io, &t->up, (const struct sockaddr *)&h->addr, t,
+                                      on_connected);
         if (rc == 0)
             break;
         /* Refused before it started (no socket to close): the next endpoint at once. */
         t->reason = cw_sock_connect_error(rc);
         report(t, CW_LOCAL_FAILURE, t->reason);
     }
-    t->up.data = t;
     t->up_open = true;
     t->open_handles++;
-    cw_sock_nodelay(&t->up);
+    cw_sock_nodelay(&t->up.sock);
     cw_timer_start(&t->w->io, &t->timer, t->w->cfg->timeouts.connect_ms, on_connect_timeout);
 }
 
@@ -553,7 +554,7 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
     (void)peer;
     struct cw_worker *w = wl->worker;
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
-    if (cw_sock_adopt(&w->io, &t->down, fd) != 0) {
+    if (cw_transport_adopt(&w->io, &t->down, fd, t) != 0) {
         free(t);
         return;
     }
@@ -562,7 +563,7 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
     t->listener = wl->listener;
     t->start_ms = cw_worker_now(w);
     t->link.force_close = force_close;
-    t->down.data = t->timer.data = t;
+    t->timer.data = t;
     t->open_handles = 1;
     cw_worker_track(w, &t->link);
     const struct cw_cluster *c = choose_cluster(t);
@@ -599,7 +600,7 @@ static void inject(struct tunnel *t, struct direction *d, const char *p, size_t 
 void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u)
 {
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
-    if (cw_sock_adopt(&w->io, &t->down, u->client_fd) != 0) {
+    if (cw_transport_adopt(&w->io, &t->down, u->client_fd, t) != 0) {
         close(u->up_fd);
         free(u->log.text);
         free(t);
@@ -615,15 +616,14 @@ void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u)
     t->http = u->log;
     t->from_http = true;
     t->link.force_close = force_close;
-    t->down.data = t->timer.data = t;
+    t->timer.data = t;
     t->open_handles = 1;
     t->replay_off = true; /* the upstream already answered: nothing is replayed */
     cw_worker_track(w, &t->link);
-    if (cw_sock_adopt(&w->io, &t->up, u->up_fd) != 0) {
+    if (cw_transport_adopt(&w->io, &t->up, u->up_fd, t) != 0) {
         close_tunnel(t, "upstream lost in the switch");
         return;
     }
-    t->up.data = t;
     t->up_open = true;
     t->open_handles++;
     start_streaming(t);

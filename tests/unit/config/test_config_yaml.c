@@ -399,6 +399,22 @@ static void a_fifo_is_refused_without_waiting_for_a_writer(void **state)
     free(dir);
 }
 
+/* libfyaml never returns on some bytes that are not UTF-8 ("%\x88\n" hung validate and would
+ * hang a reload): such a file is refused with the position of the first bad byte. */
+static void text_that_is_not_utf8_is_refused_with_its_position(void **state)
+{
+    (void)state;
+    struct cwt_load l;
+    cwt_load_yaml(&l, "bad.yaml", "%\x88\n");
+    assert_string_equal(l.text, "bad.yaml:1:2: error: not UTF-8 text: byte 0x88 cannot start or "
+                                "continue a character here\n");
+    cwt_load_free(&l);
+    cwt_load_yaml(&l, "bad.yaml", "# caf\xc3\xa9\nmetadata: {name: \xed\xa0\x80}\n");
+    assert_string_equal(l.text, "bad.yaml:2:18: error: not UTF-8 text: byte 0xed cannot start or "
+                                "continue a character here\n");
+    cwt_load_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +427,7 @@ int main(void)
         cmocka_unit_test(duplicate_keys_skip_only_their_document),
         cmocka_unit_test(a_file_over_the_size_limit_is_refused),
         cmocka_unit_test(a_fifo_is_refused_without_waiting_for_a_writer),
+        cmocka_unit_test(text_that_is_not_utf8_is_refused_with_its_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
