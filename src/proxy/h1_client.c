@@ -272,6 +272,12 @@ static void hand_over(struct cw_h1_conn *u, const char *p, size_t n, bool done)
 static bool on_head(struct cw_h1_conn *u)
 {
     int st = cw_h1_status(u);
+    /* llhttp takes any three digits; only 100-599 mean anything (RFC 9110 §15), and a client
+     * handed "000" or "600" would guess. */
+    if (st < 100 || st > 599) {
+        fail(u, "invalid response from upstream: status outside 100-599", false);
+        return false;
+    }
     u->ev->on_head(u->data, st);
     if (!u->data) /* released meanwhile */
         return false;

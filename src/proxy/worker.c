@@ -287,8 +287,24 @@ static void free_worker(struct cw_worker *w)
     cw_log_buffer_free(&w->log);
 }
 
+/* Every listener's port must be free before the workers bind it (listener.h). */
+static int check_ports_free(const struct cw_proxy_config *cfg)
+{
+    const struct cw_snapshot *snap = cfg->generation->snapshot;
+    for (uint32_t i = 0; i < snap->listeners.n; i++) {
+        char err[256];
+        if (cw_listener_check_free(cfg->bind, snap->listeners.v[i]->port, err, sizeof(err)) != 0) {
+            fprintf(stderr, "causeway: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
 {
+    if (check_ports_free(cfg) != 0)
+        return NULL;
     struct cw_proxy *p = cw_xcalloc(1, sizeof(*p));
     p->cfg = cfg;
     p->n_workers = cfg->workers;

@@ -146,6 +146,23 @@ static void a_port_held_without_reuseport_is_refused_with_the_reason(void **stat
     close(other);
 }
 
+/* Another causeway's listeners share their port with SO_REUSEPORT, which would let a second
+ * one bind it too and take half the connections: the check before binding says who is there. */
+static void a_port_another_causeway_listens_on_is_not_free(void **state)
+{
+    (void)state;
+    char err[160], want[160];
+    int other = any_port_listener(true); /* SO_REUSEPORT, as every causeway listener */
+    uint16_t port = port_of(other);
+    assert_int_equal(cw_listener_check_free("127.0.0.1", port, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want),
+             "cannot listen on 127.0.0.1:%u: the port is already in use by another process", port);
+    assert_string_equal(err, want);
+    close(other);
+    assert_int_equal(cw_listener_check_free("127.0.0.1", port, err, sizeof(err)), 0);
+    assert_int_equal(cw_listener_check_free("localhost", port, err, sizeof(err)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +172,7 @@ int main(void)
         cmocka_unit_test(every_worker_gets_a_socket_on_the_same_port),
         cmocka_unit_test(a_bind_address_that_is_not_an_ip_is_refused),
         cmocka_unit_test(a_port_held_without_reuseport_is_refused_with_the_reason),
+        cmocka_unit_test(a_port_another_causeway_listens_on_is_not_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

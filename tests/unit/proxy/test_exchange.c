@@ -459,6 +459,30 @@ static void a_chunked_response_that_ends_with_a_bare_lf_is_broken(void **state)
     settle();
 }
 
+/* A status outside 100-599 is no answer: retried elsewhere (the request may be repeated), then
+ * a 502; nothing of it reaches the client. */
+static void a_status_outside_100_to_599_is_a_502(void **state)
+{
+    (void)state;
+    start(GET_HEAD, false);
+    int fd = accept_up(NULL);
+    read_request(fd);
+    const char zero[] = "HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n";
+    send_all(fd, zero, sizeof(zero) - 1);
+    int fd2 = accept_up(NULL);
+    read_request(fd2);
+    const char big[] = "HTTP/1.1 600 Big\r\nContent-Length: 0\r\n\r\n";
+    send_all(fd2, big, sizeof(big) - 1);
+    run_until(ended, "the 502");
+    assert_string_equal(R.log, "failed");
+    assert_int_equal(R.failed_status, 502);
+    assert_string_equal(R.why, "invalid response from upstream: status outside 100-599");
+    cw_exchange_end(&R.ex);
+    close(fd);
+    close(fd2);
+    settle();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_upstream_that_never_answers_gets_504, setup, teardown),
         cmocka_unit_test_setup_teardown(a_chunked_response_that_ends_with_a_bare_lf_is_broken,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_status_outside_100_to_599_is_a_502, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
