@@ -59,6 +59,8 @@ static void usage(FILE *out)
           "                           body stalled for D gets 408 (client) or 504 (upstream)\n"
           "      --drain-timeout D    on shutdown, in-flight work gets D (default 10s)\n"
           "      --max-request-body S a request body larger than S (e.g. 10m) gets 413\n"
+          "      --max-connections N  client connections at once (default: no cap); at the cap\n"
+          "                           idle keep-alive connections make way, else new ones wait\n"
           "                           (default: no limit; bodies are streamed, never held)\n"
           "  -h, --help               show this help\n"
           "\n"
@@ -147,6 +149,16 @@ static int parse_args(struct run_options *o, int argc, char **argv)
                         v);
                 return 2;
             }
+        } else if (!strcmp(arg, "--max-connections") && v) {
+            char *end;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (end == v || *end || v[0] == '-' || n == 0 || n > 10000000) {
+                fprintf(stderr, "causeway run: --max-connections takes a number of client "
+                                "connections from 1 to 10000000, got %s\n",
+                        v);
+                return 2;
+            }
+            o->proxy.max_connections = n;
         } else if (!strcmp(arg, "--bind") && v) {
             o->proxy.bind = v;
         } else if (!strcmp(arg, "--access-log") && v) {

@@ -9,6 +9,7 @@
 #define CW_EVENT_TYPES_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A run of bytes (the fields of struct iovec). */
@@ -33,6 +34,20 @@ static inline struct cw_buf cw_buf_init(char *base, size_t len)
 #define CW_EMFILE       (-EMFILE)
 #define CW_ENFILE       (-ENFILE)
 #define CW_ENOMEM       (-ENOMEM)
+
+/* The gateway's own resources ran out (descriptors, memory): never a peer's fault, so never
+ * counted against an upstream endpoint. */
+static inline bool cw_err_is_local_shortage(int err)
+{
+    return err == CW_EMFILE || err == CW_ENFILE || err == CW_ENOBUFS || err == CW_ENOMEM;
+}
+
+/* The words for such a shortage, for a 503 and the access log. */
+static inline const char *cw_local_shortage_text(int err)
+{
+    return err == CW_EMFILE || err == CW_ENFILE ? "gateway out of file descriptors"
+                                                : "gateway out of memory";
+}
 
 /* Readiness a socket's owner can wait for (cw_sock_watch). */
 #define CW_READABLE 1

@@ -12,7 +12,7 @@ static void on_up_connect(void *data);
 static void on_up_written(void *data);
 static void on_up_head(void *data, int status);
 static void on_up_body(void *data, const char *p, size_t n, bool done);
-static void on_up_error(void *data, const char *why, bool responded);
+static void on_up_error(void *data, const char *why, enum cw_h1_failure failure);
 
 static const struct cw_h1_events up_events = {
     .on_connect = on_up_connect,
@@ -167,10 +167,17 @@ static void on_up_body(void *data, const char *p, size_t n, bool done)
     ex->ev->on_body(ex->data, p, n, done);
 }
 
-static void on_up_error(void *data, const char *why, bool responded)
+static void on_up_error(void *data, const char *why, enum cw_h1_failure failure)
 {
     struct cw_exchange *ex = data;
-    if (responded || ex->resp_started) {
+    if (failure == CW_H1_LOCAL) {
+        /* Not the endpoint's doing: nothing is reported against it, and another host would
+         * meet the same shortage. */
+        ex->up = NULL;
+        fail_later(ex, 503, why);
+        return;
+    }
+    if (failure == CW_H1_MID_RESPONSE || ex->resp_started) {
         ex->up = NULL;
         cw_timer_stop(ex->env->io, &ex->timer);
         ex->reason = why;

@@ -40,6 +40,7 @@ struct cw_h1_conn {
     struct cw_io_deferred deferred;
     unsigned later; /* enum later */
     const char *failed_why;
+    bool failed_local; /* the connect failed for want of the gateway's own resources */
     struct work *work; /* NULL while idle */
     size_t len, parsed;
     uint64_t body_left; /* of a plain response */
@@ -258,7 +259,7 @@ static void fail(struct cw_h1_conn *u, const char *why, bool responded)
     const struct cw_h1_events *ev = u->ev;
     void *data = u->data;
     close_up(u);
-    ev->on_error(data, why, responded);
+    ev->on_error(data, why, responded ? CW_H1_MID_RESPONSE : CW_H1_NO_RESPONSE);
 }
 
 /* Hands the owner what the parser found; processing pauses until cw_h1_consumed. */
@@ -439,10 +440,11 @@ static void run_later(struct cw_h1_conn *u)
         const struct cw_h1_events *ev = u->ev;
         void *data = u->data; /* NULL: released meanwhile */
         const char *why = u->failed_why;
+        bool local = u->failed_local;
         drop_work(u);
         free(u); /* its socket never opened */
         if (data)
-            ev->on_error(data, why, false);
+            ev->on_error(data, why, local ? CW_H1_LOCAL : CW_H1_NO_RESPONSE);
         return;
     }
     if (u->closing || !u->data)
@@ -554,6 +556,24 @@ static struct cw_h1_conn *take_idle(struct cw_h1_pools *p, uint32_t cluster, uin
     return NULL;
 }
 
+/* Out of descriptors: an idle pooled connection goes first (the oldest of any host), then the
+ * owner's make_room. True when a descriptor was freed. */
+static bool make_room(struct cw_h1_pools *p)
+{
+    for (uint32_t c = 0; c < p->ups->n; c++) {
+        if (!p->by_cluster[c])
+            continue;
+        for (uint32_t h = 0; h < p->ups->clusters[c].n_hosts; h++) {
+            struct host_pool *hp = pool_of(p, c, h);
+            if (hp->head.prev != &hp->head) {
+                close_up(hp->head.prev);
+                return true;
+            }
+        }
+    }
+    return p->make_room && p->make_room(p->make_room_ctx);
+}
+
 struct cw_h1_conn *cw_h1_acquire(struct cw_h1_pools *p, const struct cw_upstreams *ups,
                                  uint32_t cluster, uint32_t host_index, bool fresh,
                                  bool head_only, const struct cw_h1_events *ev, void *data)
@@ -575,8 +595,11 @@ struct cw_h1_conn *cw_h1_acquire(struct cw_h1_pools *p, const struct cw_upstream
     start_exchange(u, head_only, ev, data);
     const struct cw_host *h = &ups->clusters[cluster].hosts[host_index];
     int rc = cw_transport_connect(p->io, &u->tr, (const struct sockaddr *)&h->addr, u, on_connected);
+    if (cw_err_is_local_shortage(rc) && make_room(p))
+        rc = cw_transport_connect(p->io, &u->tr, (const struct sockaddr *)&h->addr, u, on_connected);
     if (rc != 0) { /* never started: reported from the loop */
-        u->failed_why = cw_sock_connect_error(rc);
+        u->failed_local = cw_err_is_local_shortage(rc);
+        u->failed_why = u->failed_local ? cw_local_shortage_text(rc) : cw_sock_connect_error(rc);
         deliver_later(u, LATER_FAILED);
         return u;
     }

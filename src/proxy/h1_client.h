@@ -24,6 +24,12 @@
 
 struct cw_h1_conn;
 
+enum cw_h1_failure {
+    CW_H1_NO_RESPONSE,  /* the upstream failed before any byte of the response */
+    CW_H1_MID_RESPONSE, /* ... after some of the response was delivered */
+    CW_H1_LOCAL,        /* the gateway could not even connect (out of descriptors or memory) */
+};
+
 struct cw_h1_events {
     /* Connected (or a pooled connection was taken): the request may be written. */
     void (*on_connect)(void *data);
@@ -35,9 +41,9 @@ struct cw_h1_events {
     /* Body bytes [p, p + n) of the response, <done> at its end (n may be 0). The connection
      * reads nothing more until cw_h1_consumed says the bytes were taken. */
     void (*on_body)(void *data, const char *p, size_t n, bool done);
-    /* The connection failed (<why> is for the access log and the 502 body); it is closed and
-     * must not be used again. <responded>: some of the response had been delivered. */
-    void (*on_error)(void *data, const char *why, bool responded);
+    /* The connection failed (<why> is for the access log and the answer's body); it is closed
+     * and must not be used again. */
+    void (*on_error)(void *data, const char *why, enum cw_h1_failure failure);
 };
 
 /* A worker's idle connections, per cluster and host of the generation it serves. */
@@ -49,6 +55,10 @@ struct cw_h1_pools {
     void **by_cluster;              /* per cluster: an array of host pools, made on first use */
     struct cw_timer sweep;
     bool draining; /* shutdown: nothing more is pooled */
+    /* Asked when the gateway runs out of descriptors for a new upstream connection: frees one
+     * elsewhere (an idle client connection) and says so. Optional. */
+    bool (*make_room)(void *ctx);
+    void *make_room_ctx;
     char probe[64]; /* where idle connections read into: any byte makes them unusable */
 };
 

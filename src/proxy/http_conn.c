@@ -227,6 +227,15 @@ static void drain(struct cw_conn_link *link)
         close_conn(c);
 }
 
+static bool reclaim(struct cw_conn_link *link)
+{
+    struct http_conn *c = (struct http_conn *)link;
+    if (c->closing || c->state != HTTP_READING_HEAD || c->len > 0 || c->writing)
+        return false;
+    close_conn(c);
+    return true;
+}
+
 /* The upstream broke after the response started, or the client did: the connection closes. */
 static void abort_request(struct http_conn *c, const char *why)
 {
@@ -938,6 +947,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
     c->accepted_on = wl;
     c->link.force_close = force_close;
     c->link.drain = drain;
+    c->link.reclaim = reclaim;
     c->timer.data = c;
     cw_worker_track(w, &c->link);
     client_address(c, peer);

@@ -59,6 +59,7 @@ struct cw_proxy_config {
     unsigned workers;
     struct cw_timeouts timeouts;
     uint64_t max_request_body;        /* bytes; a larger request body gets 413; 0 = no limit */
+    uint64_t max_connections;         /* client connections at once; 0 = no cap */
     struct cw_access_log *access_log; /* NULL ⇒ no access log */
 };
 

@@ -19,6 +19,9 @@ struct cw_conn_link {
     void (*force_close)(struct cw_conn_link *link);
     /* Shutdown began: close now if idle, else finish the work in hand and close. */
     void (*drain)(struct cw_conn_link *link);
+    /* Descriptors or the connection cap ran out: close now if idle with nothing in hand (a
+     * keep-alive connection between requests) and say so; NULL when never idle that way. */
+    bool (*reclaim)(struct cw_conn_link *link);
 };
 
 struct cw_worker_listener;
@@ -57,6 +60,9 @@ struct cw_worker {
     char drop[512]; /* where bytes that are read only to be dropped go */
     struct cw_conn_link conns; /* list head */
     uint32_t active;
+    uint32_t max_conns;  /* this worker's share of --max-connections; 0: no cap */
+    uint64_t reclaimed;  /* idle connections closed to make way for new ones */
+    bool accept_full;    /* at the cap: listeners unwatched until a connection ends */
     bool draining;
     struct cw_log_buffer log;
 };

@@ -521,6 +521,10 @@ static void try_connect(struct tunnel *t)
                                       on_connected);
         if (rc == 0)
             break;
+        if (cw_err_is_local_shortage(rc)) { /* the gateway's own want: no endpoint is blamed */
+            close_tunnel(t, cw_local_shortage_text(rc));
+            return;
+        }
         /* Refused before it started (no socket to close): the next endpoint at once. */
         t->reason = cw_sock_connect_error(rc);
         report(t, CW_LOCAL_FAILURE, t->reason);

@@ -33,12 +33,16 @@ static void finish(struct cw_worker *w)
     cw_io_loop_finish(&w->io);
 }
 
+static void resume_accepting(struct cw_worker *w);
+
 void cw_worker_untrack(struct cw_worker *w, struct cw_conn_link *link)
 {
     link->prev->next = link->next;
     link->next->prev = link->prev;
     link->next = link->prev = link;
     w->active--;
+    if (w->accept_full && w->active < w->max_conns && !w->draining)
+        resume_accepting(w);
     if (w->draining && w->active == 0)
         finish(w);
 }
@@ -100,16 +104,78 @@ static void pause_accepting(struct cw_worker_listener *wl, int err)
     cw_timer_start(&wl->worker->io, &wl->pause_timer, ACCEPT_PAUSE_MS, on_accept_pause_over);
 }
 
+/* Closes the oldest idle keep-alive client connection of the worker (nothing in hand, as nginx
+ * does at its connection limit): true when there was one. Its descriptor is free at once. */
+static bool reclaim_idle(struct cw_worker *w)
+{
+    for (struct cw_conn_link *l = w->conns.prev; l != &w->conns; l = l->prev)
+        if (l->reclaim && l->reclaim(l)) {
+            w->reclaimed++;
+            return true;
+        }
+    return false;
+}
+
+static bool make_room(void *ctx)
+{
+    return reclaim_idle(ctx);
+}
+
+/* At --max-connections with nothing idle to reclaim: new connections wait in the kernel's
+ * backlog. Accepting resumes when a connection of this worker ends (cw_worker_untrack), or
+ * tries again after a pause, by when a busy connection may have gone idle. */
+static void stop_accepting_full(struct cw_worker *w)
+{
+    w->accept_full = true;
+    for (uint32_t i = 0; i < w->n_listeners; i++) {
+        struct cw_worker_listener *wl = &w->listeners[i];
+        if (cw_timer_armed(&wl->pause_timer))
+            continue;
+        cw_io_remove(&w->io, &wl->watch);
+        cw_timer_start(&w->io, &wl->pause_timer, ACCEPT_PAUSE_MS, on_accept_pause_over);
+    }
+}
+
+static void resume_accepting(struct cw_worker *w)
+{
+    w->accept_full = false;
+    for (uint32_t i = 0; i < w->n_listeners; i++) {
+        struct cw_worker_listener *wl = &w->listeners[i];
+        if (cw_timer_armed(&wl->pause_timer)) {
+            cw_timer_stop(&w->io, &wl->pause_timer);
+            watch_listener(wl);
+        }
+    }
+}
+
+/* Room for one more connection: under the cap, or an idle one made way. An idle connection is
+ * closed only for a connection known to be waiting (<waiting>: the listener's event said so
+ * and none was taken since); after that the level-triggered listener reports again. */
+static bool room_for_one(struct cw_worker *w, bool waiting)
+{
+    return !w->max_conns || w->active < w->max_conns || (waiting && reclaim_idle(w));
+}
+
 static void on_listener_event(struct cw_io_watch *watch, uint32_t events)
 {
     (void)events;
     struct cw_worker_listener *wl = (struct cw_worker_listener *)watch;
-    for (int i = 0; i < ACCEPTS_PER_EVENT && !wl->worker->draining; i++) {
+    struct cw_worker *w = wl->worker;
+    for (int i = 0; i < ACCEPTS_PER_EVENT && !w->draining; i++) {
+        if (!room_for_one(w, i == 0)) {
+            if (i == 0)
+                stop_accepting_full(w);
+            return;
+        }
         struct sockaddr_storage peer;
         int fd = cw_sock_accept_from(wl->watch.fd, &peer);
         if (fd == CW_EAGAIN)
             return;
-        if (fd == CW_EMFILE || fd == CW_ENFILE || fd == CW_ENOBUFS || fd == CW_ENOMEM) {
+        if (cw_err_is_local_shortage(fd)) {
+            /* Out of descriptors: idle keep-alive connections make way for new ones; with none
+             * left, accepting rests a moment (no busy loop on a listener that stays ready). */
+            if (reclaim_idle(w))
+                continue;
             pause_accepting(wl, fd);
             return;
         }
@@ -163,6 +229,8 @@ static void *run_worker(void *arg)
     struct cw_worker *w = arg;
     cw_io_update_time(&w->io); /* the loop was made on the control thread a while ago */
     cw_h1_pools_init(&w->h1_pools, &w->io, &w->blocks, w->gen->upstreams, w->cfg->timeouts.idle_ms);
+    w->h1_pools.make_room = make_room;
+    w->h1_pools.make_room_ctx = w;
     for (uint32_t i = 0; i < w->n_listeners; i++) {
         struct cw_worker_listener *wl = &w->listeners[i];
         wl->pause_timer.data = wl;
@@ -215,6 +283,8 @@ static void on_reload(struct cw_worker *w)
     w->gen = next;
     alloc_cluster_state(w);
     cw_h1_pools_init(&w->h1_pools, &w->io, &w->blocks, next->upstreams, w->cfg->timeouts.idle_ms);
+    w->h1_pools.make_room = make_room;
+    w->h1_pools.make_room_ctx = w;
     if (w->draining)
         cw_h1_pools_drain(&w->h1_pools);
     for (uint32_t i = 0; i < w->n_listeners; i++)
@@ -242,6 +312,9 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     w->cfg = p->cfg;
     w->conns.next = w->conns.prev = &w->conns;
     w->drain_timer.data = w;
+    /* The cap is shared out: each worker takes its part of the connections. */
+    uint64_t cap = p->cfg->max_connections;
+    w->max_conns = cap ? (uint32_t)((cap + p->cfg->workers - 1) / p->cfg->workers) : 0;
     w->exchange_env = (struct cw_exchange_env){
         .io = &w->io, .pools = &w->h1_pools, .timeouts = &w->cfg->timeouts};
     alloc_cluster_state(w);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -483,6 +484,30 @@ static void a_status_outside_100_to_599_is_a_502(void **state)
     settle();
 }
 
+/* The gateway's own shortage of descriptors is a 503 of its own, tried on no other host (each
+ * would meet the same shortage) and never reported against the endpoint. */
+static void out_of_descriptors_is_the_gateways_503(void **state)
+{
+    (void)state;
+    struct rlimit old;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int probe = dup(0); /* the lowest free descriptor: all below it are taken */
+    close(probe);
+    struct rlimit tight = {(rlim_t)probe, old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    start(GET_HEAD, false);
+    setrlimit(RLIMIT_NOFILE, &old);
+    run_until(ended, "the 503");
+    assert_string_equal(R.log, "failed");
+    assert_int_equal(R.failed_status, 503);
+    assert_string_equal(R.why, "gateway out of file descriptors");
+    assert_int_equal(cw_exchange_retries(&R.ex), 0);
+    struct pollfd p[2] = {{F.lfd[0], POLLIN, 0}, {F.lfd[1], POLLIN, 0}};
+    assert_int_equal(poll(p, 2, 0), 0); /* no connection reached an upstream */
+    cw_exchange_end(&R.ex);
+    settle();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_chunked_response_that_ends_with_a_bare_lf_is_broken,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_status_outside_100_to_599_is_a_502, setup, teardown),
+        cmocka_unit_test_setup_teardown(out_of_descriptors_is_the_gateways_503, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
