@@ -33,11 +33,12 @@ ASHBURN = "127.0.0.42"
 
 LOG_RE = re.compile(
     r'^(?P<time>\S+) (?P<protocol>http|tcp) listener=(?P<listener>\d+)'
-    r'(?: "(?P<method>\S+) (?P<path>[^"]*)" host=(?P<host>\S+) status=(?P<status>\d+))?'
+    r'(?: "(?P<method>\S+) (?P<path>(?:[^"\\]|\\.)*)" host="(?P<host>(?:[^"\\]|\\.)*)"'
+    r' status=(?P<status>\d+))?'
     r' route=(?P<route>\S+) service=(?P<service>\S+) endpoint=(?P<endpoint>\S+)'
     r' locality=(?P<locality>\S+) priority=(?P<priority>\S+) in=(?P<bytes_in>\d+)'
     r' out=(?P<bytes_out>\d+) duration_ms=(?P<duration_ms>\d+) retries=(?P<retries>\d+)'
-    r' reason="(?P<reason>[^"]*)"$')
+    r' reason="(?P<reason>(?:[^"\\]|\\.)*)"$')
 EVENT_RE = re.compile(r'^(?P<stamp>\d+\.\d+) causeway: event=(?P<event>\S+) (?P<rest>.*)$')
 KV_RE = re.compile(r'(\w+)=("[^"]*"|\S+)')
 

@@ -56,9 +56,18 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+/* A line ": value" has an empty name, which llhttp (even strict) accepts. RFC 9110 §5.1 names
+ * are tokens of one character or more, and the next hop might read the line as the
+ * continuation of another or as a header named by what the value holds: refuse it (400). The
+ * check is here rather than when the name completes because llhttp keeps the reason a data
+ * callback gives, and replaces a completion callback's with its own. */
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct cw_http_head *h = p->data;
+    if (h->headers[h->n_headers - 1].name.len == 0) {
+        llhttp_set_error_reason(p, "empty header name");
+        return HPE_USER;
+    }
     struct cw_span *v = &h->headers[h->n_headers - 1].value;
     if (v->len == 0)
         v->p = NULL; /* replace the "" placeholder */
@@ -68,7 +77,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 
 static int on_header_field_complete(llhttp_t *p)
 {
-    ((struct cw_http_head *)p->data)->in_name = false;
+    struct cw_http_head *h = p->data;
+    /* llhttp announces every name, an empty one too (with no bytes); a name completed without
+     * one would leave its value to be written over the previous header's. */
+    if (!h->in_name)
+        return -1; /* HPE_CB_HEADER_FIELD_COMPLETE */
+    h->in_name = false;
     return 0;
 }
 
@@ -391,6 +405,8 @@ const char *cw_http_status_text(int status)
         return "Forbidden";
     case 404:
         return "Not Found";
+    case 405:
+        return "Method Not Allowed";
     case 408:
         return "Request Timeout";
     case 413:
@@ -399,6 +415,8 @@ const char *cw_http_status_text(int status)
         return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
     case 502:
         return "Bad Gateway";
     case 503:

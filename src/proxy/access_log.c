@@ -56,6 +56,54 @@ static void put(struct cw_log_buffer *b, const char *fmt, ...)
     }
 }
 
+/* Appends <n> bytes as they are. */
+static void put_raw(struct cw_log_buffer *b, const char *p, size_t n)
+{
+    if (b->cap - b->len < n + 1) {
+        b->cap = b->cap * 2 > b->len + n + 1 ? b->cap * 2 : b->len + n + 16384;
+        b->data = cw_xrealloc(b->data, b->cap);
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+/* How a field's bytes are escaped. Method, path, Host and reason come from the client (or carry
+ * what it sent), so no byte of theirs may end a field or a line: a Host of
+ * `x" status=200 route="gw/a:b` must stay inside host="...", whatever reads the log. */
+enum escape {
+    IN_QUOTES, /* text inside "...": '"', '\\', control and non-ASCII bytes escaped */
+    AS_TOKEN,  /* text between spaces: the space escaped too */
+    IN_JSON,   /* a JSON string: \u00XX for control and non-ASCII bytes */
+};
+
+/* Whether byte <c> is written as it is. Bytes outside printable ASCII are always escaped: a
+ * line must not end early, and a JSON line must stay valid UTF-8 whatever bytes came. */
+static bool plain(unsigned char c, enum escape e)
+{
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+        return false;
+    return c != ' ' || e != AS_TOKEN;
+}
+
+static void put_escaped(struct cw_log_buffer *b, const char *s, enum escape e)
+{
+    const char *run = s;
+    for (const char *c = s;; c++) {
+        if (*c && plain((unsigned char)*c, e))
+            continue;
+        put_raw(b, run, (size_t)(c - run)); /* runs of plain bytes in one copy */
+        if (!*c)
+            return;
+        if (*c == '"' || *c == '\\')
+            put_raw(b, (char[]){'\\', *c}, 2);
+        else if (e == IN_JSON)
+            put(b, "\\u%04x", (unsigned char)*c);
+        else
+            put(b, "\\x%02x", (unsigned char)*c);
+        run = c + 1;
+    }
+}
+
 /* JSON string with escapes, or null. */
 static void put_json(struct cw_log_buffer *b, const char *key, const char *s, bool comma)
 {
@@ -64,16 +112,18 @@ static void put_json(struct cw_log_buffer *b, const char *key, const char *s, bo
         put(b, "null");
         return;
     }
-    put(b, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            put(b, "\\%c", *c);
-        else if (*c < 0x20)
-            put(b, "\\u%04x", *c);
-        else
-            put(b, "%c", *c);
-    }
-    put(b, "\"");
+    put_raw(b, "\"", 1);
+    put_escaped(b, s, IN_JSON);
+    put_raw(b, "\"", 1);
+}
+
+/* A text field " key=value": the value escaped as <e> says, in quotes unless a token. */
+static void put_text(struct cw_log_buffer *b, const char *key, const char *s, enum escape e)
+{
+    put(b, " %s=%s", key, e == IN_QUOTES ? "\"" : "");
+    put_escaped(b, s, e);
+    if (e == IN_QUOTES)
+        put_raw(b, "\"", 1);
 }
 
 static void timestamp(char *out, size_t size)
@@ -91,25 +141,41 @@ static const char *dash(const char *s)
     return s && *s ? s : "-";
 }
 
+/* The text format: quoted fields for what the client sent, escaped tokens for the names the
+ * configuration gives (route, service, endpoint, locality), so neither can fake a field. */
+static void put_text_log(struct cw_log_buffer *b, const char *ts, const struct cw_access_record *r)
+{
+    put(b, "%s %s listener=%u", ts, r->protocol, r->listener);
+    if (r->method) {
+        put_raw(b, " \"", 2);
+        put_escaped(b, dash(r->method), IN_QUOTES);
+        put_raw(b, " ", 1);
+        put_escaped(b, dash(r->path), IN_QUOTES);
+        put_raw(b, "\"", 1);
+        put_text(b, "host", dash(r->host), IN_QUOTES);
+        put(b, " status=%d", r->status);
+    }
+    put_text(b, "route", dash(r->route), AS_TOKEN);
+    put_text(b, "service", dash(r->service), AS_TOKEN);
+    put_text(b, "endpoint", dash(r->endpoint), AS_TOKEN);
+    put_text(b, "locality", dash(r->locality), AS_TOKEN);
+    if (r->priority >= 0)
+        put(b, " priority=%d", r->priority);
+    else
+        put(b, " priority=-");
+    put(b, " in=%llu out=%llu duration_ms=%llu retries=%u", (unsigned long long)r->bytes_in,
+        (unsigned long long)r->bytes_out, (unsigned long long)r->duration_ms, r->retries);
+    put_text(b, "reason", dash(r->reason), IN_QUOTES);
+    put_raw(b, "\n", 1);
+}
+
 void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *b,
                        const struct cw_access_record *r)
 {
     char ts[40];
     timestamp(ts, sizeof(ts));
     if (!log->json) {
-        put(b, "%s %s listener=%u", ts, r->protocol, r->listener);
-        if (r->method)
-            put(b, " \"%s %s\" host=%s status=%d", r->method, dash(r->path), dash(r->host),
-                r->status);
-        put(b, " route=%s service=%s endpoint=%s locality=%s", dash(r->route), dash(r->service),
-            dash(r->endpoint), dash(r->locality));
-        if (r->priority >= 0)
-            put(b, " priority=%d", r->priority);
-        else
-            put(b, " priority=-");
-        put(b, " in=%llu out=%llu duration_ms=%llu retries=%u reason=\"%s\"\n",
-            (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
-            (unsigned long long)r->duration_ms, r->retries, dash(r->reason));
+        put_text_log(b, ts, r);
         return;
     }
     put(b, "{");

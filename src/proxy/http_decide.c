@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/path.h"
 #include "proxy/proxy_int.h"
 #include "proxy/router.h"
 #include "util/regex.h"
@@ -93,6 +94,35 @@ static struct cw_span rewrite_path(const struct cw_route *r, int matcher, struct
     return (struct cw_span){out, wl + rest};
 }
 
+/* RFC 3986 §3.2.2 and §3.2.3: what a Host value (host and optional port) may hold. A value with
+ * a space, a quote or '@' names no host: the upstream and the access log must not see it. */
+static bool host_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("-._~%!$&'()*+,;=:[]", c) != NULL);
+}
+
+/* Why the request's Host header is unusable, or NULL. RFC 9112 §3.2: a request without one,
+ * with more than one (the upstream might route by another than causeway did) or with an
+ * invalid value gets 400. */
+static const char *host_problem(const struct cw_http_head *h, const struct cw_span **host)
+{
+    *host = NULL;
+    for (uint32_t i = 0; i < h->n_headers; i++) {
+        if (!cw_span_is_lower(h->headers[i].name, "host", 4))
+            continue;
+        if (*host)
+            return "malformed request: more than one Host header";
+        *host = &h->headers[i].value;
+    }
+    if (!*host)
+        return "missing Host header";
+    for (size_t i = 0; i < (*host)->len; i++)
+        if (!host_char((unsigned char)(*host)->p[i]))
+            return "malformed request: invalid Host header";
+    return NULL;
+}
+
 static const char *upstream_host_header(const struct cw_route *r, const struct cw_cluster *cl)
 {
     const struct cw_forward_to *f = r ? r->forward : NULL;
@@ -103,11 +133,21 @@ static const char *upstream_host_header(const struct cw_route *r, const struct c
     return NULL;
 }
 
+/* The request target that <req>'s path and query were split from: path, then '?' and the query
+ * when the target had a '?' (the byte after the path says so). */
+static struct cw_span whole_target(const struct cw_route_request *req)
+{
+    bool has_query = req->path.p[req->path.len] == '?';
+    return (struct cw_span){req->path.p, req->path.len + (has_query ? req->query.len + 1 : 0)};
+}
+
 bool cw_http_wants_upgrade(const llhttp_t *p)
 {
     return p->upgrade && p->method != HTTP_CONNECT;
 }
 
+/* <req>'s path and query point into the normalised request target, which an exposed service
+ * (no route, no rewrite) gets whole. */
 static void forward(struct cw_http_decision *d, const llhttp_t *p, const struct cw_route *r,
                     int matcher, const struct cw_route_request *req, const struct cw_cluster *cl,
                     const struct cw_http_head *head, const char *client_ip, struct cw_out *out)
@@ -120,7 +160,8 @@ static void forward(struct cw_http_decision *d, const llhttp_t *p, const struct 
     }
     char path_buf[8192];
     struct cw_span target =
-        r ? rewrite_path(r, matcher, req->path, req->query, path_buf, sizeof(path_buf)) : head->url;
+        r ? rewrite_path(r, matcher, req->path, req->query, path_buf, sizeof(path_buf))
+          : whole_target(req);
     struct cw_forward_head fh = {
         .method = req->method,
         .path = target,
@@ -139,12 +180,34 @@ void cw_http_decide(struct cw_http_decision *d, const llhttp_t *p, const struct 
     struct cw_route_request req = {.method = llhttp_method_name((llhttp_method_t)p->method),
                                    .head = head,
                                    .port = l->port};
-    cw_router_split_target(head->url, &req.path, &req.query);
-    const struct cw_span *host = cw_http_header(head, "host");
-    if (!host) {
-        answer(d, 400, "missing Host header", true);
+    /* A CONNECT asks for a tunnel to the host it names, which no route here describes; llhttp
+     * hands over whatever follows its head as tunnel bytes, so nothing after it can be read as
+     * a request either. */
+    if (p->method == HTTP_CONNECT) {
+        answer(d, 501, "CONNECT is not supported", true);
+        d->close = true;
         return;
     }
+    const struct cw_span *host;
+    const char *why = host_problem(head, &host);
+    if (why) {
+        answer(d, 400, why, true);
+        return;
+    }
+    /* Routing and the upstream see the path as the origin will resolve it. The head's spans
+     * point into the connection's buffer, which stays as it came; the target normalised here
+     * lives as long as this call, which writes the forwarded head. */
+    char target_buf[CW_HTTP_MAX_HEAD + 1];
+    struct cw_span target;
+    int rc = cw_path_normalize_target(head->url, target_buf, sizeof(target_buf), &target);
+    if (rc != 0) { /* no room cannot happen: the target came in a head of at most that size */
+        answer(d, 400,
+               rc == CW_PATH_ABOVE_ROOT ? "malformed request: path climbs above /"
+                                        : "malformed request: request target too long",
+               true);
+        return;
+    }
+    cw_router_split_target(target, &req.path, &req.query);
     if (max_body && (p->flags & F_CONTENT_LENGTH) && p->content_length > max_body) {
         answer(d, 413, "request body too large", true);
         d->close = true; /* the body is not read: only a close keeps framing safe */

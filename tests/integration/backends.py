@@ -315,17 +315,27 @@ def tcp_route(port, es, es_port, name="db", hosts=("database.internal",)):
 
 TEXT_LOG_RE = re.compile(
     r'^(?P<time>\S+) (?P<protocol>http|tcp) listener=(?P<listener>\d+)'
-    r'(?: "(?P<method>\S+) (?P<path>[^"]*)" host=(?P<host>\S+) status=(?P<status>\d+))?'
+    r'(?: "(?P<method>\S+) (?P<path>(?:[^"\\]|\\.)*)" host="(?P<host>(?:[^"\\]|\\.)*)"'
+    r' status=(?P<status>\d+))?'
     r' route=(?P<route>\S+) service=(?P<service>\S+) endpoint=(?P<endpoint>\S+)'
     r' locality=(?P<locality>\S+) priority=(?P<priority>\S+) in=(?P<bytes_in>\d+)'
     r' out=(?P<bytes_out>\d+) duration_ms=(?P<duration_ms>\d+) retries=(?P<retries>\d+)'
-    r' reason="(?P<reason>[^"]*)"$')
+    r' reason="(?P<reason>(?:[^"\\]|\\.)*)"$')
+
+
+def log_unescape(text):
+    """A text access-log value as it was before escaping: \\" \\\\ and \\xHH (a byte, here a
+    latin-1 character)."""
+    return re.sub(r'\\(x[0-9a-f]{2}|.)',
+                  lambda m: chr(int(m.group(1)[1:], 16)) if len(m.group(1)) == 3 else m.group(1),
+                  text)
 
 
 def parse_text_log_line(line):
     m = TEXT_LOG_RE.match(line)
     assert m, f"access log line not in the documented text format: {line!r}"
-    d = m.groupdict()
+    d = {k: (log_unescape(v) if isinstance(v, str) and k != "time" else v)
+         for k, v in m.groupdict().items()}
     for k in ("listener", "status", "bytes_in", "bytes_out", "duration_ms", "retries"):
         if d[k] is not None:
             d[k] = int(d[k])
@@ -718,6 +728,76 @@ class ScriptedHTTPServer(_ThreadServer):
                     time.sleep(0.05)
                 c.sendall(piece)
             k += 1
+
+
+class RecordingServer(_ThreadServer):
+    """A raw-socket backend that records every byte it receives, so a test sees exactly what the
+    upstream would parse. Answers each request with `answer(k)` (raw bytes; k = 0, 1, ... per
+    connection; by default 200 "ok\\n") once its head and its body (Content-Length or chunked)
+    have arrived. `received` holds the bytes of each connection, in order, one bytes object per
+    connection."""
+
+    OK = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+
+    def __init__(self, addr, port, answer=None):
+        super().__init__(addr, port)
+        self.answer = answer or (lambda k: self.OK)
+        self.received = []
+        self.lock = threading.Lock()
+
+    def _more(self, c, slot):
+        d = c.recv(65536)
+        if d:
+            with self.lock:
+                self.received[slot] += d
+        return d
+
+    def _body_end(self, head, buf):
+        """Where the body that starts `buf` ends, or None while it is incomplete."""
+        if re.search(rb"(?im)^transfer-encoding:.*chunked", head):
+            at = 0
+            while True:  # chunk-size [; extensions] CRLF data CRLF ... 0 CRLF [trailers] CRLF
+                eol = buf.find(b"\r\n", at)
+                if eol < 0:
+                    return None
+                try:
+                    size = int(buf[at:eol].split(b";")[0], 16)
+                except ValueError:  # not a chunk size: what came is all there is to record
+                    return len(buf)
+                if size == 0:
+                    end = buf.find(b"\r\n\r\n", eol)
+                    return None if end < 0 else end + 4
+                at = eol + 2 + size + 2
+                if at > len(buf):
+                    return None
+        m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+        n = int(m.group(1)) if m else 0
+        return n if len(buf) >= n else None
+
+    def serve(self, c):
+        slot = len(self.received)
+        self.received.append(b"")
+        k = 0
+        buf = b""
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = self._more(c, slot)
+                if not d:
+                    return
+                buf += d
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            while (end := self._body_end(head, buf)) is None:
+                d = self._more(c, slot)
+                if not d:
+                    return
+                buf += d
+            buf = buf[end:]
+            c.sendall(self.answer(k))
+            k += 1
+
+    def all_bytes(self):
+        with self.lock:
+            return b"".join(self.received)
 
 
 class BodyReadingHTTPServer(_ThreadServer):

@@ -7,53 +7,10 @@ Ports: gateway listeners 38001-38049 on 127.0.0.90, raw backends 38051-38099 on 
 import re
 import threading
 
-from backends import (DALLAS, GW, Conn, Deadline, _ThreadServer, base_manifests, dest,
+from backends import (DALLAS, GW, Conn, Deadline, RecordingServer, base_manifests, dest,
                       external_service, join, request, route_table)
 
 HOST = "smuggle.example.com"
-
-
-class RecordingServer(_ThreadServer):
-    """Answers each request head with `answer(k)` (raw bytes) and records every byte received on
-    every connection, in order, in `received` (one bytes object per connection)."""
-
-    def __init__(self, addr, port, answer):
-        super().__init__(addr, port)
-        self.answer = answer
-        self.received = []
-        self.lock = threading.Lock()
-
-    def serve(self, c):
-        slot = len(self.received)
-        self.received.append(b"")
-        k = 0
-        buf = b""
-        while True:
-            d = c.recv(65536)
-            if not d:
-                return
-            with self.lock:
-                self.received[slot] += d
-            buf += d
-            # Answer once per head seen; the body (if any) is read by the next recv loop turn.
-            while b"\r\n\r\n" in buf:
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
-                n = int(m.group(1)) if m else 0
-                while len(buf) < n:
-                    more = c.recv(65536)
-                    if not more:
-                        return
-                    with self.lock:
-                        self.received[slot] += more
-                    buf += more
-                buf = buf[n:]
-                c.sendall(self.answer(k))
-                k += 1
-
-    def all_bytes(self):
-        with self.lock:
-            return b"".join(self.received)
 
 
 def gateway(stack, port, backend_port):
