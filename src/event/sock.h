@@ -1,6 +1,6 @@
 /*
  * Connected TCP sockets of the workers (the event layer): registered once, edge-triggered,
- * in the worker's own epoll set (io_loop.h), and read and written with causeway's own recv(),
+ * in the worker's own epoll set (loop.h), and read and written with causeway's own recv(),
  * sendmsg(), accept4(), connect() and shutdown().
  *
  * libuv's streams read with read(2), which goes through the VFS file layer (fdget_pos,

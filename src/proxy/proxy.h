@@ -1,5 +1,5 @@
 /*
- * The data plane: worker threads, each with its own event loop (io_loop.h) and its own
+ * The data plane: worker threads, each with its own event loop (event/loop.h) and its own
  * SO_REUSEPORT listening socket for every listener of the snapshot. A connection never moves
  * between threads and the per-request path takes no lock.
  *

@@ -1,5 +1,5 @@
 /*
- * Worker threads: one event loop each (io_loop.h), its own listening sockets, its own
+ * Worker threads: one event loop each (event/loop.h), its own listening sockets, its own
  * connections. The control thread talks to a worker only by setting stop_requested or next_gen
  * and waking its loop.
  */
