@@ -333,47 +333,91 @@ static bool child_valid(struct rt_ctx *c, const struct cw_route_table *child)
     return true;
 }
 
-/* Children in precedence order, then sorted by weight when sortMethod is TABLE_WEIGHT. */
+/* Whether <child> may be delegated to from the table being compiled (checked once per table,
+ * so an invalid child is reported once however many selector entries name it). */
+static bool child_eligible(struct rt_ctx *c, const struct cw_delegate *del,
+                           const struct cw_route_table *child)
+{
+    const struct tr_workspace *ws = tr_obj(c->t, &c->table->obj)->ws;
+    if (child == c->table || child->obj.error || !tr_obj(c->t, &child->obj)->ws ||
+        !tr_visible_in(c->t, &child->obj, ws) || !child_selected(c, del, child))
+        return false;
+    return child_valid(c, child);
+}
+
+/* TABLE_WEIGHT: higher weight first; a stable insertion sort keeps the selection order
+ * (list order, then creation order) among equal weights. */
+static void sort_by_weight(const struct cw_route_table **v, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++) {
+        const struct cw_route_table *x = v[i];
+        uint32_t j = i;
+        for (; j > 0 && v[j - 1]->weight < x->weight; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/*
+ * The children of <del> in §3.4's order: routeTables entries in list order (tables listed by
+ * name keep the list's order), the tables one entry selects in creation order (older first,
+ * as label selection is ordered); a table selected by several entries keeps its first place.
+ */
 static uint32_t select_children(struct rt_ctx *c, const struct cw_delegate *del,
                                 const struct cw_route_table ***out)
 {
     uint32_t n_all;
     struct cw_object **all = tr_by_precedence(c->t, CW_KIND_ROUTE_TABLE, &n_all);
-    const struct tr_workspace *ws = tr_obj(c->t, &c->table->obj)->ws;
+    bool *candidate = CW_ARENA_ARRAY(&c->t->scratch, bool, n_all + 1);
+    for (uint32_t i = 0; i < n_all; i++)
+        candidate[i] = child_eligible(c, del, (const struct cw_route_table *)all[i]);
     *out = CW_ARENA_ARRAY(c->t->arena, const struct cw_route_table *, n_all + 1);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < n_all; i++) {
-        const struct cw_route_table *child = (const struct cw_route_table *)all[i];
-        if (child == c->table || child->obj.error || !tr_obj(c->t, &child->obj)->ws ||
-            !tr_visible_in(c->t, &child->obj, ws) || !child_selected(c, del, child))
-            continue;
-        if (child_valid(c, child))
-            (*out)[n++] = child;
+    for (uint32_t s = 0; s < del->route_tables.n; s++) {
+        for (uint32_t i = 0; i < n_all; i++) {
+            if (!candidate[i] || !tr_selector_matches(c->t, &del->route_tables.v[s], all[i]))
+                continue;
+            candidate[i] = false;
+            (*out)[n++] = (const struct cw_route_table *)all[i];
+        }
     }
-    /* TABLE_WEIGHT: higher weight first; a stable insertion sort keeps creation order for
-     * equal weights. */
-    for (uint32_t i = 1; del->sort_method == CW_SORT_TABLE_WEIGHT && i < n; i++) {
-        const struct cw_route_table *x = (*out)[i];
-        uint32_t j = i;
-        for (; j > 0 && (*out)[j - 1]->weight < x->weight; j--)
-            (*out)[j] = (*out)[j - 1];
-        (*out)[j] = x;
-    }
+    if (del->sort_method == CW_SORT_TABLE_WEIGHT)
+        sort_by_weight(*out, n);
     return n;
 }
 
-/* Specificity for ROUTE_SPECIFICITY: exact paths first, then regex, then longer prefixes. */
-static long specificity(const struct cw_route *r)
+/* A route's rank under ROUTE_SPECIFICITY (§3.4): the path matcher type, then its length. */
+struct specificity {
+    int type;      /* exact 3, regex 2, prefix 1 */
+    size_t length; /* of the path or pattern */
+};
+
+static struct specificity path_specificity(const struct cw_http_matcher *m)
 {
-    long best = 0;
+    switch (m->uri_kind) {
+    case CW_URI_EXACT:
+        return (struct specificity){3, strlen(m->uri)};
+    case CW_URI_REGEX:
+        return (struct specificity){2, strlen(m->uri)};
+    case CW_URI_PREFIX:
+        return (struct specificity){1, strlen(m->uri)};
+    default:
+        return (struct specificity){1, 1}; /* no path matcher counts as prefix "/" */
+    }
+}
+
+static bool more_specific(struct specificity a, struct specificity b)
+{
+    return a.type != b.type ? a.type > b.type : a.length > b.length;
+}
+
+/* The most specific path matcher of <r>; headers, query and method do not count (§3.4). */
+static struct specificity specificity(const struct cw_route *r)
+{
+    struct specificity best = {1, 1}; /* a route without matchers matches like prefix "/" */
     for (uint32_t i = 0; i < r->http->matchers.n; i++) {
-        const struct cw_http_matcher *m = &r->http->matchers.v[i];
-        long s = m->uri_kind == CW_URI_EXACT    ? 3000000L
-                 : m->uri_kind == CW_URI_REGEX  ? 2000000L
-                 : m->uri_kind == CW_URI_PREFIX ? 1000000L + (long)strlen(m->uri) * 100
-                                                : 0;
-        s += (long)(m->headers.n + m->query.n + (m->method != NULL));
-        if (s > best)
+        struct specificity s = path_specificity(&r->http->matchers.v[i]);
+        if (i == 0 || more_specific(s, best))
             best = s;
     }
     return best;
@@ -384,9 +428,9 @@ static void sort_by_specificity(struct cw_route *v, uint32_t n)
 {
     for (uint32_t i = 1; i < n; i++) {
         struct cw_route x = v[i];
-        long sx = specificity(&x);
+        struct specificity sx = specificity(&x);
         uint32_t j = i;
-        for (; j > 0 && specificity(&v[j - 1]) < sx; j--)
+        for (; j > 0 && more_specific(sx, specificity(&v[j - 1])); j--)
             v[j] = v[j - 1];
         v[j] = x;
     }

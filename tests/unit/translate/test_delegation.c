@@ -1,10 +1,13 @@
 /*
  * Delegation (spec §3.4): a parent route's delegate selects child RouteTables by ObjectSelector
- * (own workspace plus imports; label selection ordered by creation time); TABLE_WEIGHT puts
- * higher child weights first, ties keeping that order; children must leave hosts,
- * virtualGateways and failureMode empty; each child route is guarded by the parent's matchers.
+ * (own workspace plus imports; entries in list order, the tables of one entry in creation
+ * time order); TABLE_WEIGHT puts higher child weights first, ties keeping that order;
+ * ROUTE_SPECIFICITY sorts the delegated routes by their most specific path matcher; children
+ * must leave hosts, virtualGateways and failureMode empty; each child route is guarded by the
+ * parent's matchers.
  */
 #include "tr_support.h"
+#include "cli/plan_output.h"
 
 /* Parent gw/root on shop.example.com whose route "to-children" (prefix /api) delegates with
  * <delegate> (a flow mapping). */
@@ -116,6 +119,128 @@ static void children_selected_by_name_and_namespace(void **state)
                         CHILD("two", "{}", "2024-01-01T00:00:00Z", "0", "two-r"));
     static const char *const order[] = {"one-r", "rest"};
     assert_route_order(&x, 2, order);
+    trt_free(&x);
+}
+
+static void children_listed_by_name_keep_list_order(void **state)
+{
+    (void)state;
+    struct trt x;
+    /* "late" is listed first although "early" is older: the list's order wins (§3.4). */
+    trt_run(&x, WS_OPS DOC VG_WEB PARENT("{routeTables: [{name: late}, {name: early}]}")
+                    CHILD("early", "{}", "2024-01-01T00:00:00Z", "0", "early-r")
+                        CHILD("late", "{}", "2024-03-01T00:00:00Z", "0", "late-r"));
+    assert_all_accepted(&x);
+    static const char *const order[] = {"late-r", "early-r", "rest"};
+    assert_route_order(&x, 3, order);
+    trt_free(&x);
+}
+
+static void children_selected_twice_keep_first_place(void **state)
+{
+    (void)state;
+    struct trt x;
+    /* "b" is named first and selected again by the label entry: it is not repeated, and the
+     * label entry adds the others in creation order. */
+    trt_run(&x, WS_OPS DOC VG_WEB PARENT("{routeTables: [{name: b}, {labels: {team: a}}]}")
+                    CHILD("a", "{team: a}", "2024-01-01T00:00:00Z", "0", "a-r")
+                        CHILD("b", "{team: a}", "2024-02-01T00:00:00Z", "0", "b-r")
+                            CHILD("c", "{team: a}", "2024-03-01T00:00:00Z", "0", "c-r"));
+    assert_all_accepted(&x);
+    static const char *const order[] = {"b-r", "a-r", "c-r", "rest"};
+    assert_route_order(&x, 4, order);
+    assert_int_equal(trt_counter(&x, "RouteTable", "data/b", "numParentRouteTables"), 1);
+    trt_free(&x);
+}
+
+static void table_weight_keeps_list_order_among_equal_weights(void **state)
+{
+    (void)state;
+    struct trt x;
+    trt_run(&x, WS_OPS DOC VG_WEB PARENT("{routeTables: [{name: y}, {name: x}, {name: heavy}], "
+                                         "sortMethod: TABLE_WEIGHT}")
+                    CHILD("x", "{}", "2024-01-01T00:00:00Z", "5", "x-r")
+                        CHILD("y", "{}", "2024-02-01T00:00:00Z", "5", "y-r")
+                            CHILD("heavy", "{}", "2024-03-01T00:00:00Z", "9", "heavy-r"));
+    assert_all_accepted(&x);
+    /* Higher weight first; y before x as listed, although x is older. */
+    static const char *const order[] = {"heavy-r", "y-r", "x-r", "rest"};
+    assert_route_order(&x, 4, order);
+    trt_free(&x);
+}
+
+/* Child data/c (label team=a) with the routes <routes> (YAML list items), delegated to with
+ * ROUTE_SPECIFICITY. */
+#define SPECIFICITY_SET(routes)                                                                    \
+    WS_OPS DOC VG_WEB PARENT("{routeTables: [{labels: {team: a}}], sortMethod: "                   \
+                             "ROUTE_SPECIFICITY}") DOC NET                                         \
+        "kind: RouteTable\n"                                                                       \
+        "metadata: {name: c, namespace: data, labels: {team: a}}\n"                                \
+        "spec:\n"                                                                                  \
+        "  http:\n" routes
+
+static void route_specificity_exact_regex_prefix_longer_first(void **state)
+{
+    (void)state;
+    struct trt x;
+    trt_run(&x, SPECIFICITY_SET(
+                    "  - {name: no-path, directResponse: {status: 200}}\n"
+                    "  - {name: short-prefix, matchers: [{uri: {prefix: /a}}], directResponse: "
+                    "{status: 200}}\n"
+                    "  - {name: short-regex, matchers: [{uri: {regex: /a.*}}], directResponse: "
+                    "{status: 200}}\n"
+                    "  - {name: long-regex, matchers: [{uri: {regex: '/a/[0-9]+/x'}}], "
+                    "directResponse: {status: 200}}\n"
+                    "  - {name: short-exact, matchers: [{uri: {exact: /a}}], directResponse: "
+                    "{status: 200}}\n"
+                    "  - {name: long-exact, matchers: [{uri: {exact: /a/b/c}}], directResponse: "
+                    "{status: 200}}\n"
+                    "  - {name: slash, matchers: [{uri: {prefix: /}}], directResponse: "
+                    "{status: 200}}\n"));
+    /* Exact, then regex, then prefix; longer first within a type; no path matcher counts as
+     * prefix "/", so it ties with "slash" and keeps its place before it. */
+    static const char *const order[] = {"long-exact",   "short-exact", "long-regex", "short-regex",
+                                        "short-prefix", "no-path",     "slash",      "rest"};
+    assert_route_order(&x, 8, order);
+    trt_free(&x);
+}
+
+static void route_specificity_counts_path_matcher_only(void **state)
+{
+    (void)state;
+    struct trt x;
+    /* Headers, query parameters and methods do not make a route more specific: these two
+     * tie and keep the table's order. The most specific of several matchers counts. */
+    trt_run(&x, SPECIFICITY_SET(
+                    "  - {name: plain, matchers: [{uri: {prefix: /api}}], directResponse: "
+                    "{status: 200}}\n"
+                    "  - {name: with-header, matchers: [{uri: {prefix: /api}, method: GET, "
+                    "headers: [{name: x-v, value: '1'}], queryParameters: [{name: q}]}], "
+                    "directResponse: {status: 200}}\n"
+                    "  - {name: either, matchers: [{uri: {prefix: /}}, {uri: {exact: /z}}], "
+                    "directResponse: {status: 200}}\n"));
+    static const char *const order[] = {"either", "plain", "with-header", "rest"};
+    assert_route_order(&x, 4, order);
+    trt_free(&x);
+}
+
+static void plan_shows_delegation_order(void **state)
+{
+    (void)state;
+    struct trt x;
+    trt_run(&x, WS_OPS DOC VG_WEB PARENT("{routeTables: [{name: late}, {name: early}]}")
+                    CHILD("early", "{}", "2024-01-01T00:00:00Z", "0", "early-r")
+                        CHILD("late", "{}", "2024-03-01T00:00:00Z", "0", "late-r"));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cw_print_plan(f, x.tr.snapshot);
+    fclose(f);
+    const char *late = strstr(buf, "route late-r [data/late] within prefix /api and");
+    const char *early = strstr(buf, "route early-r [data/early] within prefix /api and");
+    if (!late || !early || late > early)
+        fail_msg("expected late-r, then early-r, in the plan:\n%s", buf);
+    free(buf);
     trt_free(&x);
 }
 
@@ -256,6 +381,12 @@ int main(void)
         cmocka_unit_test(table_weight_orders_children),
         cmocka_unit_test(route_specificity_orders_child_routes),
         cmocka_unit_test(children_selected_by_name_and_namespace),
+        cmocka_unit_test(children_listed_by_name_keep_list_order),
+        cmocka_unit_test(children_selected_twice_keep_first_place),
+        cmocka_unit_test(table_weight_keeps_list_order_among_equal_weights),
+        cmocka_unit_test(route_specificity_exact_regex_prefix_longer_first),
+        cmocka_unit_test(route_specificity_counts_path_matcher_only),
+        cmocka_unit_test(plan_shows_delegation_order),
         cmocka_unit_test(child_with_hosts_invalid),
         cmocka_unit_test(delegate_selecting_nothing_warns),
         cmocka_unit_test(child_route_failure_marks_child),
