@@ -134,6 +134,7 @@ struct cw_es_port {
     bool has_target_port;
     struct cw_port_selector target_port;
     struct cw_client_tls tls;
+    bool has_egress_gateway_routes; /* egress only: kept to check its rules (§1.2) */
 };
 
 struct cw_external_service {

@@ -75,14 +75,39 @@ static const struct cw_field es_port_fields[] = {
      .type = CW_F_OBJ,
      CW_FIELD_AT(struct cw_es_port, tls),
      .sub = &client_tls_schema},
-    {.name = "egressGatewayRoutes", .type = CW_F_IGNORE}, /* egress only: out of scope */
+    /* Egress only, out of scope; its presence is kept for the rules of §1.2. */
+    {.name = "egressGatewayRoutes",
+     .type = CW_F_IGNORE,
+     CW_PRESENT(struct cw_es_port, has_egress_gateway_routes)},
     {0},
 };
 static const struct cw_schema es_port_schema = {.fields = es_port_fields};
 
+static bool egress_protocol(enum cw_protocol p)
+{
+    return p == CW_PROTO_UNSET || p == CW_PROTO_HTTP || p == CW_PROTO_HTTP2 || p == CW_PROTO_HTTPS;
+}
+
+/* §1.2: egress gateways route by hostname, so egressGatewayRoutes needs hosts, and HTTP. */
+static void check_egress_routes(struct cw_decode *d, const struct cw_external_service *es)
+{
+    char field[64];
+    for (uint32_t i = 0; i < es->ports.n; i++) {
+        const struct cw_es_port *p = &es->ports.v[i];
+        if (!p->has_egress_gateway_routes)
+            continue;
+        snprintf(field, sizeof(field), "ports[%u].egressGatewayRoutes", i);
+        if (es->addresses.n)
+            cw_decode_error(d, field, "requires hosts; not allowed with addresses");
+        if (!egress_protocol(p->protocol))
+            cw_decode_error(d, field, "only allowed on HTTP, HTTP2 and HTTPS ports");
+    }
+}
+
 static void external_service_post(struct cw_decode *d, void *obj)
 {
     struct cw_external_service *es = obj;
+    check_egress_routes(d, es);
     /*
      * "exactly one of hosts or addresses" is a status rule (§9), checked by translation.
      * A repeated port names the later entry and the earlier one, so the user knows what to fix.

@@ -1,4 +1,5 @@
 /* RouteTable schema (spec §3). */
+#include <stdio.h>
 #include <string.h>
 
 #include "config/kinds.h"
@@ -380,11 +381,41 @@ static const struct cw_schema tls_route_schema = {.fields = tls_route_fields,
 
 /* ---- the table ---- */
 
+/* Whether the SNI pattern <sni> names only hosts the table serves: some host pattern matches
+ * it as written ("*.a.example.com" lies within "*.example.com", "example.com" does not). */
+static bool sni_within_hosts(const struct cw_route_table *rt, const char *sni)
+{
+    for (uint32_t i = 0; i < rt->hosts.n; i++)
+        if (cw_host_match(rt->hosts.v[i], sni))
+            return true;
+    return false;
+}
+
+/* §3.6: sniHosts must be a subset of the table's hosts (checked whether or not causeway serves
+ * TLS routes, so a table is judged as Gloo judges it). */
+static void check_sni_hosts(struct cw_decode *d, const struct cw_route_table *rt)
+{
+    char field[64];
+    for (uint32_t i = 0; i < rt->tls.n; i++) {
+        for (uint32_t j = 0; j < rt->tls.v[i].matchers.n; j++) {
+            const struct cw_tls_matcher *m = &rt->tls.v[i].matchers.v[j];
+            for (uint32_t k = 0; k < m->sni_hosts.n; k++) {
+                if (sni_within_hosts(rt, m->sni_hosts.v[k]))
+                    continue;
+                snprintf(field, sizeof(field), "tls[%u].matchers[%u].sniHosts[%u]", i, j, k);
+                cw_decode_error(d, field, "\"%s\" is not within the RouteTable's hosts",
+                                m->sni_hosts.v[k]);
+            }
+        }
+    }
+}
+
 static void route_table_post(struct cw_decode *d, void *obj)
 {
     struct cw_route_table *rt = obj;
     if (!rt->has_http && !rt->has_tcp && !rt->has_tls)
         cw_decode_error(d, NULL, "at least one of http, tcp and tls must be set");
+    check_sni_hosts(d, rt);
 }
 
 static const struct cw_field route_table_fields[] = {

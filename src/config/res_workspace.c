@@ -28,9 +28,9 @@ static const struct cw_schema namespace_schema = {.fields = namespace_fields,
 
 static void cluster_post(struct cw_decode *d, void *obj)
 {
+    (void)d;
     struct cw_workload_cluster *c = obj;
-    if (!c->name && c->selector.n == 0)
-        cw_decode_error(d, NULL, "set name or selector");
+    /* Neither name nor selector is valid: the entry matches every cluster (§8.1). */
     c->config_enabled = !c->has_config_enabled || c->config_enabled; /* default true */
 }
 

@@ -224,6 +224,31 @@ static struct cw_cluster *new_cluster(struct tr *t, const struct cw_external_ser
     return c;
 }
 
+/*
+ * §1.3's caveats for a service with a wildcard host: Gloo cannot give such a service its own TLS
+ * identity, so credentialName is unsupported, caCertificates gives way to the default trust
+ * bundle, and a client certificate and key are not presented. The service is still served.
+ */
+static void warn_wildcard_tls(struct tr *t, const struct cw_external_service *es,
+                              const struct cw_es_port *p)
+{
+    const struct cw_client_tls *tls = &p->tls;
+    if (tls->credential_name)
+        tr_warn(t, &es->obj,
+                "port %u: clientsideTls.credentialName is not supported with a wildcard host",
+                p->number);
+    if (tls->ca_certificates)
+        tr_warn(t, &es->obj,
+                "port %u: clientsideTls.caCertificates is ignored with a wildcard host (the "
+                "default trust bundle is used)",
+                p->number);
+    if (tls->client_certificate || tls->private_key)
+        tr_warn(t, &es->obj,
+                "port %u: clientsideTls client certificate and key are ignored with a wildcard "
+                "host",
+                p->number);
+}
+
 static void build_clusters(struct tr *t, const struct cw_external_service *es,
                            const struct cw_external_endpoint **ees, uint32_t n_ees)
 {
@@ -241,6 +266,8 @@ static void build_clusters(struct tr *t, const struct cw_external_service *es,
                     "port %u: targetPort is ignored with a wildcard host "
                     "(always 443)",
                     p->number);
+        if (wildcard)
+            warn_wildcard_tls(t, es, p);
         for (uint32_t h = 0; h < k; h++) {
             const char *own_host = k > 1 ? hosts[h] : NULL;
             struct cw_cluster *c = new_cluster(t, es, p, own_host, n_hosts ? hosts[0] : NULL);

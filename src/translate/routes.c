@@ -281,6 +281,11 @@ static void compile_http_route(struct rt_ctx *c, const struct cw_http_route *h, 
         break;
     case CW_ACTION_DIRECT_RESPONSE:
         r.kind = CW_ROUTE_DIRECT_RESPONSE;
+        /* §3.4: the schema admits 100-599, but a direct response is a final answer, 200-599 (as
+         * Envoy requires), so an informational status is a misconfigured route. */
+        if (h->direct.status < 200)
+            fail_route(c, &r, true, "directResponse.status must be between 200 and 599, got %u",
+                       h->direct.status);
         break;
     case CW_ACTION_DELEGATE: {
         /* The delegating route itself is not served; its matchers guard every child route. */

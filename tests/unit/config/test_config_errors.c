@@ -472,9 +472,10 @@ static void cross_field_rules(void **state)
                       "weight: 60}, {region: c, weight: 30}]}]}}\n",
                    "spec.config.localityMappings[0].to: weights must total 100 (they total 90)",
                    NULL);
+    /* A Workspace cluster entry with neither name nor selector matches every cluster (§8.1). */
     assert_reports(WS "metadata: {name: ws, namespace: gloo-mesh}\n"
-                      "spec: {workloadClusters: [{namespaces: [{name: gw}]}]}\n",
-                   "spec.workloadClusters[0]: set name or selector", NULL);
+                      "spec: {workloadClusters: [{namespaces: [{name: gw}]}, {name: c1}]}\n",
+                   "spec.workloadClusters[1]: missing required field \"namespaces\"", NULL);
 }
 
 static void every_error_of_one_object_is_reported(void **state)

@@ -336,7 +336,7 @@ static void route_table_tcp_and_tls(void **state)
         "kind: RouteTable\n"
         "metadata: {name: orders-db, namespace: gw}\n"
         "spec:\n"
-        "  hosts: ['orders-db.internal']\n"
+        "  hosts: ['orders-db.internal', '*.example.com']  # sniHosts lie within hosts (§3.6)\n"
         "  virtualGateways: [{name: edge, namespace: gw}]\n"
         "  tcp:\n"
         "  - matchers: [{port: 5432}]\n"
