@@ -144,11 +144,10 @@ serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, const struct c
 
 /* --- exposedExternalServices --- */
 
+/* Whether an exposedExternalServices entry of <l> matches <es> (by host and selector). */
 static bool es_exposed_by(struct tr *t, const struct cw_virtual_gateway *vg,
                           const struct cw_listener *l, const struct cw_external_service *es)
 {
-    if (!l->has_exposed_external_services)
-        return true; /* omitted ⇒ every ExternalService is exposed (§4.2) */
     for (uint32_t i = 0; i < l->exposed_external_services.n; i++) {
         const struct cw_route_table_filter *f = &l->exposed_external_services.v[i];
         const char *dns;
@@ -201,8 +200,10 @@ static uint32_t expose_services(struct tr *t, const struct cw_virtual_gateway *v
                                 const struct cw_listener *l, struct cw_snapshot_listener *sl)
 {
     const struct tr_workspace *ws = tr_obj(t, &vg->obj)->ws;
-    if (!sl->http && !l->has_exposed_external_services)
-        return 0; /* a TCP listener has no Host to route by: only explicit exposure */
+    /* §4.2 [DECISION]: without exposedExternalServices a listener serves RouteTables only, so
+     * an internet-facing listener never relays to every declared service by its Host. */
+    if (!l->has_exposed_external_services)
+        return 0;
     uint32_t count = 0;
     for (uint32_t i = 0; i < CW_CONFIG_COUNT(t->cfg, EXTERNAL_SERVICE); i++) {
         const struct cw_external_service *es =

@@ -284,10 +284,17 @@ static void exposed_service_by_its_own_host(void **state)
     (void)state;
     struct trt x;
     trt_run(&x,
-            WS_OPS DOC VG_WEB DOC NET "kind: ExternalService\n"
-                                      "metadata: {name: db, namespace: data}\n"
-                                      "spec: {hosts: [database.external], ports: [{number: 8080, "
-                                      "protocol: HTTP}]}\n");
+            /* Exposure by hostname is asked for per listener (§4.2 [DECISION]). */
+            WS_OPS DOC NET "kind: VirtualGateway\n"
+                           "metadata: {name: web, namespace: gw}\n"
+                           "spec:\n"
+                           "  listeners:\n"
+                           "  - {port: {number: 8080}, http: {}, "
+                           "exposedExternalServices: [{host: '*'}]}\n" DOC NET
+                           "kind: ExternalService\n"
+                           "metadata: {name: db, namespace: data}\n"
+                           "spec: {hosts: [database.external], ports: [{number: 8080, "
+                           "protocol: HTTP}]}\n");
     const struct cw_snapshot_listener *l = trt_need_listener(&x, 8080);
     struct cw_cluster *c = cw_router_exposed(l, (struct cw_span){"Database.External", 17});
     assert_non_null(c);

@@ -548,13 +548,47 @@ static void exposed_services_listed_by_host(void **state)
     trt_free(&x);
 }
 
-static void exposed_services_omitted_exposes_all(void **state)
+static void exposed_services_omitted_exposes_none(void **state)
 {
     (void)state;
     struct trt x;
+    /* §4.2 [DECISION]: without exposedExternalServices a listener serves RouteTables only. */
     trt_run(&x, WS_OPS3 TWO_SERVICES VG(HTTP_8080));
+    assert_int_equal(trt_need_listener(&x, 8080)->exposed.n, 0);
+    assert_null(trt_exposed(&x, 8080, "api.internal"));
+    assert_int_equal(trt_counter(&x, "ExternalService", "data/api", "numSelectedVirtualGateways"),
+                     0);
+    trt_free(&x);
+}
+
+static void exposed_services_star_exposes_all(void **state)
+{
+    (void)state;
+    struct trt x;
+    trt_run(&x, WS_OPS3 TWO_SERVICES VG("  listeners:\n"
+                                        "  - {port: {number: 8080}, http: {}, "
+                                        "exposedExternalServices: [{host: '*'}]}\n"));
     assert_non_null(trt_exposed(&x, 8080, "api.internal"));
     assert_non_null(trt_exposed(&x, 8080, "billing.internal"));
+    trt_free(&x);
+}
+
+static void exposed_services_selected_by_labels(void **state)
+{
+    (void)state;
+    struct trt x;
+    trt_run(&x, WS_OPS3 DOC NET "kind: ExternalService\n"
+                                "metadata: {name: api, namespace: data, labels: {edge: 'yes'}}\n"
+                                "spec: {hosts: [api.internal], ports: [{number: 80}]}\n" DOC NET
+                                "kind: ExternalService\n"
+                                "metadata: {name: billing, namespace: data}\n"
+                                "spec: {hosts: [billing.internal], ports: [{number: 80}]}\n" VG(
+                                    "  listeners:\n"
+                                    "  - {port: {number: 8080}, http: {}, "
+                                    "exposedExternalServices: [{host: '*', selector: "
+                                    "{labels: {edge: 'yes'}}}]}\n"));
+    assert_non_null(trt_exposed(&x, 8080, "api.internal"));
+    assert_null(trt_exposed(&x, 8080, "billing.internal"));
     trt_free(&x);
 }
 
@@ -585,7 +619,10 @@ static void exposed_address_is_a_plain_ip(void **state)
             WS_OPS3 DOC NET "kind: ExternalService\n"
                             "metadata: {name: search, namespace: data}\n"
                             "spec: {addresses: ['10.20.30.50/32'], ports: [{name: http, number: "
-                            "9200, protocol: HTTP}]}\n" VG(HTTP_8080));
+                            "9200, protocol: HTTP}]}\n" VG("  listeners:\n"
+                                                           "  - {port: {number: 8080}, http: {}, "
+                                                           "exposedExternalServices: [{host: "
+                                                           "'*'}]}\n"));
     const struct cw_exposed_service *e = trt_exposed(&x, 8080, "10.20.30.50");
     assert_non_null(e);
     assert_string_equal(e->cluster->name, "data/search:9200");
@@ -633,7 +670,9 @@ int main(void)
         cmocka_unit_test(merged_gateways_each_admit_their_own_hosts),
         cmocka_unit_test(tables_sharing_a_host_merge_oldest_first),
         cmocka_unit_test(exposed_services_listed_by_host),
-        cmocka_unit_test(exposed_services_omitted_exposes_all),
+        cmocka_unit_test(exposed_services_omitted_exposes_none),
+        cmocka_unit_test(exposed_services_star_exposes_all),
+        cmocka_unit_test(exposed_services_selected_by_labels),
         cmocka_unit_test(exposed_services_counted_per_gateway),
         cmocka_unit_test(exposed_address_is_a_plain_ip),
         cmocka_unit_test(tcp_listener_exposes_only_when_asked),
