@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "config/config.h"
+#include "event/loop.h"
 #include "proxy/access_log.h"
 #include "proxy/proxy.h"
 #include "snapshot/snapshot.h"
@@ -62,6 +63,11 @@ static void usage(FILE *out)
           "      --max-connections N  client connections at once (default: no cap); at the cap\n"
           "                           idle keep-alive connections make way, else new ones wait\n"
           "                           (default: no limit; bodies are streamed, never held)\n"
+          "      --busy-poll on|off|US\n"
+          "                           under load, a worker polls for up to US microseconds\n"
+          "                           before it sleeps, which spares the sending core a\n"
+          "                           wake-up (default off; on is 50); an idle worker never\n"
+          "                           polls. It costs CPU per request: see BENCHMARKS.md\n"
           "  -h, --help               show this help\n"
           "\n"
           "Durations use Go syntax: 500ms, 2s, 1m30s.\n",
@@ -147,6 +153,18 @@ static int parse_args(struct run_options *o, int argc, char **argv)
                         "causeway run: --max-request-body must be a size such as 10m, "
                         "512k or 1g, got %s\n",
                         v);
+                return 2;
+            }
+        } else if (!strcmp(arg, "--busy-poll") && v) {
+            char *end;
+            unsigned long us = strtoul(v, &end, 10);
+            if (!strcmp(v, "on") || !strcmp(v, "off"))
+                cw_io_set_busy_poll(!strcmp(v, "on") ? CW_IO_BUSY_POLL_ON_US : 0);
+            else if (end != v && !*end && us <= 10000)
+                cw_io_set_busy_poll((uint32_t)us);
+            else {
+                fprintf(stderr, "causeway run: --busy-poll takes on, off or microseconds "
+                                "(0 to 10000), got %s\n", v);
                 return 2;
             }
         } else if (!strcmp(arg, "--max-connections") && v) {

@@ -16,6 +16,9 @@
  * Work that must not run inside the caller (a read after reading resumes on a socket that is
  * already known to be readable, a write completion, a close callback) is deferred to the end of
  * the current batch of events, as libuv defers its callbacks.
+ *
+ * Under load the loop polls briefly before it sleeps (busy polling, as HAProxy's
+ * `busy-polling`): see spin_wait in loop.c for why and when.
  */
 #ifndef CW_EVENT_LOOP_H
 #define CW_EVENT_LOOP_H
@@ -54,7 +57,19 @@ struct cw_io_loop {
     void (*after_batch)(struct cw_io_loop *l); /* e.g. writing buffered log lines */
     void *data;
     bool finishing; /* the run ends once nothing is left to do */
+    /* Busy polling: how long (µs) the loop may poll before it sleeps, 0 for never (set by
+     * cw_io_loop_init from cw_io_set_busy_poll), and how often recent waits ended within that
+     * time (0..256, a moving average): the loop polls only while that is at least half. */
+    uint32_t spin_us;
+    uint32_t spin_score;
 };
+
+/* The busy-polling budget of the loops initialised from now on, in µs (0, the default: never
+ * poll, sleep at once). Set once, before the workers start (`causeway run --busy-poll`).
+ * Off by default: on the 2026-12-07 host it bought raw req/s and latency at c50 for about 4.5 %
+ * more CPU per request, and at one connection it spends the worker's idle time (BENCHMARKS.md). */
+#define CW_IO_BUSY_POLL_ON_US 50
+void cw_io_set_busy_poll(uint32_t us);
 
 /* The loop of one worker thread. Returns 0 or a negative errno. */
 int cw_io_loop_init(struct cw_io_loop *l);
