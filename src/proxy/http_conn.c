@@ -14,6 +14,7 @@
 #include "http/chunked.h"
 #include "proxy/exchange.h"
 #include "proxy/http_decide.h"
+#include "proxy/http_writer.h"
 #include "proxy/proxy_int.h"
 #include "util/xalloc.h"
 
@@ -21,10 +22,6 @@
  * closes, stays quiet this long, or LINGER_MAX_MS have passed. */
 #define LINGER_QUIET_MS 1000
 #define LINGER_MAX_MS   30000
-
-/* Response body bytes up to this size are copied behind the response head, so that both leave
- * in one buffer: the copy costs less than sendmsg's header and iovec handling. */
-#define SMALL_BODY_COPY 4096
 
 enum http_state {
     HTTP_READING_HEAD = 0, /* waiting for (the rest of) a request head */
@@ -69,18 +66,16 @@ struct http_conn {
     struct cw_timer timer;
     struct request *rq; /* NULL while idle */
     size_t len, parsed; /* bytes in rq->bytes, and how many of them were handled */
-    struct cw_sock_write write_req;
-    struct cw_out out; /* the response head (sent with the first body bytes) or a local reply */
-    char *head_out;    /* the request head sent upstream, until the exchange ends */
+    struct cw_http_writer out; /* what goes to the client */
+    char *head_out;            /* the request head sent upstream, until the exchange ends */
     uint64_t deadline_start, deadline_at;
     uint64_t last_activity; /* last byte moved either way, for the idle deadline */
     uint64_t linger_until;  /* HTTP_LINGERING ends by then at the latest */
     enum http_state state;
     enum http_deadline deadline;
-    bool closing, writing, keep_alive, reading;
+    bool closing, keep_alive, reading;
     bool up_writing;    /* request bytes given to the exchange are not all out */
-    bool response_done; /* the pending client write is the last of the response */
-    bool head_pending;  /* <out> holds a response head not sent yet */
+    bool response_done; /* the queued client write is the last of the response */
     char client_ip[INET6_ADDRSTRLEN];
 };
 
@@ -179,8 +174,7 @@ static void end_request(struct http_conn *c)
     free(rq->log_text);
     free(c->head_out);
     c->head_out = NULL;
-    cw_out_free(&c->out);
-    c->head_pending = false;
+    cw_http_writer_reset(&c->out);
     c->up_writing = false;
     reset_request(rq);
     c->state = HTTP_READING_HEAD; /* nothing in hand: a close now logs nothing more */
@@ -206,7 +200,7 @@ static void close_conn(struct http_conn *c)
         end_request(c);
     free(c->head_out);
     c->head_out = NULL;
-    cw_out_free(&c->out);
+    cw_http_writer_reset(&c->out);
     cw_timer_stop(&c->w->io, &c->timer);
     cw_transport_close(&c->tr, on_closed);
 }
@@ -223,14 +217,14 @@ static void drain(struct cw_conn_link *link)
     struct http_conn *c = (struct http_conn *)link;
     c->keep_alive = false;
     bool idle = c->state == HTTP_READING_HEAD && c->len == 0;
-    if ((idle || c->state == HTTP_LINGERING) && !c->writing)
+    if ((idle || c->state == HTTP_LINGERING) && !c->out.writing)
         close_conn(c);
 }
 
 static bool reclaim(struct cw_conn_link *link)
 {
     struct http_conn *c = (struct http_conn *)link;
-    if (c->closing || c->state != HTTP_READING_HEAD || c->len > 0 || c->writing)
+    if (c->closing || c->state != HTTP_READING_HEAD || c->len > 0 || c->out.writing)
         return false;
     close_conn(c);
     return true;
@@ -466,10 +460,8 @@ static void next_request(struct http_conn *c)
 
 /* ---- local replies ---- */
 
-static void on_reply_written(struct cw_sock_write *req, int status)
+static void on_reply_written(struct http_conn *c, int status)
 {
-    struct http_conn *c = req->data;
-    c->writing = false;
     if (status < 0 || c->closing) {
         close_conn(c);
         return;
@@ -492,15 +484,12 @@ static void local_reply(struct http_conn *c, int status, const char *body, bool 
         c->keep_alive = false;
     c->state = HTTP_REPLYING;
     cw_timer_stop(&c->w->io, &c->timer);
-    c->out.len = 0;
-    cw_http_write_local_reply(&c->out, status, body, text, extra, !c->keep_alive);
-    rq->bytes_out = c->out.len;
+    struct cw_out *reply = cw_http_writer_reply_buffer(&c->out);
+    cw_http_write_local_reply(reply, status, body, text, extra, !c->keep_alive);
+    rq->bytes_out = reply->len;
     if (!c->keep_alive)
         stop_reading(c);
-    struct cw_buf b = cw_buf_init(c->out.p, c->out.len);
-    c->writing = true;
-    c->write_req.data = c;
-    if (cw_transport_write(&c->tr, &c->write_req, &b, 1, on_reply_written) != 0)
+    if (cw_http_writer_reply(&c->out) == CW_HTTP_WRITE_FAILED)
         close_conn(c);
 }
 
@@ -678,7 +667,7 @@ static void forward_body(struct http_conn *c)
 
 static void process(struct http_conn *c)
 {
-    if (c->closing || c->writing)
+    if (c->closing || c->out.writing)
         return;
     if (c->state == HTTP_READING_HEAD)
         parse_head(c);
@@ -698,10 +687,8 @@ static void after_response_write(struct http_conn *c, bool done)
         cw_exchange_consumed(&c->rq->ex);
 }
 
-static void on_response_written(struct cw_sock_write *req, int status)
+static void on_response_written(struct http_conn *c, int status)
 {
-    struct http_conn *c = req->data;
-    c->writing = false;
     if (status < 0) {
         abort_request(c, "client write failed");
         return;
@@ -709,77 +696,50 @@ static void on_response_written(struct cw_sock_write *req, int status)
     after_response_write(c, c->response_done);
 }
 
+/* A queued write to the client is out: the reply's or the response's. */
+static void on_client_written(void *data, int status)
+{
+    struct http_conn *c = data;
+    if (c->state == HTTP_REPLYING)
+        on_reply_written(c, status);
+    else
+        on_response_written(c, status);
+}
+
 /* Writes response bytes [p, p + n) (with a response head that waits) to the client; <done>
  * marks the end of the response. */
 static void write_response(struct http_conn *c, const char *p, size_t n, bool done)
 {
-    struct request *rq = c->rq;
     c->last_activity = cw_worker_now(c->w);
-    rq->bytes_out += n;
-    struct cw_buf b[2];
-    unsigned nb = 0;
-    if (c->head_pending && n && n <= SMALL_BODY_COPY) { /* one buffer: one send(2), no iovecs */
-        cw_out_put(&c->out, p, n);
-        n = 0;
-    }
-    if (c->head_pending) {
-        b[nb++] = cw_buf_init(c->out.p, c->out.len);
-        c->head_pending = false;
-    }
-    if (n)
-        b[nb++] = cw_buf_init((char *)p, n);
-    size_t total = (nb > 0 ? b[0].len : 0) + (nb > 1 ? b[1].len : 0);
-    if (total == 0) {
-        after_response_write(c, done);
-        return;
-    }
+    c->rq->bytes_out += n;
     /* The response that ends a connection takes its FIN along: next_request closes the
      * connection (or shuts it down) right after. */
-    bool last = done && !c->keep_alive;
-    int w = cw_transport_try_write(&c->tr, b, nb, last);
-    if (w == (int)total) {
+    switch (cw_http_writer_body(&c->out, p, n, done && !c->keep_alive)) {
+    case CW_HTTP_WRITE_DONE:
         after_response_write(c, done);
         return;
-    }
-    if (w < 0 && w != CW_EAGAIN) {
+    case CW_HTTP_WRITE_FAILED:
         abort_request(c, "client write failed");
         return;
+    case CW_HTTP_WRITE_QUEUED:
+        /* The client is slower than the upstream: stop reading the upstream until this is
+         * out. */
+        cw_exchange_pause(&c->rq->ex);
+        c->response_done = done;
+        return;
     }
-    cw_sock_bufs_skip(b, &nb, w > 0 ? (size_t)w : 0);
-    /* The client is slower than the upstream: stop reading the upstream until this is out. */
-    cw_exchange_pause(&rq->ex);
-    c->response_done = done;
-    c->writing = true;
-    c->write_req.data = c;
-    if (cw_transport_write(&c->tr, &c->write_req, b, nb, on_response_written) != 0)
-        abort_request(c, "client write failed");
-}
-
-struct interim_write {
-    struct cw_sock_write req;
-    struct cw_out out;
-};
-
-static void on_interim_written(struct cw_sock_write *req, int status)
-{
-    (void)status;
-    struct interim_write *iw = (struct interim_write *)req;
-    cw_out_free(&iw->out);
-    free(iw);
 }
 
 /* An interim response (100 Continue) goes out at once. */
 static void write_interim(struct http_conn *c)
 {
-    struct interim_write *iw = cw_xcalloc(1, sizeof(*iw));
-    cw_exchange_client_head(&c->rq->ex, &iw->out, false);
-    c->rq->bytes_out += iw->out.len;
-    struct cw_buf b = cw_buf_init(iw->out.p, iw->out.len);
-    if (cw_transport_write(&c->tr, &iw->req, &b, 1, on_interim_written) != 0) {
-        cw_out_free(&iw->out);
-        free(iw);
+    struct cw_out head = {0};
+    cw_exchange_client_head(&c->rq->ex, &head, false);
+    c->rq->bytes_out += head.len;
+    enum cw_http_write rc = cw_http_writer_interim(&c->out, &head);
+    cw_out_free(&head);
+    if (rc == CW_HTTP_WRITE_FAILED)
         abort_request(c, "client write failed");
-    }
 }
 
 /* ---- what the exchange reports ---- */
@@ -864,10 +824,9 @@ static void on_ex_head(void *data, int status)
     if (cw_exchange_needs_eof(&rq->ex) || !rq->body_done)
         c->keep_alive = false; /* framing ends with a close, or the request was cut short */
     /* Kept until the first body bytes (or the end) so that both go out in one write. */
-    c->out.len = 0;
-    cw_exchange_client_head(&rq->ex, &c->out, !c->keep_alive);
-    rq->bytes_out += c->out.len;
-    c->head_pending = true;
+    struct cw_out *head = cw_http_writer_head(&c->out);
+    cw_exchange_client_head(&rq->ex, head, !c->keep_alive);
+    rq->bytes_out += head->len;
 }
 
 static void on_ex_body(void *data, const char *p, size_t n, bool done)
@@ -949,6 +908,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
     c->link.drain = drain;
     c->link.reclaim = reclaim;
     c->timer.data = c;
+    cw_http_writer_init(&c->out, &c->tr, on_client_written, c);
     cw_worker_track(w, &c->link);
     client_address(c, peer);
     set_deadline(c, DEADLINE_IDLE);
