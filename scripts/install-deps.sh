@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libuv1-dev node-llhttp libfyaml-dev libc-ares-dev libpcre2-dev liburcu-dev libssl-dev
+  libuv1-dev node-llhttp libfyaml-dev libc-ares-dev libre2-dev liburcu-dev libssl-dev
   libcmocka-dev
   python3-pytest nginx-light libnginx-mod-stream postgresql curl
   wrk haproxy

@@ -13,7 +13,7 @@
 #include "util/arena.h"
 #include "util/strmap.h"
 
-struct cw_regex; /* compiled PCRE2 pattern (util/regex.h), owned by the snapshot */
+struct cw_regex; /* compiled RE2 pattern (util/regex.h), owned by the snapshot */
 
 struct cw_endpoint {
     const char *address; /* IP literal, or a hostname to resolve (is_hostname) */

@@ -43,39 +43,86 @@ static void fail_route(struct rt_ctx *c, struct cw_route *r, bool invalid, const
     c->failed = true;
 }
 
+/* Where a pattern's literal text ends: at its first metacharacter, less the last character when
+ * a quantifier follows it, kept whole for UTF-8. Nothing when the pattern has alternatives. */
+static size_t literal_start(const char *p)
+{
+    if (strchr(p, '|'))
+        return 0;
+    size_t n = strcspn(p, "\\^$.|?*+()[]{}");
+    if (n && p[n] && strchr("?*+{", p[n]))
+        for (n--; n && ((unsigned char)p[n] & 0xC0) == 0x80; n--)
+            ;
+    return n;
+}
+
+/*
+ * Stands in for a matcher regex RE2 refused, so that the failed route still answers its 500
+ * where it was meant to apply: paths starting with the pattern's literal text, any header or
+ * query value. Failing closed: a deny route written with a look-ahead must not let requests
+ * through to the routes after it, and routes outside its literal prefix keep working.
+ */
+static struct cw_regex *stand_in(struct rt_ctx *c, const char *pattern, bool path)
+{
+    const char *p = pattern + (path && pattern[0] == '^');
+    const char *any =
+        cw_arena_printf(c->t->arena, "%.*s(?s:.*)", path ? (int)literal_start(p) : 0, p);
+    char err[256];
+    struct cw_regex *re = compile(c->t, any, true, false, err, sizeof(err));
+    return re ? re : compile(c->t, "(?s:.*)", true, false, err, sizeof(err));
+}
+
+/* Compiles one matcher regex, or a stand-in after reporting RE2's reason (the first only) for the
+ * field named by <fmt>. */
+static struct cw_regex *compile_matcher(struct rt_ctx *c, struct cw_route *r, const char *pattern,
+                                        bool path, bool *ok, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static struct cw_regex *compile_matcher(struct rt_ctx *c, struct cw_route *r, const char *pattern,
+                                        bool path, bool *ok, const char *fmt, ...)
+{
+    char err[256], where[96];
+    struct cw_regex *re = compile(c->t, pattern, true, false, err, sizeof(err));
+    if (re)
+        return re;
+    if (*ok) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(where, sizeof(where), fmt, ap);
+        va_end(ap);
+        fail_route(c, r, true, "%s: %s", where, err);
+    }
+    *ok = false;
+    return stand_in(c, pattern, path);
+}
+
+/* Compiles every matcher's regexes. False when RE2 refused one: the route is then failed, and
+ * every matcher still has a regex for each regex field (stand_in), so it can be matched. */
 static bool compile_matchers(struct rt_ctx *c, struct cw_route *r)
 {
     const struct cw_http_route *h = r->http;
-    char err[256];
+    bool ok = true;
     r->matcher_regexes = CW_ARENA_ARRAY(c->t->arena, struct cw_route_regexes, h->matchers.n + 1);
     for (uint32_t i = 0; i < h->matchers.n; i++) {
         const struct cw_http_matcher *m = &h->matchers.v[i];
         struct cw_route_regexes *rx = &r->matcher_regexes[i];
-        if (m->uri_kind == CW_URI_REGEX &&
-            !(rx->uri = compile(c->t, m->uri, true, false, err, sizeof(err)))) {
-            fail_route(c, r, true, "matchers[%u].uri.regex: %s", i, err);
-            return false;
-        }
+        if (m->uri_kind == CW_URI_REGEX)
+            rx->uri = compile_matcher(c, r, m->uri, true, &ok, "matchers[%u].uri.regex", i);
         rx->headers = CW_ARENA_ARRAY(c->t->arena, struct cw_regex *, m->headers.n + 1);
         for (uint32_t j = 0; j < m->headers.n; j++) {
             const struct cw_header_matcher *hm = &m->headers.v[j];
-            if (hm->regex && hm->value &&
-                !(rx->headers[j] = compile(c->t, hm->value, true, false, err, sizeof(err)))) {
-                fail_route(c, r, true, "matchers[%u].headers[%u].value: %s", i, j, err);
-                return false;
-            }
+            if (hm->regex && hm->value)
+                rx->headers[j] = compile_matcher(c, r, hm->value, false, &ok,
+                                                 "matchers[%u].headers[%u].value", i, j);
         }
         rx->query = CW_ARENA_ARRAY(c->t->arena, struct cw_regex *, m->query.n + 1);
         for (uint32_t j = 0; j < m->query.n; j++) {
             const struct cw_query_matcher *q = &m->query.v[j];
-            if (q->regex && q->value &&
-                !(rx->query[j] = compile(c->t, q->value, true, false, err, sizeof(err)))) {
-                fail_route(c, r, true, "matchers[%u].queryParameters[%u].value: %s", i, j, err);
-                return false;
-            }
+            if (q->regex && q->value)
+                rx->query[j] = compile_matcher(c, r, q->value, false, &ok,
+                                               "matchers[%u].queryParameters[%u].value", i, j);
         }
     }
-    return true;
+    return ok;
 }
 
 /* ---- destinations ---- */

@@ -1,10 +1,11 @@
 /*
  * Route compilation (spec §3.1-§3.5): failureMode (ROUTE_REPLACEMENT serves the rest with the
  * bad route as a 500; FREEZE_CONFIG serves nothing of the table), regex matchers compiled with
- * PCRE2 (a bad one names the PCRE2 reason), TCP routes to EXTERNAL_SERVICE as a documented
+ * RE2 (a bad one names RE2's reason), TCP routes to EXTERNAL_SERVICE as a documented
  * extension, destinations of kinds causeway does not serve, route names.
  */
 #include "tr_support.h"
+#include "util/regex.h"
 
 #define SERVICES                                                                                   \
     DOC NET "kind: ExternalService\n"                                                              \
@@ -154,18 +155,50 @@ static void regex_matchers_are_compiled(void **state)
     trt_free(&x);
 }
 
-static void bad_uri_regex_invalid_with_pcre2_reason(void **state)
+static void bad_uri_regex_invalid_with_re2_reason(void **state)
 {
     (void)state;
     struct trt x;
     run_table(&x, "  http:\n"
                   "  - {name: bad, matchers: [{uri: {regex: '/api/(v1'}}], forwardTo: " TO_API "}\n"
                   "  - {name: good, forwardTo: " TO_API "}\n");
-    /* PCRE2's own words: "missing closing parenthesis". */
-    assert_status(&x, "RouteTable", "gw/front", CW_APPROVAL_INVALID, "missing closing parenthesis");
-    assert_status(&x, "RouteTable", "gw/front", CW_APPROVAL_INVALID, "uri.regex");
-    trt_assert_failed(route(&x, "bad"), "missing closing parenthesis");
+    /* RE2's own words. */
+    assert_status(&x, "RouteTable", "gw/front", CW_APPROVAL_INVALID,
+                  "matchers[0].uri.regex: missing ): /api/(v1 (route bad)");
+    trt_assert_failed(route(&x, "bad"), "missing ): /api/(v1");
     assert_int_equal(route(&x, "good")->kind, CW_ROUTE_FORWARD);
+    trt_free(&x);
+}
+
+/* The failed route still answers its 500 where it was meant to apply (fail closed): its
+ * pattern's literal start stands in for the regex RE2 refused; other paths go on. */
+static void refused_regex_route_fails_closed_on_its_literal_prefix(void **state)
+{
+    (void)state;
+    struct trt x;
+    run_table(&x,
+              "  http:\n"
+              "  - {name: deny, matchers: [{uri: {regex: '^/admin/(?!public/).*'}}, "
+              "{headers: [{name: x-v, value: 'v(?=1)', regex: true}]}], "
+              "directResponse: {status: 403}}\n"
+              "  - {name: alt, matchers: [{uri: {regex: '/a|/b(?=c)'}}], forwardTo: " TO_API "}\n"
+              "  - {name: quantified, matchers: [{uri: {regex: '/déjà++'}}], forwardTo: " TO_API
+              "}\n");
+    const struct cw_route *deny = route(&x, "deny");
+    trt_assert_failed(deny, "matchers[0].uri.regex: invalid perl operator: (?!");
+    const struct cw_regex *path = deny->matcher_regexes[0].uri;
+    assert_true(cw_regex_match(path, "/admin/", 7));
+    assert_true(cw_regex_match(path, "/admin/public/x", 15));
+    assert_false(cw_regex_match(path, "/other", 6));
+    assert_false(cw_regex_match(path, "/admin", 6));
+    /* Only the first refusal is reported; the header's regex stands in for any value. */
+    assert_true(cw_regex_match(deny->matcher_regexes[1].headers[0], "anything", 8));
+    const struct cw_regex *alt = route(&x, "alt")->matcher_regexes[0].uri;
+    assert_true(cw_regex_match(alt, "/zzz", 4)); /* alternatives: no common prefix to keep */
+    /* A quantifier takes its character (here two bytes of UTF-8) out of the prefix. */
+    const struct cw_regex *q = route(&x, "quantified")->matcher_regexes[0].uri;
+    assert_true(cw_regex_match(q, "/déj", strlen("/déj")));
+    assert_false(cw_regex_match(q, "/dé", strlen("/dé")));
     trt_free(&x);
 }
 
@@ -178,7 +211,7 @@ static void bad_header_regex_invalid(void **state)
                   "    matchers: [{headers: [{name: x-v, value: '[a-', regex: true}]}]\n"
                   "    forwardTo: " TO_API "\n");
     assert_status(&x, "RouteTable", "gw/front", CW_APPROVAL_INVALID, "headers[0]");
-    assert_status(&x, "RouteTable", "gw/front", CW_APPROVAL_INVALID, "missing terminating ]");
+    assert_status(&x, "RouteTable", "gw/front", CW_APPROVAL_INVALID, "missing ]: [a-");
     assert_int_equal(route(&x, "bad")->kind, CW_ROUTE_FAILED);
     trt_free(&x);
 }
@@ -206,7 +239,7 @@ static void bad_regex_rewrite_fails_route(void **state)
                   "      destinations: [{ref: {name: api, namespace: data}, kind: "
                   "EXTERNAL_SERVICE}]\n");
     assert_status(&x, "RouteTable", "gw/front", CW_APPROVAL_INVALID, "regexRewrite");
-    trt_assert_failed(route(&x, "rw"), "missing closing parenthesis");
+    trt_assert_failed(route(&x, "rw"), "regexRewrite.pattern.regex: missing ): (x");
     trt_free(&x);
 }
 
@@ -360,7 +393,8 @@ int main(void)
         cmocka_unit_test(freeze_config_without_errors_is_served),
         cmocka_unit_test(freeze_config_status_matches_what_is_served),
         cmocka_unit_test(regex_matchers_are_compiled),
-        cmocka_unit_test(bad_uri_regex_invalid_with_pcre2_reason),
+        cmocka_unit_test(bad_uri_regex_invalid_with_re2_reason),
+        cmocka_unit_test(refused_regex_route_fails_closed_on_its_literal_prefix),
         cmocka_unit_test(bad_header_regex_invalid),
         cmocka_unit_test(header_value_not_compiled_without_regex_flag),
         cmocka_unit_test(bad_regex_rewrite_fails_route),
