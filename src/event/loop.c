@@ -12,7 +12,7 @@
 #define EVENTS_PER_WAIT 256
 
 /* Busy polling (wait_events): the budget new loops take, and the moving average's scale. */
-static uint32_t busy_poll_us;
+static uint32_t busy_poll_us = CW_IO_BUSY_POLL_ON_US;
 #define SPIN_SCORE_ONE 256
 
 void cw_io_set_busy_poll(uint32_t us)

@@ -64,11 +64,12 @@ struct cw_io_loop {
     uint32_t spin_score;
 };
 
-/* The busy-polling budget of the loops initialised from now on, in µs (0, the default: never
- * poll, sleep at once). Set once, before the workers start (`causeway run --busy-poll`).
- * Off by default: on the 2026-12-07 host it bought raw req/s and latency at c50 for about 4.5 %
- * more CPU per request, and at one connection it spends the worker's idle time (BENCHMARKS.md). */
-#define CW_IO_BUSY_POLL_ON_US 50
+/* The busy-polling budget of the loops initialised from now on, in µs (0: never poll, sleep at
+ * once). Set once, before the workers start (`causeway run --busy-poll`). The default, 20 µs,
+ * measured on the 2026-12-07 host in a quiet run: c50 raw req/s +4.5 % and p99 0.58× against
+ * polling off, for +1.9 % CPU per request (50 µs cost 4.5 %); an idle worker stops polling
+ * after a few waits (BENCHMARKS.md). */
+#define CW_IO_BUSY_POLL_ON_US 20
 void cw_io_set_busy_poll(uint32_t us);
 
 /* The loop of one worker thread. Returns 0 or a negative errno. */

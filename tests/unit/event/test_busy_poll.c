@@ -46,6 +46,18 @@ static void run_ticks(struct cw_io_loop *l, int n)
     cw_io_loop_run(l);
 }
 
+/* Without --busy-poll a loop polls for up to CW_IO_BUSY_POLL_ON_US (20 µs) under load. Runs
+ * first, before any test sets the budget. */
+static void loops_poll_by_default(void **state)
+{
+    (void)state;
+    struct cw_io_loop l;
+    assert_int_equal(cw_io_loop_init(&l), 0);
+    assert_int_equal(l.spin_us, CW_IO_BUSY_POLL_ON_US);
+    assert_int_equal(CW_IO_BUSY_POLL_ON_US, 20);
+    cw_io_loop_close(&l);
+}
+
 static void polling_follows_the_load(void **state)
 {
     (void)state;
@@ -71,7 +83,7 @@ static void polling_follows_the_load(void **state)
     assert_true(l.spin_score < 128);
     cw_io_loop_close(&l);
 
-    /* --busy-poll off (the default): never. */
+    /* --busy-poll off: never. */
     cw_io_set_busy_poll(0);
     assert_int_equal(cw_io_loop_init(&l), 0);
     assert_int_equal(l.spin_us, 0);
@@ -82,6 +94,7 @@ static void polling_follows_the_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(loops_poll_by_default),
         cmocka_unit_test(polling_follows_the_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
