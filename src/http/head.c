@@ -150,6 +150,13 @@ const struct cw_span *cw_http_header(const struct cw_http_head *h, const char *n
 void cw_out_grow(struct cw_out *o, size_t n)
 {
     o->cap = (o->len + n) * 2 + 256;
+    if (o->borrowed) { /* out of the owner's space: on to malloc's */
+        char *p = cw_xmalloc(o->cap);
+        memcpy(p, o->p, o->len);
+        o->p = p;
+        o->borrowed = false;
+        return;
+    }
     o->p = cw_xrealloc(o->p, o->cap);
 }
 
@@ -160,9 +167,9 @@ void cw_out_str(struct cw_out *o, const char *s)
 
 void cw_out_free(struct cw_out *o)
 {
-    free(o->p);
-    o->p = NULL;
-    o->len = o->cap = 0;
+    if (!o->borrowed)
+        free(o->p);
+    *o = (struct cw_out){0};
 }
 
 static void put_span(struct cw_out *o, struct cw_span s)

@@ -62,7 +62,15 @@ static inline bool cw_span_is_lower(struct cw_span s, const char *lower, size_t 
 struct cw_out {
     char *p;
     size_t len, cap;
+    bool borrowed; /* <p> is the owner's space (cw_out_borrow), not malloc's: never freed */
 };
+
+/* Starts <o> empty on <space> (<cap> bytes) that its owner keeps; growing past it moves the
+ * bytes to malloc'd memory. Spares the allocations of a short head per message. */
+static inline void cw_out_borrow(struct cw_out *o, char *space, size_t cap)
+{
+    *o = (struct cw_out){.p = space, .cap = cap, .borrowed = true};
+}
 
 void cw_out_grow(struct cw_out *o, size_t n);
 

@@ -37,11 +37,11 @@ enum http_deadline {
     DEADLINE_LINGER,
 };
 
-/* The request in hand and everything only it needs; one work block. */
+/* The request in hand and everything only it needs; one work block. The fields before
+ * <parser> are cleared for each request; the rest is set up by its own code (the parser by
+ * llhttp_init, the head index as a message begins, the exchange when it starts), because
+ * clearing 100 header slots and the buffers costs more than a request's parse. */
 struct request {
-    llhttp_t parser;
-    struct cw_http_head head;
-    struct cw_exchange ex;
     bool forwarding; /* <ex> was started */
     bool has_body, body_done, head_only, idempotent, resp_started;
     int status;
@@ -49,10 +49,18 @@ struct request {
     const struct cw_route *route;
     const struct cw_cluster *cluster;
     char *log_text; /* "METHOD\0path\0host\0" copied for the access log */
+    struct cw_out head_out;      /* the request head sent upstream (on head_space when it fits) */
     struct cw_chunked_tail tail; /* of a chunked request body */
     uint64_t start_ms, bytes_in, bytes_out;
     uint64_t body_in; /* request body bytes forwarded so far (with chunk framing) */
+    llhttp_t parser;
+    struct cw_http_head head;
+    struct cw_exchange ex;
     char bytes[CW_HTTP_MAX_HEAD];
+    /* Room for the request head sent upstream and for the response head (or a local reply),
+     * so that short ones need no allocation per request. */
+    char head_space[1536];
+    char reply_space[1536];
 };
 _Static_assert(sizeof(struct request) <= CW_BLOCK_SIZE, "a request fits its block");
 
@@ -67,7 +75,6 @@ struct http_conn {
     struct request *rq; /* NULL while idle */
     size_t len, parsed; /* bytes in rq->bytes, and how many of them were handled */
     struct cw_http_writer out; /* what goes to the client */
-    char *head_out;            /* the request head sent upstream, until the exchange ends */
     uint64_t deadline_start, deadline_at;
     uint64_t last_activity; /* last byte moved either way, for the idle deadline */
     uint64_t linger_until;  /* HTTP_LINGERING ends by then at the latest */
@@ -84,12 +91,16 @@ static void close_conn(struct http_conn *c);
 
 /* ---- the request's work block ---- */
 
-/* A fresh request: no field set, the parser at the start of a message. */
+/* A fresh request: no field set, the parser at the start of a message, an empty head index
+ * (also for an error before llhttp begins a message). */
 static void reset_request(struct request *rq)
 {
-    memset(rq, 0, offsetof(struct request, bytes));
+    memset(rq, 0, offsetof(struct request, parser));
     llhttp_init(&rq->parser, HTTP_REQUEST, &cw_http_head_settings);
     rq->parser.data = &rq->head;
+    rq->head.url = rq->head.reason = (struct cw_span){NULL, 0};
+    rq->head.n_headers = 0;
+    rq->head.too_many_headers = rq->head.in_name = false;
 }
 
 static struct request *take_request(struct http_conn *c)
@@ -172,8 +183,7 @@ static void end_request(struct http_conn *c)
     }
     log_request(c);
     free(rq->log_text);
-    free(c->head_out);
-    c->head_out = NULL;
+    cw_out_free(&rq->head_out);
     cw_http_writer_reset(&c->out);
     c->up_writing = false;
     reset_request(rq);
@@ -198,8 +208,8 @@ static void close_conn(struct http_conn *c)
     c->closing = true;
     if (c->state == HTTP_FORWARDING || c->state == HTTP_REPLYING)
         end_request(c);
-    free(c->head_out);
-    c->head_out = NULL;
+    if (c->rq)
+        cw_out_free(&c->rq->head_out);
     cw_http_writer_reset(&c->out);
     cw_timer_stop(&c->w->io, &c->timer);
     cw_transport_close(&c->tr, on_closed);
@@ -533,19 +543,19 @@ static void on_request_head(struct http_conn *c)
                       host ? *host : (struct cw_span){"", 0});
     }
     struct cw_http_decision d;
-    struct cw_out head = {0};
+    cw_out_borrow(&rq->head_out, rq->head_space, sizeof(rq->head_space));
+    cw_http_writer_lend(&c->out, rq->reply_space, sizeof(rq->reply_space));
     cw_http_decide(&d, p, &rq->head, c->listener, c->w->cfg->max_request_body, c->client_ip,
-                   c->w, &head);
+                   c->w, &rq->head_out);
     rq->route = d.route;
     rq->cluster = d.cluster;
     if (d.status) {
-        cw_out_free(&head);
         if (d.close)
             c->keep_alive = false;
         local_reply(c, d.status, d.body, d.text, d.extra[0] ? d.extra : NULL);
         return;
     }
-    forward(c, &d, &head);
+    forward(c, &d, &rq->head_out);
 }
 
 static int parse_error_status(llhttp_errno_t err, const struct cw_http_head *h, size_t len)
@@ -794,8 +804,8 @@ static void switch_protocols(struct http_conn *c)
     /* What is left of the connection goes without a line in the log: the tunnel writes it. */
     c->closing = true;
     cw_exchange_end(&rq->ex);
-    free(c->head_out);
-    c->head_out = NULL;
+    cw_out_free(&rq->head_out);
+    cw_http_writer_reset(&c->out);
     cw_timer_stop(&c->w->io, &c->timer);
 }
 
@@ -859,7 +869,6 @@ static const struct cw_exchange_events exchange_events = {
 static void forward(struct http_conn *c, const struct cw_http_decision *d, struct cw_out *head)
 {
     struct request *rq = c->rq;
-    c->head_out = head->p; /* freed when the request ends */
     /* The client stays readable (no epoll change per request): pipelined bytes wait in the
      * buffer, and a full buffer stops reading (CW_ENOBUFS). */
     c->state = HTTP_FORWARDING;

@@ -15,18 +15,31 @@ void cw_http_writer_init(struct cw_http_writer *w, struct cw_transport *tr,
     *w = (struct cw_http_writer){.tr = tr, .on_written = on_written, .data = data};
 }
 
+void cw_http_writer_lend(struct cw_http_writer *w, char *space, size_t cap)
+{
+    w->spare = space;
+    w->spare_cap = cap;
+}
+
+/* The out buffer, emptied: on lent space when there is some and nothing was allocated. */
+static struct cw_out *empty_out(struct cw_http_writer *w)
+{
+    if (!w->out.p && w->spare)
+        cw_out_borrow(&w->out, w->spare, w->spare_cap);
+    w->out.len = 0;
+    return &w->out;
+}
+
 struct cw_out *cw_http_writer_head(struct cw_http_writer *w)
 {
-    w->out.len = 0;
     w->head_pending = true;
-    return &w->out;
+    return empty_out(w);
 }
 
 struct cw_out *cw_http_writer_reply_buffer(struct cw_http_writer *w)
 {
-    w->out.len = 0;
     w->head_pending = false;
-    return &w->out;
+    return empty_out(w);
 }
 
 static void on_queued_written(struct cw_sock_write *req, int status)
@@ -110,4 +123,6 @@ void cw_http_writer_reset(struct cw_http_writer *w)
 {
     cw_out_free(&w->out);
     w->head_pending = false;
+    w->spare = NULL;
+    w->spare_cap = 0;
 }

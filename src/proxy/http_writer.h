@@ -20,6 +20,8 @@ struct cw_http_writer {
     void *data;
     struct cw_sock_write req;
     struct cw_out out; /* the head waiting for its body, or a local reply */
+    char *spare;       /* space lent for the next head or reply (cw_http_writer_lend), or NULL */
+    size_t spare_cap;
     bool head_pending;
     bool writing; /* a queued write is not out yet */
 };
@@ -50,7 +52,11 @@ enum cw_http_write cw_http_writer_reply(struct cw_http_writer *w);
 /* Queues a copy of interim head <head> (100 Continue) behind what is queued. */
 enum cw_http_write cw_http_writer_interim(struct cw_http_writer *w, const struct cw_out *head);
 
-/* Frees the buffers (the request ended, or the connection). */
+/* Lends <space> (<cap> bytes, kept by the caller until cw_http_writer_reset) for the next head
+ * or reply, so that a short one needs no allocation. */
+void cw_http_writer_lend(struct cw_http_writer *w, char *space, size_t cap);
+
+/* Frees the buffers and forgets lent space (the request ended, or the connection). */
 void cw_http_writer_reset(struct cw_http_writer *w);
 
 #endif

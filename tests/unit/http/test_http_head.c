@@ -244,6 +244,28 @@ static void a_101_keeps_upgrade_and_connection(void **state)
     free(got);
 }
 
+/* A head written on borrowed space stays there while it fits and moves to malloc's memory,
+ * bytes intact, when it grows past it; freeing never frees the borrowed space. */
+static void an_out_buffer_on_borrowed_space_grows_off_it(void **state)
+{
+    (void)state;
+    char space[16];
+    struct cw_out o;
+    cw_out_borrow(&o, space, sizeof(space));
+    cw_out_lit(&o, "0123456789");
+    assert_ptr_equal(o.p, space);
+    cw_out_lit(&o, "abcdefghij");
+    assert_ptr_not_equal(o.p, space);
+    assert_false(o.borrowed);
+    assert_int_equal(o.len, 20);
+    assert_memory_equal(o.p, "0123456789abcdefghij", 20);
+    cw_out_free(&o);
+    cw_out_borrow(&o, space, sizeof(space));
+    cw_out_lit(&o, "short");
+    cw_out_free(&o); /* the stack space: a free() here would crash */
+    assert_null(o.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +278,7 @@ int main(void)
         cmocka_unit_test(a_rewritten_host_replaces_the_clients),
         cmocka_unit_test(an_upgrade_request_keeps_upgrade_and_connection),
         cmocka_unit_test(a_101_keeps_upgrade_and_connection),
+        cmocka_unit_test(an_out_buffer_on_borrowed_space_grows_off_it),
         cmocka_unit_test(a_connection_list_never_removes_framing_or_host),
         cmocka_unit_test(a_response_connection_list_never_removes_framing),
         cmocka_unit_test(a_request_line_without_version_is_refused),
