@@ -97,7 +97,7 @@ static bool try_next_host(struct cw_exchange *ex)
 static void upstream_failed(struct cw_exchange *ex, const char *why, bool before_sending)
 {
     bool stale = ex->up && cw_h1_reused(ex->up) && !ex->stale_retried;
-    ex->up = NULL; /* closed by the client already, or dropped here */
+    ex->up = NULL; /* the h1 client closed it (on_error), or the caller dropped it */
     ex->reason = why;
     /* A pooled connection the upstream closed while idle says nothing about the host. */
     if (!stale)

@@ -61,7 +61,6 @@ struct cw_worker {
     struct cw_conn_link conns; /* list head */
     uint32_t active;
     uint32_t max_conns;  /* this worker's share of --max-connections; 0: no cap */
-    uint64_t reclaimed;  /* idle connections closed to make way for new ones */
     bool accept_full;    /* at the cap: listeners unwatched until a connection ends */
     bool draining;
     struct cw_log_buffer log;

@@ -109,10 +109,8 @@ static void pause_accepting(struct cw_worker_listener *wl, int err)
 static bool reclaim_idle(struct cw_worker *w)
 {
     for (struct cw_conn_link *l = w->conns.prev; l != &w->conns; l = l->prev)
-        if (l->reclaim && l->reclaim(l)) {
-            w->reclaimed++;
+        if (l->reclaim && l->reclaim(l))
             return true;
-        }
     return false;
 }
 

@@ -71,6 +71,14 @@ USAGE_ERRORS = [
     (["validate", "-c", "examples/set-a", "-o", "xml"], "-o"),
     (["validate", "-c", "examples/set-a", "-o"], "-o"),
     (["validate", "-c", "examples/set-a", "--output=csv"], "-o"),
+    # run's numeric options: nothing a typo or a hostile value can make mean "unlimited"
+    (["run", "-c", "examples/set-a", "--max-connections", "0"], "--max-connections"),
+    (["run", "-c", "examples/set-a", "--max-connections", "-1"], "--max-connections"),
+    (["run", "-c", "examples/set-a", "--max-connections", "12x"], "--max-connections"),
+    (["run", "-c", "examples/set-a", "--max-connections", "99999999999"], "--max-connections"),
+    (["run", "-c", "examples/set-a", "--busy-poll", "fast"], "--busy-poll"),
+    (["run", "-c", "examples/set-a", "--busy-poll", "20000"], "--busy-poll"),
+    (["run", "-c", "examples/set-a", "--busy-poll", "-5"], "--busy-poll"),
 ]
 
 
