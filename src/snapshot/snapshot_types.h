@@ -23,6 +23,10 @@ struct cw_endpoint {
     uint32_t priority;  /* 0 = preferred; dense 0..n_priorities-1 (§7.2) */
     const char *source; /* "ns/name" of the ExternalEndpoint, or NULL for the service itself */
     const cw_labels_t *labels; /* the ExternalEndpoint's labels (failover priorityLabels) */
+    /* Under a distribute mapping (cw_cluster.distribute): the weight of the endpoint's locality
+     * (Envoy's load_balancing_weight; shared by the endpoints of that locality), 0 when the
+     * mapping sends it nothing. */
+    uint32_t locality_weight;
 };
 
 struct cw_cluster {
@@ -37,6 +41,10 @@ struct cw_cluster {
     const struct cw_outlier_policy *outlier;
     const struct cw_failover_policy *failover;
     bool locality_priorities;
+    /* The weighted locality mapping (Istio distribute, §6) of the failover policy that applies
+     * from this gateway's locality, or NULL. A policy with weighted mappings never sets
+     * priorities, whether one applies here or not. */
+    const struct cw_locality_mapping *distribute;
     const char *unroutable; /* why traffic to this cluster gets 503, or NULL */
 };
 
