@@ -49,7 +49,9 @@ void cw_common_options_help(FILE *out)
           "      --name NAME          this gateway's name, matched by workloads selector.name\n"
           "                           (default: causeway)\n"
           "      --cluster NAME       this gateway's cluster; when unset every\n"
-          "                           workloadClusters entry applies\n",
+          "                           workloadClusters entry applies\n"
+          "      --secrets-dir DIR    Kubernetes Secrets as a pod mounts them:\n"
+          "                           DIR/<namespace>/<name>/tls.crt, tls.key, ca.crt\n",
           out);
 }
 
@@ -150,6 +152,10 @@ enum cw_opt_result cw_common_option(struct cw_common_options *o, int argc, char 
         if (!(v = value_of(argc, argv, i, "--cluster")))
             return CW_OPT_ERROR;
         o->gateway.cluster = v;
+    } else if (is(arg, "--secrets-dir")) {
+        if (!(v = value_of(argc, argv, i, "--secrets-dir")))
+            return CW_OPT_ERROR;
+        o->gateway.secrets_dir = v;
     } else {
         return CW_OPT_UNKNOWN;
     }

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "tls/origin.h"
 #include "util/text.h"
 
 static void print_locality(FILE *out, const struct cw_locality *l)
@@ -100,6 +101,29 @@ static void print_listener(FILE *out, const struct cw_snapshot_listener *l)
         fprintf(out, "  exposed %s -> %s\n", l->exposed.v[e].host, l->exposed.v[e].cluster->name);
 }
 
+/* What TLS to the endpoints is (spec §1.3): mode, SNI, what the certificate is checked against,
+ * and the files, so that a reader sees what a handshake will send and expect. */
+static void print_origination(FILE *out, const struct cw_tls_origin *o)
+{
+    const struct cw_tls_origin_spec *s = &o->spec;
+    fprintf(out, "  tls %s sni %s", s->mode == CW_TLS_MODE_MUTUAL ? "MUTUAL" : "SIMPLE",
+            s->sni ? s->sni : "(the endpoint's DNS name; none for an IP)");
+    if (s->skip_verify) {
+        fputs(" verify off (insecureSkipVerify)", out);
+    } else if (s->n_sans) {
+        fputs(" verify subjectAltNames", out);
+        for (uint32_t i = 0; i < s->n_sans; i++)
+            fprintf(out, "%s%s", i ? "," : " ", s->sans[i]);
+    } else {
+        fprintf(out, " verify %s", s->sni ? s->sni : "(the endpoint's DNS name, or its IP)");
+    }
+    if (!s->skip_verify)
+        fprintf(out, " ca %s", s->ca_file ? s->ca_file : "(system trust store)");
+    if (s->mode == CW_TLS_MODE_MUTUAL)
+        fprintf(out, " clientCertificate %s privateKey %s", s->cert_file, s->key_file);
+    fputc('\n', out);
+}
+
 static void print_cluster(FILE *out, const struct cw_cluster *c)
 {
     char buf[32];
@@ -119,6 +143,8 @@ static void print_cluster(FILE *out, const struct cw_cluster *c)
     if (c->unroutable)
         fprintf(out, " unroutable: %s", c->unroutable);
     fputc('\n', out);
+    if (c->tls)
+        print_origination(out, c->tls);
     for (uint32_t i = 0; i < c->endpoints.n; i++) {
         const struct cw_endpoint *e = &c->endpoints.v[i];
         fprintf(out, "  P%u %s:%u ", e->priority, e->address, e->port);

@@ -6,6 +6,8 @@ const char *cw_strerror(int err)
 {
     if (err == CW_EOF)
         return "end of file";
+    if (err == CW_ETLS)
+        return "TLS failure";
     return strerror(-err);
 }
 
@@ -13,6 +15,8 @@ const char *cw_err_name(int err)
 {
     if (err == CW_EOF)
         return "EOF";
+    if (err == CW_ETLS)
+        return "ETLS";
     const char *name = strerrorname_np(-err); /* glibc 2.32 and later */
     return name ? name : "E?";
 }

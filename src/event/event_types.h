@@ -24,6 +24,7 @@ static inline struct cw_buf cw_buf_init(char *base, size_t len)
 }
 
 #define CW_EOF          (-4095)
+#define CW_ETLS         (-4094) /* a TLS handshake or record failed (event/tls.h says why) */
 #define CW_EAGAIN       (-EAGAIN)
 #define CW_ENOBUFS      (-ENOBUFS)
 #define CW_ECANCELED    (-ECANCELED)

@@ -136,6 +136,7 @@ static void on_up_connect(void *data)
     else
         time_the_response(ex);
     ex->head_sent = true;
+    ex->up_tls = cw_h1_tls_handshake(ex->up);
     cw_h1_write(ex->up, ex->rq.head, ex->rq.head_len);
 }
 

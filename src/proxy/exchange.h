@@ -68,6 +68,7 @@ struct cw_exchange {
     struct cw_h1_conn *up;
     struct cw_timer timer; /* connect, then response deadline; or a failure on its way */
     const char *reason; /* why the last attempt failed, for the access log */
+    const char *up_tls; /* the upstream connection's TLS handshake: "full", "resumed", NULL */
     int status;         /* of the response, or of the local answer on failure */
     bool head_sent;     /* the request head is on its way: body bytes may follow */
     bool body_given;    /* some request body bytes went upstream: no retry any more */

@@ -111,6 +111,10 @@ bool cw_h1_keep_alive(const struct cw_h1_conn *u);
 bool cw_h1_needs_eof(const struct cw_h1_conn *u);
 bool cw_h1_reused(const struct cw_h1_conn *u);
 
+/* How the connection's TLS handshake went: "full", "resumed" (an earlier session of the
+ * host), or NULL for plain TCP. */
+const char *cw_h1_tls_handshake(const struct cw_h1_conn *u);
+
 /* Bytes of the request wait for the upstream to take them. */
 bool cw_h1_sending(const struct cw_h1_conn *u);
 

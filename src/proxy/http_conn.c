@@ -154,6 +154,7 @@ static void log_request(struct http_conn *c)
         .bytes_out = rq->bytes_out,
         .duration_ms = cw_worker_now(c->w) - rq->start_ms,
         .retries = rq->forwarding ? cw_exchange_retries(&rq->ex) : 0,
+        .upstream_tls = rq->forwarding ? rq->ex.up_tls : NULL,
         .reason = rq->reason,
     };
     cw_access_log_add(log, &c->w->log, &r);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "tls/origin.h"
 #include "util/regex.h"
 
 void cw_snapshot_release(struct cw_snapshot *snap)
@@ -11,6 +12,10 @@ void cw_snapshot_release(struct cw_snapshot *snap)
     for (uint32_t i = 0; i < snap->regexes.n; i++)
         cw_regex_free(snap->regexes.v[i]);
     snap->regexes.n = 0;
+    for (uint32_t i = 0; i < snap->clusters.n; i++) {
+        cw_tls_origin_free(snap->clusters.v[i]->tls);
+        snap->clusters.v[i]->tls = NULL;
+    }
     for (uint32_t i = 0; i < snap->listeners.n; i++) {
         cw_strmap_deinit(&snap->listeners.v[i]->exact_hosts);
         cw_strmap_deinit(&snap->listeners.v[i]->exposed_hosts);

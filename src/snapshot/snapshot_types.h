@@ -29,6 +29,8 @@ struct cw_endpoint {
     uint32_t locality_weight;
 };
 
+struct cw_tls_origin;
+
 struct cw_cluster {
     const char *name; /* "ns/name:port" */
     uint32_t index;   /* position in cw_snapshot.clusters, for per-cluster runtime tables */
@@ -46,6 +48,7 @@ struct cw_cluster {
      * priorities, whether one applies here or not. */
     const struct cw_locality_mapping *distribute;
     const char *unroutable; /* why traffic to this cluster gets 503, or NULL */
+    struct cw_tls_origin *tls; /* TLS to the endpoints (tls/origin.h), NULL: plaintext */
 };
 
 struct cw_weighted_cluster {

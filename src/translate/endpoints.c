@@ -280,8 +280,8 @@ static void build_clusters(struct tr *t, const struct cw_external_service *es,
     }
     if (wildcard && !n_ees)
         tr_warn(t, &es->obj, "wildcard host without endpoints cannot be routed from the gateway");
-    if (!to->usable) {
-        to->clusters = NULL; /* found INVALID above: nothing of it is served */
+    if (!to->usable || !tr_tls_origination(t, es, to->clusters, k)) {
+        to->clusters = NULL; /* found INVALID: nothing of it is served */
         return;
     }
     for (uint32_t i = 0; i < es->ports.n * k; i++)

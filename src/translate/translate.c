@@ -37,6 +37,7 @@ int cw_translate(struct cw_config *cfg, const struct cw_gateway_identity *gw,
     cw_strmap_init(&t.es_by_name);
     cw_strmap_init(&t.vg_by_name);
     cw_strmap_init(&t.served_pairs);
+    cw_strmap_init(&t.tls_contexts);
     cw_arena_init(&t.scratch);
 
     mark_decode_errors(&t);
@@ -64,6 +65,7 @@ int cw_translate(struct cw_config *cfg, const struct cw_gateway_identity *gw,
     cw_strmap_deinit(&t.es_by_name);
     cw_strmap_deinit(&t.vg_by_name);
     cw_strmap_deinit(&t.served_pairs);
+    tr_tls_contexts_free(&t);
     cw_arena_deinit(&t.scratch);
     free(t.links);
     free(t.objs);

@@ -49,6 +49,7 @@ struct cw_gateway_identity {
     const char *cluster;         /* --cluster; NULL ⇒ every workloadClusters entry applies */
     cw_labels_t labels;          /* --labels */
     struct cw_locality locality; /* --locality; region "" ⇒ no locality prioritisation */
+    const char *secrets_dir;     /* --secrets-dir: Secrets as mounted files, or NULL */
 };
 
 struct cw_translation {

@@ -58,6 +58,7 @@ struct tr {
     struct cw_strmap served_pairs; /* "es id|vg id" already counted in numSelectedVirtualGateways */
     struct cw_object **sorted[CW_KIND_COUNT]; /* tr_by_precedence cache */
     CW_VEC(struct cw_cluster *) clusters;
+    struct cw_strmap tls_contexts; /* origination contexts by mode and files (tls_origination.c) */
 };
 
 /* ---- passes, in order ---- */
@@ -69,6 +70,13 @@ void tr_policies(struct tr *t);          /* policies.c */
 void tr_priorities(struct tr *t);        /* priority.c */
 void tr_virtual_gateways(struct tr *t);  /* virtual_gateways.c */
 void tr_route_tables(struct tr *t);      /* route_tables.c */
+
+/* ---- TLS origination (tls_origination.c, spec §1.3) ---- */
+/* Gives the clusters of <es> (ports.n × <per_port>, port-major) whose port asks for TLS their
+ * origination; false when the service is INVALID for it (then no cluster keeps any). */
+bool tr_tls_origination(struct tr *t, const struct cw_external_service *es,
+                        struct cw_cluster **clusters, uint32_t per_port);
+void tr_tls_contexts_free(struct tr *t);
 
 /* ---- status building (status.c) ---- */
 void tr_invalid(struct tr *t, const struct cw_object *o, const char *fmt, ...)

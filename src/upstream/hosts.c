@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls/session_slot.h"
 #include "upstream/outlier.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
@@ -64,6 +65,8 @@ static uint32_t resolve_endpoint(struct cw_upstream_cluster *uc, const struct cw
         h->addr_len = ai->ai_addrlen;
         h->priority = e->priority < CW_MAX_PRIORITIES ? e->priority : CW_MAX_PRIORITIES - 1;
         h->locality = format_locality(&e->locality);
+        h->dns_name = e->is_hostname ? e->address : NULL;
+        h->tls_session = uc->cluster->tls ? cw_tls_session_slot_new() : NULL;
         format_host(h);
         n++;
     }
@@ -202,6 +205,7 @@ void cw_upstreams_free(struct cw_upstreams *u)
         for (uint32_t h = 0; h < uc->n_hosts; h++) {
             cw_host_health_unref(uc->hosts[h].health);
             free(uc->hosts[h].locality);
+            cw_tls_session_slot_free(uc->hosts[h].tls_session);
         }
         free(uc->hosts);
         free(uc->priorities);

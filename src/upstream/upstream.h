@@ -47,6 +47,8 @@ struct cw_host_health {
     bool in_current; /* false: the endpoint left the configuration */
 };
 
+struct cw_tls_session_slot;
+
 struct cw_host {
     struct sockaddr_storage addr;
     socklen_t addr_len;
@@ -54,6 +56,8 @@ struct cw_host {
     char *locality; /* "us-east-1/us-east-1a", "-" without one, for logs */
     uint32_t priority; /* the endpoint's priority, 0 when priorities do not apply */
     struct cw_host_health *health;
+    const char *dns_name; /* the endpoint's name when it is one (SNI, certificate check) */
+    struct cw_tls_session_slot *tls_session; /* its last TLS session; NULL: plaintext */
 };
 
 /* Priorities beyond this share the last one (§7.2 yields at most 5). */
