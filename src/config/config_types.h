@@ -328,6 +328,10 @@ struct cw_listener_tls {
     const char *server_cert;
     const char *private_key;
     const char *ca_certs;
+    const char *min_version; /* parameters.minimumProtocolVersion: TLS_AUTO, TLSv1_0..TLSv1_3 */
+    const char *max_version; /* parameters.maximumProtocolVersion */
+    cw_strs_t cipher_suites; /* parameters.cipherSuites (OpenSSL names) */
+    cw_strs_t verify_subject_alt_names; /* MUTUAL: a client certificate must carry one */
 };
 
 struct cw_listener {

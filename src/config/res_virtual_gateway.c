@@ -71,6 +71,26 @@ static const struct cw_field tls_files_fields[] = {
 };
 static const struct cw_schema tls_files_schema = {.fields = tls_files_fields};
 
+static const char *const tls_versions[] = {"TLS_AUTO", "TLSv1_0", "TLSv1_1", "TLSv1_2",
+                                           "TLSv1_3",  NULL};
+
+/* parameters{} decodes into the listener's TLS struct too (offset 0). */
+static const struct cw_field tls_parameters_fields[] = {
+    {.name = "minimumProtocolVersion",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_listener_tls, min_version),
+     .names = tls_versions},
+    {.name = "maximumProtocolVersion",
+     .type = CW_F_STR,
+     CW_FIELD_AT(struct cw_listener_tls, max_version),
+     .names = tls_versions},
+    {.name = "cipherSuites",
+     .type = CW_F_STRS,
+     CW_FIELD_AT(struct cw_listener_tls, cipher_suites)},
+    {0},
+};
+static const struct cw_schema tls_parameters_schema = {.fields = tls_parameters_fields};
+
 static void listener_tls_post(struct cw_decode *d, void *obj)
 {
     struct cw_listener_tls *t = obj;
@@ -87,8 +107,10 @@ static const struct cw_field listener_tls_fields[] = {
     {.name = "secretName", .type = CW_F_STR, CW_FIELD_AT(struct cw_listener_tls, secret_name)},
     /* files{} decodes into the same struct (offset 0). */
     {.name = "files", .type = CW_F_OBJ, .offset = 0, .sub = &tls_files_schema},
-    {.name = "parameters", .type = CW_F_IGNORE},
-    {.name = "verifySubjectAltName", .type = CW_F_IGNORE},
+    {.name = "parameters", .type = CW_F_OBJ, .offset = 0, .sub = &tls_parameters_schema},
+    {.name = "verifySubjectAltName",
+     .type = CW_F_STRS,
+     CW_FIELD_AT(struct cw_listener_tls, verify_subject_alt_names)},
     {0},
 };
 static const struct cw_schema listener_tls_schema = {.fields = listener_tls_fields,

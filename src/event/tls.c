@@ -177,18 +177,24 @@ static void read_some(struct cw_transport *t)
     for (int count = READS_PER_EVENT; count > 0; count--) {
         if (!ts->reading || ts->read_ended || t->sock.closing)
             return;
-        struct cw_buf buf = cw_buf_init(NULL, 0);
-        t->alloc_cb(t, &buf);
-        if (buf.len == 0) {
-            t->read_cb(t, CW_ENOBUFS, &buf);
-            return;
-        }
+        /* The owner's space is asked for only once plaintext is there: an idle connection (or
+         * a record still arriving) must not hold a request's work block. */
+        char probe;
         size_t got = 0;
         ERR_clear_error();
-        if (SSL_read_ex(ts->ssl, buf.base, buf.len, &got)) {
-            ts->read_wants_write = false;
-            t->read_cb(t, (ssize_t)got, &buf);
-            continue;
+        struct cw_buf buf = cw_buf_init(NULL, 0);
+        bool ready = SSL_pending(ts->ssl) > 0 || SSL_peek_ex(ts->ssl, &probe, 1, &got);
+        if (ready) {
+            t->alloc_cb(t, &buf);
+            if (buf.len == 0) {
+                t->read_cb(t, CW_ENOBUFS, &buf);
+                return;
+            }
+            if (SSL_read_ex(ts->ssl, buf.base, buf.len, &got)) {
+                ts->read_wants_write = false;
+                t->read_cb(t, (ssize_t)got, &buf);
+                continue;
+            }
         }
         int e = SSL_get_error(ts->ssl, 0);
         int wants = blocked_on(t, e);

@@ -8,11 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event/tls.h"
 #include "event/transport.h"
 #include "http/chunked.h"
 #include "http/response_head.h"
-#include "tls/origin.h"
+#include "proxy/upstream_connect.h"
 #include "util/xalloc.h"
 
 #define POOL_IDLE_LIMIT 64
@@ -532,25 +531,16 @@ static void start_exchange(struct cw_h1_conn *u, bool head_only, const struct cw
     expect_response(u);
 }
 
-/* Why a connect failed, in the access log's and the 502's words. */
-static const char *connect_failure(const struct cw_h1_conn *u, int status)
-{
-    const char *tls = cw_tls_failure(&u->tr);
-    return tls ? tls : cw_sock_connect_error(status);
-}
-
 static void on_connected(struct cw_transport *t, int status)
 {
     struct cw_h1_conn *u = t->data;
     if (u->closing || status == CW_ECANCELED)
         return;
     if (status < 0) {
-        fail(u, connect_failure(u, status), false);
+        fail(u, cw_upstream_connect_failure(t, status), false);
         return;
     }
-    SSL *ssl = cw_tls_ssl(t);
-    if (ssl)
-        u->tls_handshake = SSL_session_reused(ssl) ? "resumed" : "full";
+    u->tls_handshake = cw_upstream_tls_handshake(t);
     set_reading(u, true);
     u->ev->on_connect(u->data);
 }
@@ -587,20 +577,6 @@ static bool make_room(struct cw_h1_pools *p)
     return p->make_room && p->make_room(p->make_room_ctx);
 }
 
-/* Starts the connection to <h>: TLS when its cluster originates it (with ALPN http/1.1 and the
- * host's last session), plain TCP otherwise. 0 or a negative error, as cw_transport_connect. */
-static int start_connect(struct cw_h1_pools *p, struct cw_h1_conn *u,
-                         const struct cw_tls_origin *tls, const struct cw_host *h)
-{
-    const struct sockaddr *addr = (const struct sockaddr *)&h->addr;
-    if (!tls)
-        return cw_transport_connect(p->io, &u->tr, addr, u, on_connected);
-    SSL *ssl = cw_tls_origin_connection(tls, h->dns_name, addr, true, h->tls_session);
-    if (!ssl)
-        return CW_ENOMEM;
-    return cw_tls_connect(p->io, &u->tr, addr, ssl, u, on_connected);
-}
-
 struct cw_h1_conn *cw_h1_acquire(struct cw_h1_pools *p, const struct cw_upstreams *ups,
                                  uint32_t cluster, uint32_t host_index, bool fresh,
                                  bool head_only, const struct cw_h1_events *ev, void *data)
@@ -621,9 +597,10 @@ struct cw_h1_conn *cw_h1_acquire(struct cw_h1_pools *p, const struct cw_upstream
     u->host_index = host_index;
     start_exchange(u, head_only, ev, data);
     const struct cw_upstream_cluster *uc = &ups->clusters[cluster];
-    int rc = start_connect(p, u, uc->cluster->tls, &uc->hosts[host_index]);
+    const struct cw_host *h = &uc->hosts[host_index];
+    int rc = cw_upstream_connect(p->io, &u->tr, uc, h, true, u, on_connected);
     if (cw_err_is_local_shortage(rc) && make_room(p))
-        rc = start_connect(p, u, uc->cluster->tls, &uc->hosts[host_index]);
+        rc = cw_upstream_connect(p->io, &u->tr, uc, h, true, u, on_connected);
     if (rc != 0) { /* never started: reported from the loop */
         u->failed_local = cw_err_is_local_shortage(rc);
         u->failed_why = u->failed_local ? cw_local_shortage_text(rc) : cw_sock_connect_error(rc);

@@ -17,6 +17,7 @@
 #include "event/transport.h"
 #include "event/splice_pipe.h"
 #include "proxy/proxy_int.h"
+#include "proxy/upstream_connect.h"
 #include "upstream/attempts.h"
 #include "util/xalloc.h"
 
@@ -61,6 +62,7 @@ struct tunnel {
     int open_handles;
     bool connected, closing, up_open;
     const char *reason;
+    const char *up_tls; /* the upstream's TLS handshake: "full", "resumed"; NULL: plain TCP */
     /* what the client sent before the upstream's first byte, for one replay elsewhere */
     char *replay;
     size_t replay_len;
@@ -94,6 +96,7 @@ static void log_tunnel(struct tunnel *t)
         .bytes_out = t->to_down.bytes,
         .duration_ms = cw_worker_now(t->w) - t->start_ms,
         .retries = cw_attempts_retries(&t->attempts),
+        .upstream_tls = t->up_tls,
         .reason = t->reason,
     };
     if (t->from_http) {
@@ -495,11 +498,12 @@ static void on_connected(struct cw_transport *tr, int status)
     if (t->closing || status == CW_ECANCELED)
         return; /* the close already under way handles the upstream handle */
     if (status < 0) {
-        connect_failed(t, cw_sock_connect_error(status));
+        connect_failed(t, cw_upstream_connect_failure(tr, status));
         return;
     }
     cw_timer_stop(&t->w->io, &t->timer);
     t->reason = NULL;
+    t->up_tls = cw_upstream_tls_handshake(tr);
     t->outcome_pending = true; /* a success once the upstream speaks (or the client leaves) */
     start_streaming(t);
 }
@@ -517,8 +521,7 @@ static void try_connect(struct tunnel *t)
             close_tunnel(t, t->attempts.n_tried ? t->reason : "no healthy upstream");
             return;
         }
-        int rc = cw_transport_connect(&t->w->io, &t->up, (const struct sockaddr *)&h->addr, t,
-                                      on_connected);
+        int rc = cw_upstream_connect(&t->w->io, &t->up, t->uc, h, false, t, on_connected);
         if (rc == 0)
             break;
         if (cw_err_is_local_shortage(rc)) { /* the gateway's own want: no endpoint is blamed */
