@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tls/origin.h"
+#include "tls/termination.h"
 #include "util/text.h"
 
 static void print_locality(FILE *out, const struct cw_locality *l)
@@ -85,10 +86,36 @@ static void print_route(FILE *out, const struct cw_route *r, const char *indent)
     fputc('\n', out);
 }
 
+/* The certificates a listener terminates TLS with: names they serve, files, expiry. */
+static void print_certificates(FILE *out, const struct cw_tls_termination *tls)
+{
+    for (uint32_t i = 0; i < tls->n_certs; i++) {
+        const struct cw_tls_serving_spec *s = cw_tls_termination_spec(tls, i);
+        fputs("  certificate for", out);
+        for (uint32_t n = 0; n < s->n_names; n++)
+            fprintf(out, "%s%s", n ? "," : " ", s->names[n]);
+        fprintf(out, " %s key %s expires %s", s->cert_file, s->key_file,
+                cw_tls_termination_expiry(tls, i));
+        if (s->mutual)
+            fprintf(out, " client certificates %s by %s",
+                    s->client_cert_optional ? "verified when given" : "required", s->ca_file);
+        fputc('\n', out);
+    }
+}
+
+static const char *listener_kind(const struct cw_snapshot_listener *l)
+{
+    if (l->http)
+        return l->tls ? "https" : "http";
+    return l->tls ? "tls" : l->passthrough ? "tls passthrough" : "tcp";
+}
+
 static void print_listener(FILE *out, const struct cw_snapshot_listener *l)
 {
-    fprintf(out, "listener %u %s (VirtualGateway %s/%s)\n", l->port, l->http ? "http" : "tcp",
+    fprintf(out, "listener %u %s (VirtualGateway %s/%s)\n", l->port, listener_kind(l),
             l->gateway->obj.meta.ns, l->gateway->obj.meta.name);
+    if (l->tls)
+        print_certificates(out, l->tls);
     for (uint32_t v = 0; v < l->virtual_hosts.n; v++) {
         const struct cw_virtual_host *vh = l->virtual_hosts.v[v];
         fprintf(out, "  host %s\n", vh->domain);

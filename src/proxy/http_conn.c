@@ -906,7 +906,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
 {
     struct cw_worker *w = wl->worker;
     struct http_conn *c = cw_xcalloc(1, sizeof(*c));
-    if (cw_transport_adopt(&w->io, &c->tr, fd, c) != 0) {
+    if (cw_session_adopt(wl, &c->tr, fd, c) != 0) {
         free(c);
         return;
     }

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "event/block_pool.h"
+#include "event/transport.h"
 #include "event/loop.h"
 #include "proxy/access_log.h"
 #include "proxy/exchange.h"
@@ -113,6 +114,11 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd,
 
 /* The accept handler for the connections of listener <l> (sessions.c). */
 cw_accept_fn cw_session_accept_for(const struct cw_snapshot_listener *l);
+
+/* Takes over the accepted descriptor <fd> as the client side of a session on <wl>: a TLS
+ * server handshake when the listener terminates TLS, plain TCP otherwise (as
+ * cw_transport_adopt: on failure <fd> is closed). */
+int cw_session_adopt(struct cw_worker_listener *wl, struct cw_transport *t, int fd, void *data);
 
 /* Monotonic milliseconds of the worker's loop. */
 static inline uint64_t cw_worker_now(struct cw_worker *w)

@@ -561,7 +561,7 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
     (void)peer;
     struct cw_worker *w = wl->worker;
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
-    if (cw_transport_adopt(&w->io, &t->down, fd, t) != 0) {
+    if (cw_session_adopt(wl, &t->down, fd, t) != 0) {
         free(t);
         return;
     }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tls/origin.h"
+#include "tls/termination.h"
 #include "util/regex.h"
 
 void cw_snapshot_release(struct cw_snapshot *snap)
@@ -17,6 +18,8 @@ void cw_snapshot_release(struct cw_snapshot *snap)
         snap->clusters.v[i]->tls = NULL;
     }
     for (uint32_t i = 0; i < snap->listeners.n; i++) {
+        if (snap->listeners.v[i]->tls)
+            cw_tls_termination_free(snap->listeners.v[i]->tls);
         cw_strmap_deinit(&snap->listeners.v[i]->exact_hosts);
         cw_strmap_deinit(&snap->listeners.v[i]->exposed_hosts);
     }

@@ -30,6 +30,7 @@ struct cw_endpoint {
 };
 
 struct cw_tls_origin;
+struct cw_tls_termination;
 
 struct cw_cluster {
     const char *name; /* "ns/name:port" */
@@ -99,6 +100,8 @@ struct cw_exposed_service {
 struct cw_snapshot_listener {
     uint16_t port;
     bool http;
+    struct cw_tls_termination *tls; /* certificates it terminates TLS with, NULL: plain */
+    bool passthrough;               /* tls PASSTHROUGH: routed by SNI, never decrypted */
     const struct cw_virtual_gateway *gateway;
     const struct cw_listener *source;
     CW_GROWABLE(struct cw_virtual_host *) virtual_hosts;

@@ -77,6 +77,10 @@ void tr_route_tables(struct tr *t);      /* route_tables.c */
 bool tr_tls_origination(struct tr *t, const struct cw_external_service *es,
                         struct cw_cluster **clusters, uint32_t per_port);
 void tr_tls_contexts_free(struct tr *t);
+/* Listener entry <index> of <vg> asks for TLS: its certificate joins <sl>'s (or <sl> becomes an
+ * SNI pass-through listener); false (said in the status) when the entry cannot be served. */
+bool tr_listener_tls(struct tr *t, const struct cw_virtual_gateway *vg, uint32_t index,
+                     const struct cw_listener *l, struct cw_snapshot_listener *sl);
 
 /* ---- status building (status.c) ---- */
 void tr_invalid(struct tr *t, const struct cw_object *o, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "snapshot/snapshot.h"
+#include "tls/termination.h"
 #include "translate/translate_int.h"
 #include "util/netaddr.h"
 #include "util/text.h"
@@ -104,9 +105,18 @@ static bool check_listeners(struct tr *t, const struct cw_virtual_gateway *vg)
     return ok;
 }
 
+/* What an existing listener serves, for a port collision's message. */
+static const char *served_as(const struct cw_snapshot_listener *sl)
+{
+    if (sl->http)
+        return sl->tls ? "HTTPS" : "HTTP";
+    return sl->tls ? "TLS" : sl->passthrough ? "TLS passthrough" : "TCP";
+}
+
 /* The snapshot listener for listener <l> of <vg>, or NULL with a WARNING why it is not served. */
 static struct cw_snapshot_listener *
-serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, const struct cw_listener *l)
+serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, uint32_t index,
+               const struct cw_listener *l)
 {
     if (!l->port.number) {
         tr_warn(t, &vg->obj,
@@ -115,21 +125,15 @@ serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, const struct c
                 l->port.name);
         return NULL;
     }
-    if (l->tls.present) {
-        tr_warn(t, &vg->obj,
-                "listener %u: TLS termination is not supported yet; listener not "
-                "served",
-                l->port.number);
-        return NULL;
-    }
     /* The snapshot is still being built here, so its listeners may be completed. */
     struct cw_snapshot_listener *sl = (struct cw_snapshot_listener *)cw_snapshot_listener_on(
         t->out->snapshot, (uint16_t)l->port.number);
     if (sl) {
-        if (sl->http && l->http)
-            return sl; /* merged: routes of both gateways are served on the port */
+        bool same_tls = (sl->tls != NULL) == (l->tls.present && !sl->passthrough);
+        if (sl->http && l->http && same_tls) /* merged: routes of both are served on the port */
+            return !l->tls.present || tr_listener_tls(t, vg, index, l, sl) ? sl : NULL;
         tr_warn(t, &vg->obj, "listener %u: port already served as %s by VirtualGateway %s/%s",
-                l->port.number, sl->http ? "HTTP" : "TCP", sl->gateway->obj.meta.ns,
+                l->port.number, served_as(sl), sl->gateway->obj.meta.ns,
                 sl->gateway->obj.meta.name);
         return NULL;
     }
@@ -138,6 +142,11 @@ serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, const struct c
     sl->http = l->http;
     sl->gateway = vg;
     sl->source = l;
+    if (l->tls.present && !tr_listener_tls(t, vg, index, l, sl)) {
+        if (sl->tls)
+            cw_tls_termination_free(sl->tls); /* nothing served: not in the snapshot */
+        return NULL;
+    }
     CW_ARENA_PUSH(t->arena, &t->out->snapshot->listeners, sl);
     return sl;
 }
@@ -258,7 +267,7 @@ void tr_virtual_gateways(struct tr *t)
             continue;
         for (uint32_t li = 0; li < vg->listeners.n; li++) {
             const struct cw_listener *l = &vg->listeners.v[li];
-            to->listeners[li] = serve_listener(t, vg, l);
+            to->listeners[li] = serve_listener(t, vg, li, l);
             if (to->listeners[li])
                 to->counter += expose_services(t, vg, l, to->listeners[li]);
         }
