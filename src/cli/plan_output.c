@@ -82,6 +82,12 @@ static void print_route(FILE *out, const struct cw_route *r, const char *indent)
     }
     if (r->http)
         print_matchers(out, r->http);
+    for (uint32_t m = 0; r->tls && m < r->tls->matchers.n; m++) {
+        const struct cw_tls_matcher *tm = &r->tls->matchers.v[m];
+        fputs(m ? " or sni" : " sni", out);
+        for (uint32_t h = 0; h < tm->sni_hosts.n; h++)
+            fprintf(out, "%s%s", h ? "," : " ", tm->sni_hosts.v[h]);
+    }
     print_action(out, r);
     fputc('\n', out);
 }
@@ -124,6 +130,8 @@ static void print_listener(FILE *out, const struct cw_snapshot_listener *l)
     }
     for (uint32_t r = 0; r < l->tcp_routes.n; r++)
         print_route(out, &l->tcp_routes.v[r], "  ");
+    for (uint32_t r = 0; r < l->tls_routes.n; r++)
+        print_route(out, &l->tls_routes.v[r], "  ");
     for (uint32_t e = 0; e < l->exposed.n; e++)
         fprintf(out, "  exposed %s -> %s\n", l->exposed.v[e].host, l->exposed.v[e].cluster->name);
 }

@@ -165,6 +165,8 @@ static void put_text_log(struct cw_log_buffer *b, const char *ts, const struct c
         put(b, " priority=-");
     put(b, " in=%llu out=%llu duration_ms=%llu retries=%u", (unsigned long long)r->bytes_in,
         (unsigned long long)r->bytes_out, (unsigned long long)r->duration_ms, r->retries);
+    if (r->sni)
+        put_text(b, "sni", r->sni, IN_QUOTES);
     if (r->upstream_tls)
         put_text(b, "upstream_tls", r->upstream_tls, AS_TOKEN);
     put_text(b, "reason", dash(r->reason), IN_QUOTES);
@@ -199,6 +201,7 @@ void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *b,
     put(b, ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%llu,\"retries\":%u",
         (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
         (unsigned long long)r->duration_ms, r->retries);
+    put_json(b, "sni", r->sni, true);
     put_json(b, "upstream_tls", r->upstream_tls, true);
     put_json(b, "reason", r->reason, true);
     put(b, "}\n");

@@ -36,6 +36,7 @@ struct cw_access_record {
     uint64_t bytes_in, bytes_out;
     uint64_t duration_ms;
     uint32_t retries;
+    const char *sni;          /* the TLS server name a pass-through connection asked for */
     const char *upstream_tls; /* "full" or "resumed": the upstream TLS handshake; NULL: plain */
     const char *reason; /* why a local reply or a close happened, or NULL */
 };

@@ -108,6 +108,24 @@ struct cw_upgrade {
 /* Starts the tunnel of <u> (its descriptors and the log text are the tunnel's from now on). */
 void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u);
 
+/* A pass-through connection whose ClientHello named a route (sni_session.c): the client's
+ * descriptor and the bytes read from it so far. */
+struct cw_passthrough {
+    int client_fd;
+    struct cw_generation *gen; /* the configuration the route is of (the tunnel takes a ref) */
+    const struct cw_snapshot_listener *listener;
+    const struct cw_route *route;
+    const char *sni;
+    const char *hello;
+    size_t hello_len;
+};
+
+/* Starts the tunnel of <p>: the ClientHello first, then bytes both ways, never decrypted. */
+void cw_tcp_proxy_passthrough(struct cw_worker *w, const struct cw_passthrough *p);
+
+/* The accept handler of SNI pass-through listeners (sni_session.c). */
+void cw_sni_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer);
+
 /* The accept handler of TCP listeners: <fd> is the accepted connection, now the tunnel's. */
 void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd,
                          const struct sockaddr_storage *peer);

@@ -8,7 +8,9 @@
 
 cw_accept_fn cw_session_accept_for(const struct cw_snapshot_listener *l)
 {
-    return l->http ? cw_http_accept : cw_tcp_proxy_accept;
+    if (l->http)
+        return cw_http_accept;
+    return l->passthrough ? cw_sni_accept : cw_tcp_proxy_accept;
 }
 
 int cw_session_adopt(struct cw_worker_listener *wl, struct cw_transport *t, int fd, void *data)

@@ -73,6 +73,12 @@ struct tunnel {
     /* An HTTP connection that switched protocols: logged as its request (http, status 101). */
     struct cw_upgrade_log http;
     bool from_http;
+    /* SNI pass-through: the ClientHello already read, sent once connected; the upstream is
+     * reached in plain TCP whatever its port says (spec §1.3: no origination on this hop). */
+    char *initial;
+    size_t initial_len;
+    char *sni; /* the server name that chose the route, for the access log */
+    bool plain_upstream;
 };
 
 static void log_tunnel(struct tunnel *t)
@@ -96,6 +102,7 @@ static void log_tunnel(struct tunnel *t)
         .bytes_out = t->to_down.bytes,
         .duration_ms = cw_worker_now(t->w) - t->start_ms,
         .retries = cw_attempts_retries(&t->attempts),
+        .sni = t->sni,
         .upstream_tls = t->up_tls,
         .reason = t->reason,
     };
@@ -132,6 +139,8 @@ static void release(struct tunnel *t)
     if (t->to_down.spliced)
         cw_splice_pipe_close(&t->to_down.pipe);
     free(t->replay);
+    free(t->initial);
+    free(t->sni);
     free(t->http.text);
     cw_generation_unref(t->gen);
     free(t);
@@ -492,6 +501,8 @@ static void connect_failed(struct tunnel *t, const char *why)
     cw_transport_close(&t->up, on_failed_upstream_closed);
 }
 
+static void send_initial(struct tunnel *t);
+
 static void on_connected(struct cw_transport *tr, int status)
 {
     struct tunnel *t = tr->data;
@@ -506,6 +517,21 @@ static void on_connected(struct cw_transport *tr, int status)
     t->up_tls = cw_upstream_tls_handshake(tr);
     t->outcome_pending = true; /* a success once the upstream speaks (or the client leaves) */
     start_streaming(t);
+    send_initial(t);
+}
+
+static void inject(struct tunnel *t, struct direction *d, const char *p, size_t n);
+
+/* The bytes read before the tunnel existed (a ClientHello) go first. */
+static void send_initial(struct tunnel *t)
+{
+    char *bytes = t->initial;
+    size_t n = t->initial_len;
+    t->initial = NULL;
+    t->initial_len = 0;
+    if (bytes && !t->closing)
+        inject(t, &t->to_up, bytes, n);
+    free(bytes);
 }
 
 static void on_connect_timeout(struct cw_timer *timer)
@@ -521,7 +547,11 @@ static void try_connect(struct tunnel *t)
             close_tunnel(t, t->attempts.n_tried ? t->reason : "no healthy upstream");
             return;
         }
-        int rc = cw_upstream_connect(&t->w->io, &t->up, t->uc, h, false, t, on_connected);
+        int rc = t->plain_upstream ? cw_transport_connect(&t->w->io, &t->up,
+                                                          (const struct sockaddr *)&h->addr, t,
+                                                          on_connected)
+                                   : cw_upstream_connect(&t->w->io, &t->up, t->uc, h, false, t,
+                                                         on_connected);
         if (rc == 0)
             break;
         if (cw_err_is_local_shortage(rc)) { /* the gateway's own want: no endpoint is blamed */
@@ -556,24 +586,24 @@ static const struct cw_cluster *choose_cluster(struct tunnel *t)
     return NULL;
 }
 
-void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer)
+/* A tunnel whose client side <t->down> is open: tracked by the worker from now on. */
+static void init_tunnel(struct tunnel *t, struct cw_worker *w, struct cw_generation *gen,
+                        const struct cw_snapshot_listener *l)
 {
-    (void)peer;
-    struct cw_worker *w = wl->worker;
-    struct tunnel *t = cw_xcalloc(1, sizeof(*t));
-    if (cw_session_adopt(wl, &t->down, fd, t) != 0) {
-        free(t);
-        return;
-    }
     t->w = w;
-    t->gen = cw_generation_ref(wl->worker->gen);
-    t->listener = wl->listener;
+    t->gen = cw_generation_ref(gen);
+    t->listener = l;
     t->start_ms = cw_worker_now(w);
     t->link.force_close = force_close;
     t->timer.data = t;
     t->open_handles = 1;
     cw_worker_track(w, &t->link);
-    const struct cw_cluster *c = choose_cluster(t);
+}
+
+/* Connects the tunnel to an endpoint of <c>, the cluster its route chose (NULL: none). */
+static void start_tunnel(struct tunnel *t, const struct cw_cluster *c)
+{
+    struct cw_worker *w = t->w;
     if (!c) {
         close_tunnel(t, NULL);
         return;
@@ -585,6 +615,38 @@ void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct soc
         return;
     }
     try_connect(t);
+}
+
+void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer)
+{
+    (void)peer;
+    struct tunnel *t = cw_xcalloc(1, sizeof(*t));
+    if (cw_session_adopt(wl, &t->down, fd, t) != 0) {
+        free(t);
+        return;
+    }
+    init_tunnel(t, wl->worker, wl->worker->gen, wl->listener);
+    start_tunnel(t, choose_cluster(t));
+}
+
+void cw_tcp_proxy_passthrough(struct cw_worker *w, const struct cw_passthrough *p)
+{
+    struct tunnel *t = cw_xcalloc(1, sizeof(*t));
+    if (cw_transport_adopt(&w->io, &t->down, p->client_fd, t) != 0) {
+        free(t);
+        return;
+    }
+    init_tunnel(t, w, p->gen, p->listener);
+    t->route = p->route;
+    t->plain_upstream = true;
+    t->sni = cw_xstrdup(p->sni);
+    t->initial = cw_xmalloc(p->hello_len);
+    memcpy(t->initial, p->hello, p->hello_len);
+    t->initial_len = p->hello_len;
+    bool failed = p->route->kind == CW_ROUTE_FAILED;
+    if (failed)
+        t->reason = p->route->failure;
+    start_tunnel(t, failed ? NULL : cw_worker_pick_cluster(w, p->route));
 }
 
 /* ---- HTTP connections that switched protocols ---- */

@@ -76,6 +76,7 @@ struct cw_route {
     const struct cw_route_table *table;
     const struct cw_http_route *http;         /* NULL for TCP routes */
     const struct cw_tcp_route *tcp;           /* NULL for HTTP routes */
+    const struct cw_tls_route *tls;           /* SNI pass-through routes only */
     struct cw_route_regexes *matcher_regexes; /* one per http->matchers entry */
     enum cw_route_kind kind;
     CW_LIST(struct cw_weighted_cluster) clusters;
@@ -106,6 +107,7 @@ struct cw_snapshot_listener {
     const struct cw_listener *source;
     CW_GROWABLE(struct cw_virtual_host *) virtual_hosts;
     CW_GROWABLE(struct cw_route) tcp_routes;
+    CW_GROWABLE(struct cw_route) tls_routes; /* pass-through listeners: chosen by SNI */
     CW_GROWABLE(struct cw_exposed_service) exposed;
     /* Built once when translation ends (cw_snapshot_index), keyed by lowercased name, so that a
      * request's Host is one hash lookup however many names the listener serves. */

@@ -161,9 +161,44 @@ static bool tcp_route_on_port(const struct cw_route *r, uint32_t port)
     return false;
 }
 
+/* Whether a pass-through route applies on <port> (a matcher without a port: any). */
+static bool tls_route_on_port(const struct cw_route *r, uint32_t port)
+{
+    for (uint32_t i = 0; i < r->tls->matchers.n; i++)
+        if (!r->tls->matchers.v[i].port || r->tls->matchers.v[i].port == port)
+            return true;
+    return false;
+}
+
+/* A pass-through listener takes the table's tls routes (by SNI); any other tcp listener its
+ * tcp routes. */
+static void attach_passthrough(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
+                               const struct cw_virtual_gateway *vg)
+{
+    for (uint32_t i = 0; i < c->tls.n; i++) {
+        if (!tls_route_on_port(&c->tls.v[i], sl->port))
+            continue;
+        CW_ARENA_PUSH(t->arena, &sl->tls_routes, c->tls.v[i]);
+        count_served(t, &c->tls.v[i], vg);
+    }
+    if (c->tcp.n)
+        tr_warn(t, &c->table->obj,
+                "tcp routes are not served on listener %u (tls PASSTHROUGH routes by SNI: use "
+                "tls routes)",
+                sl->port);
+}
+
 static void attach_tcp(struct tr *t, struct rt_ctx *c, struct cw_snapshot_listener *sl,
                        const struct cw_virtual_gateway *vg)
 {
+    if (sl->passthrough) {
+        attach_passthrough(t, c, sl, vg);
+        return;
+    }
+    if (c->tls.n)
+        tr_warn(t, &c->table->obj,
+                "tls routes need a listener with tls mode PASSTHROUGH; listener %u has none",
+                sl->port);
     for (uint32_t i = 0; i < c->tcp.n; i++) {
         if (!tcp_route_on_port(&c->tcp.v[i], sl->port))
             continue;

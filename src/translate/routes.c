@@ -526,6 +526,11 @@ void tr_compile_tcp_routes(struct rt_ctx *c, const struct cw_route_table *rt)
             tr_note(c->t, &rt->obj, "extension: tcp→EXTERNAL_SERVICE");
         CW_ARENA_PUSH(c->t->arena, &c->tcp, r);
     }
-    if (rt->tls.n)
-        tr_warn(c->t, &rt->obj, "tls routes (SNI passthrough) are not served by causeway yet");
+    for (uint32_t i = 0; i < rt->tls.n; i++) {
+        const struct cw_tls_route *tls = &rt->tls.v[i];
+        struct cw_route r = {.table = rt, .tls = tls};
+        r.name = cw_arena_printf(c->t->arena, "tls[%u]", i);
+        compile_forward(c, &r, &tls->forward);
+        CW_ARENA_PUSH(c->t->arena, &c->tls, r);
+    }
 }

@@ -12,6 +12,7 @@ struct rt_ctx {
     const struct cw_route_table *table; /* the table whose routes are being compiled */
     CW_GROWABLE(struct cw_route) http;
     CW_GROWABLE(struct cw_route) tcp;
+    CW_GROWABLE(struct cw_route) tls; /* SNI pass-through */
     bool failed; /* some route could not be served */
     /* TCP listeners the table's routes were attached to: a port merged from two gateways the
      * table names gets its routes once (HTTP: once per virtual host) */

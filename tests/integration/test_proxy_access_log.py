@@ -12,7 +12,7 @@ from backends import (DALLAS, GW, NOWHERE, Conn, HalfCloseServer, SilentServer, 
 
 JSON_KEYS = {"time", "protocol", "listener", "method", "path", "host", "status", "route",
              "service", "endpoint", "locality", "priority", "bytes_in", "bytes_out",
-             "duration_ms", "retries", "upstream_tls", "reason"}
+             "duration_ms", "retries", "sni", "upstream_tls", "reason"}
 
 
 def start(stack, fmt, http_port, tcp_port, nginx_port, tcp_backend_port, **kw):
