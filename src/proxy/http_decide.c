@@ -41,6 +41,21 @@ static void redirect(struct cw_http_decision *d, const struct cw_route *r, struc
     answer(d, (int)rd->code, NULL, false);
 }
 
+/* httpsRedirect (§4.2): the same host (its port dropped: https is on its own port) and target
+ * over https. The host passed host_problem's character check, the target the path's. */
+static void redirect_to_https(struct cw_http_decision *d, struct cw_span host,
+                              struct cw_span target)
+{
+    int n = snprintf(d->extra, sizeof(d->extra), "Location: https://%.*s%.*s\r\n", (int)host.len,
+                     host.p, (int)target.len, target.p);
+    if (n < 0 || (size_t)n >= sizeof(d->extra)) {
+        d->extra[0] = '\0';
+        answer(d, 414, "request target too long to redirect", true);
+        return;
+    }
+    answer(d, 301, NULL, false);
+}
+
 /* RFC 9112 §6.3: a request whose Transfer-Encoding does not end with chunked has no
  * reliable length; it must get 400 and a close rather than a guess. */
 static bool chunked_last(const llhttp_t *p, const struct cw_http_head *h)
@@ -205,6 +220,10 @@ void cw_http_decide(struct cw_http_decision *d, const llhttp_t *p, const struct 
                rc == CW_PATH_ABOVE_ROOT ? "malformed request: path climbs above /"
                                         : "malformed request: request target too long",
                true);
+        return;
+    }
+    if (l->https_redirect) {
+        redirect_to_https(d, strip_port(*host), target);
         return;
     }
     cw_router_split_target(target, &req.path, &req.query);

@@ -103,6 +103,7 @@ struct cw_snapshot_listener {
     bool http;
     struct cw_tls_termination *tls; /* certificates it terminates TLS with, NULL: plain */
     bool passthrough;               /* tls PASSTHROUGH: routed by SNI, never decrypted */
+    bool https_redirect;            /* every request gets a 301 to https (§4.2) */
     const struct cw_virtual_gateway *gateway;
     const struct cw_listener *source;
     CW_GROWABLE(struct cw_virtual_host *) virtual_hosts;

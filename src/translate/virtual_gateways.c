@@ -130,6 +130,7 @@ serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, uint32_t index
         t->out->snapshot, (uint16_t)l->port.number);
     if (sl) {
         bool same_tls = (sl->tls != NULL) == (l->tls.present && !sl->passthrough);
+        sl->https_redirect |= sl->http && l->http && same_tls && l->https_redirect;
         if (sl->http && l->http && same_tls) /* merged: routes of both are served on the port */
             return !l->tls.present || tr_listener_tls(t, vg, index, l, sl) ? sl : NULL;
         tr_warn(t, &vg->obj, "listener %u: port already served as %s by VirtualGateway %s/%s",
@@ -142,6 +143,7 @@ serve_listener(struct tr *t, const struct cw_virtual_gateway *vg, uint32_t index
     sl->http = l->http;
     sl->gateway = vg;
     sl->source = l;
+    sl->https_redirect = l->https_redirect;
     if (l->tls.present && !tr_listener_tls(t, vg, index, l, sl)) {
         if (sl->tls)
             cw_tls_termination_free(sl->tls); /* nothing served: not in the snapshot */
