@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "snapshot/snapshot.h"
 #include "tls/origin.h"
 #include "tls/termination.h"
 #include "util/text.h"
@@ -109,16 +110,9 @@ static void print_certificates(FILE *out, const struct cw_tls_termination *tls)
     }
 }
 
-static const char *listener_kind(const struct cw_snapshot_listener *l)
-{
-    if (l->http)
-        return l->tls ? "https" : "http";
-    return l->tls ? "tls" : l->passthrough ? "tls passthrough" : "tcp";
-}
-
 static void print_listener(FILE *out, const struct cw_snapshot_listener *l)
 {
-    fprintf(out, "listener %u %s (VirtualGateway %s/%s)\n", l->port, listener_kind(l),
+    fprintf(out, "listener %u %s (VirtualGateway %s/%s)\n", l->port, cw_snapshot_listener_kind(l),
             l->gateway->obj.meta.ns, l->gateway->obj.meta.name);
     if (l->tls)
         print_certificates(out, l->tls);

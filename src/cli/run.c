@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "cli/file_watch.h"
 #include "cli/options.h"
 #include "config/config.h"
 #include "event/loop.h"
@@ -287,15 +288,39 @@ struct server {
     struct cw_proxy *proxy;
     struct served *current; /* the control thread's reference */
     sigset_t held;          /* signals blocked until the control loop handles them */
+    uv_loop_t *loop;
+    struct cw_file_watch *watch; /* the -c paths and the TLS files of <current> */
 };
 
-/* SIGHUP: load the manifests again and serve them, keeping every unchanged endpoint's health;
- * a configuration that cannot be served leaves the running one untouched. */
-static void on_reload_signal(uv_signal_t *sig, int signum)
+/* How long the watched files must be quiet before a change reloads (a Secret's keys, an
+ * editor's temporary file and rename come as one burst). */
+#define RELOAD_QUIET_MS 200
+
+/* TLS files beyond this many are not watched (SIGHUP still reloads them). */
+#define WATCHED_TLS_FILES 1024
+
+static void on_files_changed(void *data);
+
+/* Watches what the configuration being served was read from: the -c paths and every
+ * certificate, key and CA file, so that a change to any of them reloads. */
+static void watch_files(struct server *srv)
 {
-    (void)signum;
-    struct server *srv = sig->data;
-    fprintf(stderr, "causeway: SIGHUP received, reloading\n");
+    cw_file_watch_stop(srv->watch);
+    const struct cw_common_options *c = &srv->options->common;
+    const char *paths[64 + WATCHED_TLS_FILES];
+    unsigned n = c->n_paths;
+    memcpy(paths, c->paths, n * sizeof(*paths));
+    unsigned tls = cw_snapshot_tls_files(srv->current->gen.snapshot, paths + n, WATCHED_TLS_FILES);
+    n += tls < WATCHED_TLS_FILES ? tls : WATCHED_TLS_FILES;
+    srv->watch = cw_file_watch_start(srv->loop, paths, n, RELOAD_QUIET_MS, on_files_changed, srv);
+}
+
+/* Loads the manifests again and serves them, keeping every unchanged endpoint's health; a
+ * configuration that cannot be served leaves the running one untouched. Certificates and keys
+ * are read again too: new handshakes use them, open connections keep theirs. */
+static void reload(struct server *srv, const char *cause)
+{
+    fprintf(stderr, "causeway: %s, reloading\n", cause);
     struct served *next = load_served(srv->options);
     char why[256];
     const char *refusal = reload_refusal(srv->current, next, why, sizeof(why));
@@ -303,6 +328,7 @@ static void on_reload_signal(uv_signal_t *sig, int signum)
         fprintf(stderr, "causeway: reload rejected: %s; still serving the previous configuration\n",
                 refusal);
         cw_generation_unref(&next->gen);
+        watch_files(srv); /* a file may have been replaced: watch where it is now */
         return;
     }
     build_hosts(next, srv->current);
@@ -312,6 +338,18 @@ static void on_reload_signal(uv_signal_t *sig, int signum)
     srv->current = next;
     fprintf(stderr, "causeway: reloaded: %u listener(s), %u cluster(s)\n",
             next->gen.snapshot->listeners.n, next->gen.snapshot->clusters.n);
+    watch_files(srv);
+}
+
+static void on_files_changed(void *data)
+{
+    reload(data, "configuration or certificate files changed");
+}
+
+static void on_reload_signal(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    reload(sig->data, "SIGHUP received");
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -326,7 +364,7 @@ static void print_listeners(const struct run_options *o, const struct cw_snapsho
             o->proxy.bind, o->proxy.workers);
     for (uint32_t i = 0; i < snap->listeners.n; i++)
         fprintf(stderr, "causeway: listener %u %s\n", snap->listeners.v[i]->port,
-                snap->listeners.v[i]->http ? "http" : "tcp");
+                cw_snapshot_listener_kind(snap->listeners.v[i]));
 }
 
 /* The control thread's loop: signals, reloads, ejections. */
@@ -341,6 +379,8 @@ struct control {
 static void control_prepare(struct server *srv, struct control *c)
 {
     c->loop = uv_default_loop();
+    srv->loop = c->loop;
+    watch_files(srv);
     cw_ejection_start(&srv->current->upstreams, c->loop, stderr);
     uv_signal_init(c->loop, &c->sigterm);
     uv_signal_init(c->loop, &c->sigint);
@@ -354,6 +394,8 @@ static void control_prepare(struct server *srv, struct control *c)
 static void control_close(struct server *srv, struct control *c)
 {
     cw_ejection_stop(&srv->current->upstreams);
+    cw_file_watch_stop(srv->watch);
+    srv->watch = NULL;
     uv_close((uv_handle_t *)&c->sigterm, NULL);
     uv_close((uv_handle_t *)&c->sigint, NULL);
     uv_close((uv_handle_t *)&c->sighup, NULL);

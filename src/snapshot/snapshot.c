@@ -74,3 +74,41 @@ const struct cw_snapshot_listener *cw_snapshot_listener_on(const struct cw_snaps
             return snap->listeners.v[i];
     return NULL;
 }
+
+static void add_file(const char *path, const char **out, unsigned cap, unsigned *n)
+{
+    if (path && *n < cap)
+        out[*n] = path;
+    if (path)
+        (*n)++;
+}
+
+unsigned cw_snapshot_tls_files(const struct cw_snapshot *snap, const char **out, unsigned cap)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < snap->clusters.n; i++) {
+        const struct cw_tls_origin *o = snap->clusters.v[i]->tls;
+        if (!o)
+            continue;
+        add_file(o->spec.ca_file, out, cap, &n);
+        add_file(o->spec.cert_file, out, cap, &n);
+        add_file(o->spec.key_file, out, cap, &n);
+    }
+    for (uint32_t i = 0; i < snap->listeners.n; i++) {
+        const struct cw_tls_termination *t = snap->listeners.v[i]->tls;
+        for (uint32_t c = 0; t && c < t->n_certs; c++) {
+            const struct cw_tls_serving_spec *s = cw_tls_termination_spec(t, c);
+            add_file(s->cert_file, out, cap, &n);
+            add_file(s->key_file, out, cap, &n);
+            add_file(s->ca_file, out, cap, &n);
+        }
+    }
+    return n;
+}
+
+const char *cw_snapshot_listener_kind(const struct cw_snapshot_listener *l)
+{
+    if (l->http)
+        return l->tls ? "https" : "http";
+    return l->tls ? "tls" : l->passthrough ? "tls passthrough" : "tcp";
+}

@@ -23,9 +23,17 @@ int cw_snapshot_host_key(const char *host, size_t len, bool drop_dot, char *out,
 /* Longest host name a key holds (RFC 1035: 253, plus room for a trailing dot). */
 #define CW_HOST_KEY_MAX 256
 
+/* "http", "https", "tcp", "tls" (terminated) or "tls passthrough". */
+const char *cw_snapshot_listener_kind(const struct cw_snapshot_listener *l);
+
 /* The listener of <snap> on <port>, or NULL. */
 const struct cw_snapshot_listener *cw_snapshot_listener_on(const struct cw_snapshot *snap,
                                                            uint16_t port);
+
+/* The certificate, key and CA files TLS reads for <snap> (origination and termination), at most
+ * <cap> of them into <out> (repeats included); returns how many there are. For reloading when
+ * one changes. */
+unsigned cw_snapshot_tls_files(const struct cw_snapshot *snap, const char **out, unsigned cap);
 
 /* Frees the compiled regexes of <snap>; the arena holding <snap> is freed by its owner. */
 void cw_snapshot_release(struct cw_snapshot *snap);
