@@ -195,13 +195,51 @@ def expect_tls_failure(gw, port, reason):
     return rec
 
 
-def test_unknown_ca_without_ca_certificates_is_502(stack, pki):
-    """No caCertificates: the system trust store, which does not know the test CA."""
-    tls_nginx(stack, B1, 42055, pki.good)
-    gw = gateway(stack, http_api(42005, "backend", 443,
-                                 tls_service("backend", {}, [(B1, 42055)])), 42005)
+@pytest.mark.parametrize("how", ["empty-clientsideTls", "protocol-HTTPS-only",
+                                 "TLS-protocol-on-HTTP-route"])
+def test_unknown_ca_without_ca_certificates_is_502(stack, pki, how):
+    """No caCertificates: the system trust store, which does not know the test CA. TLS asked
+    for by `clientsideTls: {}` on an HTTP port, by protocol HTTPS alone, or by protocol TLS."""
+    port, bport = {"empty-clientsideTls": (42005, 42055), "protocol-HTTPS-only": (42004, 42054),
+                   "TLS-protocol-on-HTTP-route": (42002, 42052)}[how]
+    tls, protocol = {"empty-clientsideTls": ({}, "HTTP"), "protocol-HTTPS-only": (None, "HTTPS"),
+                     "TLS-protocol-on-HTTP-route": (None, "TLS")}[how]
+    tls_nginx(stack, B1, bport, pki.good)
+    gw = gateway(stack, http_api(port, "backend", 443, tls_service(
+        "backend", tls, [(B1, bport)], protocol=protocol)), port)
     expect_tls_failure(
-        gw, 42005, "upstream TLS: certificate verify failed: unable to get local issuer certificate")
+        gw, port, "upstream TLS: certificate verify failed: unable to get local issuer certificate")
+
+
+def test_disable_on_an_https_port_still_originates_and_warns(stack, pki, causeway, tmp_path):
+    """protocol HTTPS with clientsideTls mode DISABLE: never plaintext; the status says the
+    mode is overridden (WARNING)."""
+    tls_nginx(stack, B1, 42056, pki.good)
+    m = http_api(42006, "backend", 443, tls_service(
+        "backend", {"mode": "DISABLE", "caCertificates": str(pki.root.cert)}, [(B1, 42056)]))
+    res = statuses(causeway, tmp_path, m)
+    assert res.approval("ExternalService", "data/backend") == "WARNING", res
+    assert "DISABLE" in res.message("ExternalService", "data/backend")
+    gw = gateway(stack, m, 42006)
+    r = fetch(42006)
+    assert r.status == 200 and info(r)["proto"] == "TLSv1.3", f"{r}\n{gw.output()}"
+
+
+def test_disable_on_an_http_port_is_plaintext(stack, pki):
+    """protocol HTTP with clientsideTls mode DISABLE: plaintext, and the access log has no
+    upstream_tls (null in JSON)."""
+    stack.nginx(f"""
+        server {{
+          listen {B1}:42058;
+          location / {{ return 200 "plain\\n"; }}
+        }}
+    """, [(B1, 42058)])
+    gw = gateway(stack, http_api(42008, "backend", 443, tls_service(
+        "backend", {"mode": "DISABLE"}, [(B1, 42058)], protocol="HTTP")), 42008)
+    r = fetch(42008)
+    assert (r.status, r.text) == (200, "plain\n"), f"{r}\n{gw.output()}"
+    rec = records(gw, 1)[0]
+    assert rec["upstream_tls"] is None, rec
 
 
 def test_certificate_from_another_ca_is_502(stack, pki):

@@ -578,3 +578,41 @@ def test_plan_shows_listener_certificates_with_expiry(causeway, tmp_path, pki):
               f"{iso(not_after(pki.b.cert))} client certificates required by {pki.root.cert}")
     assert want_a in lines, res.plan
     assert want_b in lines, res.plan
+
+
+def test_tcp_listener_client_that_never_finishes_its_handshake_is_closed(stack, pki):
+    """A TCP listener with TLS: a client that sends half a ClientHello and stops is closed
+    within the idle deadline (--idle-timeout 1s), and another client is served meanwhile."""
+    stack.server(EchoServer, BK, 42179)
+    gw = gateway(stack, join(
+        base_manifests([(42129, "tcp", listener_extra(files_tls(pki.api)))]),
+        external_service("echo", 42179, protocol="TCP", addresses=[BK]),
+        route_table("db", ["echo.test"], f"""
+            tcp:
+            - matchers: [{{port: 42129}}]
+              forwardTo:
+                destinations:
+                {dest("echo", 42179)}
+        """)), 42129, args=["--idle-timeout", "1s"])
+    hello = client_hello(pki)
+    t0 = time.monotonic()
+    half = socket.create_connection((GWA, 42129), timeout=10)
+    try:
+        half.sendall(hello[:40])
+        raw = socket.create_connection((GWA, 42129), timeout=5)
+        s = client_context(pki.root.cert, alpn=None).wrap_socket(raw, server_hostname=HOST)
+        try:
+            s.sendall(b"ping")
+            assert s.recv(100) == b"ping", gw.output()
+        finally:
+            s.close()
+        assert time.monotonic() - t0 < 1.0
+        try:
+            d = half.recv(100)
+        except ConnectionResetError:
+            d = b""
+        assert d == b"" or d[:1] == b"\x15", d
+        took = time.monotonic() - t0
+        assert took < 4.0, f"closed only after {took:.1f}s"
+    finally:
+        half.close()
