@@ -429,6 +429,16 @@ static void on_sock_closed(struct cw_sock *s)
 
 static void tls_close(struct cw_transport *t)
 {
+    struct tls_state *ts = st(t);
+    /* A connection that ends without our close_notify has its session thrown away by
+     * SSL_free (OpenSSL takes it for a broken one), and that is the session the endpoint's
+     * next connection would resume: say goodbye properly, best effort, unless it failed. */
+    if (SSL_is_init_finished(ts->ssl) && !ts->failure && !ts->write_error &&
+        !(SSL_get_shutdown(ts->ssl) & SSL_SENT_SHUTDOWN)) {
+        ERR_clear_error();
+        SSL_shutdown(ts->ssl);
+        ERR_clear_error();
+    }
     cw_sock_close(&t->sock, on_sock_closed);
 }
 

@@ -10,6 +10,7 @@
 
 #include "event/transport.h"
 #include "http/chunked.h"
+#include "event/tls.h"
 #include "http/response_head.h"
 #include "proxy/upstream_connect.h"
 #include "util/xalloc.h"
@@ -419,11 +420,17 @@ static void on_read(struct cw_transport *t, ssize_t nread, const struct cw_buf *
         hand_over(u, NULL, 0, true);
         return;
     }
+    /* A TLS alert after the handshake (TLS 1.3 says "certificate required" only then) is
+     * reported as what it is. */
+    const char *tls = nread != CW_EOF ? cw_tls_failure(t) : NULL;
     if (!u->head_done)
-        fail(u, nread == CW_EOF ? "upstream closed before responding" : "upstream reset before responding",
+        fail(u,
+             tls                ? tls
+             : nread == CW_EOF ? "upstream closed before responding"
+                               : "upstream reset before responding",
              false);
     else
-        fail(u, "upstream closed mid-response", true);
+        fail(u, tls ? tls : "upstream closed mid-response", true);
 }
 
 void cw_h1_pause(struct cw_h1_conn *u)
