@@ -442,6 +442,32 @@ static void tls_close(struct cw_transport *t)
     cw_sock_close(&t->sock, on_sock_closed);
 }
 
+static int tls_hand_off(struct cw_transport *t)
+{
+    struct tls_state *ts = st(t);
+    if (ts->handshaking || ts->write_head || ts->shutdown_wanted || t->sock.closing)
+        return CW_EBADF;
+    cw_sock_watch(&t->sock, 0, NULL);
+    return 0;
+}
+
+/* In its new transport, the connection starts as if just made: not reading yet. Plaintext that
+ * OpenSSL already holds is served by the first read without waiting for the socket. */
+static void tls_taken(struct cw_transport *t)
+{
+    struct tls_state *ts = st(t);
+    ts->reading = ts->read_wants_write = ts->write_wants_read = false;
+    if (SSL_pending(ts->ssl) > 0)
+        t->sock.readable = true;
+}
+
+static void tls_discard(void *impl)
+{
+    struct tls_state *ts = impl;
+    SSL_free(ts->ssl);
+    free(ts);
+}
+
 static const struct cw_transport_ops tls_ops = {
     .read_start = tls_read_start,
     .read_stop = tls_read_stop,
@@ -450,6 +476,9 @@ static const struct cw_transport_ops tls_ops = {
     .writes_queued = tls_writes_queued,
     .shutdown = tls_shutdown,
     .close = tls_close,
+    .hand_off = tls_hand_off,
+    .taken = tls_taken,
+    .discard = tls_discard,
 };
 
 /* ---- starting one ---- */

@@ -5,6 +5,8 @@
  */
 #include "event/transport.h"
 
+#include <unistd.h>
+
 /* The socket is the transport's first member. */
 static struct cw_transport *of(struct cw_sock *s)
 {
@@ -90,4 +92,45 @@ int cw_transport_detach(struct cw_transport *t, cw_transport_close_cb cb)
         return CW_EINVAL;
     t->close_cb = cb;
     return cw_sock_detach(&t->sock, on_close);
+}
+
+int cw_transport_hand_off(struct cw_transport *t, struct cw_transport_handoff *h,
+                          cw_transport_close_cb cb)
+{
+    if (t->ops) {
+        int rc = t->ops->hand_off ? t->ops->hand_off(t) : CW_EINVAL;
+        if (rc != 0)
+            return rc;
+    }
+    int fd = cw_sock_detach(&t->sock, on_close); /* the old owner hears of it as of a close */
+    if (fd < 0)
+        return fd;
+    *h = (struct cw_transport_handoff){.fd = fd, .ops = t->ops, .impl = t->impl};
+    t->close_cb = cb;
+    t->ops = NULL; /* what follows on <t> is a plain socket's close */
+    t->impl = NULL;
+    return 0;
+}
+
+int cw_transport_take(struct cw_io_loop *loop, struct cw_transport *t,
+                      const struct cw_transport_handoff *h, void *data)
+{
+    int rc = cw_transport_adopt(loop, t, h->fd, data);
+    if (rc != 0) {
+        if (h->ops)
+            h->ops->discard(h->impl);
+        return rc;
+    }
+    t->ops = h->ops;
+    t->impl = h->impl;
+    if (t->ops)
+        t->ops->taken(t);
+    return 0;
+}
+
+void cw_transport_handoff_drop(const struct cw_transport_handoff *h)
+{
+    if (h->ops)
+        h->ops->discard(h->impl);
+    close(h->fd);
 }

@@ -38,6 +38,11 @@ struct cw_transport_ops {
     bool (*writes_queued)(const struct cw_transport *t);
     int (*shutdown)(struct cw_transport *t);
     void (*close)(struct cw_transport *t);
+    /* Handing the connection to another owner (cw_transport_hand_off): whether it can go now
+     * (0, or a negative error), its state made ready in the new transport, or freed unused. */
+    int (*hand_off)(struct cw_transport *t);
+    void (*taken)(struct cw_transport *t);
+    void (*discard)(void *impl);
 };
 
 struct cw_transport {
@@ -102,6 +107,30 @@ void cw_transport_close(struct cw_transport *t, cw_transport_close_cb cb);
  * the loop as after a close. Only plain TCP can be handed over as bytes: CW_EINVAL otherwise.
  */
 int cw_transport_detach(struct cw_transport *t, cw_transport_close_cb cb);
+
+/* A connection between two owners: its descriptor and, for TLS, the state that goes with it. */
+struct cw_transport_handoff {
+    int fd;
+    const struct cw_transport_ops *ops;
+    void *impl;
+};
+
+/*
+ * Hands the whole connection (TLS included, its session and any bytes it holds) to another
+ * owner, who takes it with cw_transport_take; <cb> runs from the loop as after a close. Only
+ * with nothing under way (no queued write, a finished handshake): a negative error otherwise,
+ * and <t> is as it was.
+ */
+int cw_transport_hand_off(struct cw_transport *t, struct cw_transport_handoff *h,
+                          cw_transport_close_cb cb);
+
+/* The new owner's side: <t> carries the connection of <h> from now on (on failure it is
+ * closed and freed, as cw_transport_adopt does with a descriptor). */
+int cw_transport_take(struct cw_io_loop *loop, struct cw_transport *t,
+                      const struct cw_transport_handoff *h, void *data);
+
+/* Closes and frees a connection handed off that nobody will take. */
+void cw_transport_handoff_drop(const struct cw_transport_handoff *h);
 
 /* The descriptor bytes can be spliced to and from (the socket's, for plain TCP), or -1 when the
  * transport must see every byte (TLS). */

@@ -232,12 +232,13 @@ bool cw_exchange_needs_eof(const struct cw_exchange *ex)
     return ex->up && cw_h1_needs_eof(ex->up);
 }
 
-int cw_exchange_upgrade(struct cw_exchange *ex, char *rest, size_t cap, size_t *rest_len)
+int cw_exchange_upgrade(struct cw_exchange *ex, struct cw_transport_handoff *h, char *rest,
+                        size_t cap, size_t *rest_len)
 {
-    int fd = ex->up ? cw_h1_detach(ex->up, rest, cap, rest_len) : CW_EBADF;
-    if (fd >= 0)
+    int rc = ex->up ? cw_h1_detach(ex->up, h, rest, cap, rest_len) : CW_EBADF;
+    if (rc == 0)
         ex->up = NULL;
-    return fd;
+    return rc;
 }
 
 bool cw_exchange_stalled(struct cw_exchange *ex)

@@ -100,10 +100,12 @@ void cw_exchange_client_head(const struct cw_exchange *ex, struct cw_out *o, boo
 bool cw_exchange_needs_eof(const struct cw_exchange *ex);
 
 /*
- * The upstream switched protocols (101, during on_head): its descriptor, now the caller's, and
- * the bytes that followed the head (see cw_h1_detach). The exchange only ends after this.
+ * The upstream switched protocols (101, during on_head): its connection, now the caller's in
+ * <h>, and the bytes that followed the head (see cw_h1_detach). The exchange only ends after
+ * this. 0 or a negative error.
  */
-int cw_exchange_upgrade(struct cw_exchange *ex, char *rest, size_t cap, size_t *rest_len);
+int cw_exchange_upgrade(struct cw_exchange *ex, struct cw_transport_handoff *h, char *rest,
+                        size_t cap, size_t *rest_len);
 
 /*
  * Nothing moved for the client connection's idle timeout while the request body was on its

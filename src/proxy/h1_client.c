@@ -622,20 +622,21 @@ static void on_detached(struct cw_transport *t)
     free(t->data);
 }
 
-int cw_h1_detach(struct cw_h1_conn *u, char *rest, size_t cap, size_t *rest_len)
+int cw_h1_detach(struct cw_h1_conn *u, struct cw_transport_handoff *h, char *rest, size_t cap,
+                 size_t *rest_len)
 {
     size_t n = u->len - u->parsed;
     if (u->closing || !u->work || n > cap)
         return CW_EBADF;
-    int fd = cw_transport_detach(&u->tr, on_detached);
-    if (fd < 0)
-        return fd;
+    int rc = cw_transport_hand_off(&u->tr, h, on_detached);
+    if (rc < 0)
+        return rc;
     memcpy(rest, u->work->bytes + u->parsed, n);
     *rest_len = n;
     u->closing = true; /* nothing more happens on <u>; its memory goes with the detach */
     u->data = NULL;
     drop_work(u);
-    return fd;
+    return 0;
 }
 
 void cw_h1_release(struct cw_h1_conn *u, bool reusable)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "event/block_pool.h"
+#include "event/transport.h"
 #include "event/loop.h"
 #include "http/head.h"
 #include "upstream/upstream.h"
@@ -97,12 +98,14 @@ void cw_h1_pause(struct cw_h1_conn *u);
 void cw_h1_release(struct cw_h1_conn *u, bool reusable);
 
 /*
- * After a 101 Switching Protocols (during on_head): the connection's descriptor, now the
- * caller's, and the bytes that came after the head (copied into <rest>, at most <cap>, their
- * count in *rest_len). <u> is gone. A negative error when the connection cannot be handed over
- * (request bytes still queued, more bytes than <cap>).
+ * After a 101 Switching Protocols (during on_head): the connection (its descriptor and, over
+ * TLS, its TLS state) handed to the caller in <h>, and the bytes that came after the head
+ * (copied into <rest>, at most <cap>, their count in *rest_len). <u> is gone. A negative error
+ * when the connection cannot be handed over (request bytes still queued, more bytes than
+ * <cap>).
  */
-int cw_h1_detach(struct cw_h1_conn *u, char *rest, size_t cap, size_t *rest_len);
+int cw_h1_detach(struct cw_h1_conn *u, struct cw_transport_handoff *h, char *rest, size_t cap,
+                 size_t *rest_len);
 
 /* The current response: its status; whether the connection may carry another request; whether
  * the body ends only when the upstream closes; whether the connection came from a pool. */

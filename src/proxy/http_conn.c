@@ -775,11 +775,11 @@ static void switch_protocols(struct http_conn *c)
     struct cw_out head = {0};
     cw_exchange_client_head(&rq->ex, &head, false);
     memcpy(to_client, head.p, head.len);
-    int up_fd = cw_exchange_upgrade(&rq->ex, to_client + head.len, rest, &rest);
-    int client_fd = up_fd < 0 ? up_fd : cw_transport_detach(&c->tr, on_closed);
-    if (client_fd < 0) {
-        if (up_fd >= 0)
-            close(up_fd);
+    struct cw_transport_handoff up, client;
+    int rc = cw_exchange_upgrade(&rq->ex, &up, to_client + head.len, rest, &rest);
+    if (rc == 0 && (rc = cw_transport_hand_off(&c->tr, &client, on_closed)) != 0)
+        cw_transport_handoff_drop(&up);
+    if (rc != 0) {
         free(to_client);
         cw_out_free(&head);
         abort_request(c, "protocol switch failed");
@@ -790,8 +790,8 @@ static void switch_protocols(struct http_conn *c)
         .listener = c->listener,
         .route = rq->route,
         .attempts = &rq->ex.attempts,
-        .client_fd = client_fd,
-        .up_fd = up_fd,
+        .client = client,
+        .upstream = up,
         .to_client = to_client,
         .to_client_len = head.len + rest,
         .to_upstream = rq->bytes + c->parsed,

@@ -97,7 +97,7 @@ struct cw_upgrade {
     const struct cw_snapshot_listener *listener;
     const struct cw_route *route;
     const struct cw_attempts *attempts; /* the host that answered, and the tries before */
-    int client_fd, up_fd;
+    struct cw_transport_handoff client, upstream; /* the connections, TLS state and all */
     const char *to_client; /* the 101 head and what the upstream sent after it */
     size_t to_client_len;
     const char *to_upstream; /* what the client sent after its request head */

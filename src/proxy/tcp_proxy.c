@@ -669,8 +669,8 @@ static void inject(struct tunnel *t, struct direction *d, const char *p, size_t 
 void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u)
 {
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
-    if (cw_transport_adopt(&w->io, &t->down, u->client_fd, t) != 0) {
-        close(u->up_fd);
+    if (cw_transport_take(&w->io, &t->down, &u->client, t) != 0) {
+        cw_transport_handoff_drop(&u->upstream);
         free(u->log.text);
         free(t);
         return;
@@ -689,7 +689,7 @@ void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u)
     t->open_handles = 1;
     t->replay_off = true; /* the upstream already answered: nothing is replayed */
     cw_worker_track(w, &t->link);
-    if (cw_transport_adopt(&w->io, &t->up, u->up_fd, t) != 0) {
+    if (cw_transport_take(&w->io, &t->up, &u->upstream, t) != 0) {
         close_tunnel(t, "upstream lost in the switch");
         return;
     }
