@@ -25,7 +25,24 @@ sets=(
     "set-d|0|$ex/set-d"
     "set-d-linked|1|$ex/set-d-linked"
     "set-e|0|$ex/set-a $ex/set-e"
+    "tls|0|$ex/set-a $ex/tls"
 )
+
+# The TLS example reads its certificates from Secrets mounted under --secrets-dir: made here,
+# self-signed, in a temporary directory (never committed).
+secrets=$(mktemp -d)
+trap 'rm -rf "$secrets"' EXIT
+self_signed() { # DIR NAME: DIR/tls.crt and DIR/tls.key for DNS name NAME
+    mkdir -p "$1"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+        -keyout "$1/tls.key" -out "$1/tls.crt" -subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
+        2>/dev/null
+}
+self_signed "$secrets/gw/edge-cert" pay.example.com
+self_signed "$secrets/data/ledger-client" gateway.example.com
+self_signed "$secrets/payments-ca-tmp" payments.internal
+mkdir -p "$secrets/data/payments-ca"
+cp "$secrets/payments-ca-tmp/tls.crt" "$secrets/data/payments-ca/ca.crt"
 
 failed=0
 for entry in "${sets[@]}"; do
@@ -36,6 +53,7 @@ for entry in "${sets[@]}"; do
     done
     echo "=== $name: causeway validate ${args[*]#$here/} ${gateway[*]}"
     [[ $expect == 1 ]] && echo "    (contains an intentional INVALID)"
+    [[ $name == tls ]] && args+=(--secrets-dir "$secrets")
     "$bin" validate "${args[@]}" "${gateway[@]}"
     rc=$?
     if [[ $rc -ne 0 && $rc -ne 1 ]] || [[ $rc -eq 1 && $expect -eq 0 ]]; then

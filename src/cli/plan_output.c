@@ -90,6 +90,8 @@ static void print_route(FILE *out, const struct cw_route *r, const char *indent)
             fprintf(out, "%s%s", h ? "," : " ", tm->sni_hosts.v[h]);
     }
     print_action(out, r);
+    if (r->tls)
+        fputs(" (the client's TLS passed through)", out);
     fputc('\n', out);
 }
 

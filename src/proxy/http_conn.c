@@ -35,6 +35,7 @@ enum http_deadline {
     DEADLINE_IDLE = 0, /* no traffic either way (between requests, or while forwarding) */
     DEADLINE_HEADERS,  /* the rest of a request head */
     DEADLINE_LINGER,
+    DEADLINE_HANDSHAKE, /* a TLS client's handshake and first bytes: --request-header-timeout */
 };
 
 /* The request in hand and everything only it needs; one work block. The fields before
@@ -259,9 +260,9 @@ static void on_timer(struct cw_timer *t);
 static void set_deadline(struct http_conn *c, enum http_deadline d)
 {
     const struct cw_timeouts *to = &c->w->cfg->timeouts;
-    uint64_t ms = d == DEADLINE_HEADERS  ? to->request_headers_ms
-                  : d == DEADLINE_LINGER ? LINGER_QUIET_MS
-                                         : to->idle_ms;
+    uint64_t ms = d == DEADLINE_HEADERS || d == DEADLINE_HANDSHAKE ? to->request_headers_ms
+                  : d == DEADLINE_LINGER                            ? LINGER_QUIET_MS
+                                                                    : to->idle_ms;
     uint64_t now = cw_worker_now(c->w);
     c->deadline = d;
     c->deadline_start = now;
@@ -335,6 +336,9 @@ static void on_timer(struct cw_timer *t)
         if (!moved_by_activity(c, now, LINGER_QUIET_MS, c->linger_until))
             close_conn(c);
         break;
+    case DEADLINE_HANDSHAKE: /* nothing HTTP was said: there is no one to answer a 408 to */
+        close_conn(c);
+        break;
     }
 }
 
@@ -396,7 +400,8 @@ static void on_read(struct cw_transport *t, ssize_t nread, const struct cw_buf *
     }
     c->len += (size_t)nread;
     c->last_activity = cw_worker_now(c->w);
-    if (c->state == HTTP_READING_HEAD && c->deadline == DEADLINE_IDLE)
+    if (c->state == HTTP_READING_HEAD &&
+        (c->deadline == DEADLINE_IDLE || c->deadline == DEADLINE_HANDSHAKE))
         set_deadline(c, DEADLINE_HEADERS);
     process(c);
 }
@@ -921,6 +926,7 @@ void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr
     cw_http_writer_init(&c->out, &c->tr, on_client_written, c);
     cw_worker_track(w, &c->link);
     client_address(c, peer);
-    set_deadline(c, DEADLINE_IDLE);
+    /* A TLS handshake that never ends is bounded like a request head that never ends. */
+    set_deadline(c, wl->listener->tls ? DEADLINE_HANDSHAKE : DEADLINE_IDLE);
     start_reading(c);
 }
