@@ -61,10 +61,10 @@ static bool check_not_mixed(struct tr *t, const struct cw_failover_policy *fp)
 }
 
 /*
- * Overlapping localities are refused, as Istio's validation refuses them: two `from`s that
- * could both hold one gateway, or two targets of one mapping that could both hold one endpoint.
- * So at most one mapping applies to a gateway and one target to an endpoint, and list order
- * never decides between them.
+ * [DECISION] §6 does not say which mapping applies when several `from`s hold the gateway (a
+ * region and one of its zones), nor which target takes an endpoint two of them hold. Istio's
+ * validation refuses both overlaps, and so do we: at most one mapping applies to a gateway and
+ * one target to an endpoint, and neither list order nor specificity has to decide.
  */
 static bool check_no_overlap(struct tr *t, const struct cw_failover_policy *fp)
 {
@@ -132,6 +132,7 @@ static const struct cw_locality_target *target_of(const struct cw_locality_mappi
  * Istio's applyLocalityWeights: a target's weight is split over the endpoint localities it
  * holds in proportion to their endpoints (each endpoint weighs 1 in Istio), rounded up. A
  * region-only target holding two zones of one endpoint each gives each zone half its weight.
+ * [DECISION] A target written with weight 0 gets nothing (Istio refuses 0; the CRD allows it).
  */
 static uint32_t locality_weight(const struct cw_cluster *c, const struct cw_locality_mapping *m,
                                 const struct cw_endpoint *e)

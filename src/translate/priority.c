@@ -85,8 +85,9 @@ static void assign(struct tr *t, struct cw_cluster *c)
 {
     const struct cw_locality *g = &t->gw->locality;
     const struct cw_failover_policy *fp = c->failover;
-    /* Istio applies distribute or failover, never both: a policy with weights sets no
-     * priorities, even where none of its mappings applies (peers.md §2.10). */
+    /* [DECISION] §6 only says Istio allows one of distribute and failover per destination.
+     * As in Istio, a policy with weights sets no priorities, even on a gateway none of its
+     * mappings applies to (peers.md §2.10); the policy's status notes it there. */
     if (cw_failover_distributes(fp))
         tr_distribute(t, c);
     c->locality_priorities =

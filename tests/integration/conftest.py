@@ -112,6 +112,8 @@ class Result:
         _, eps = self.cluster(cluster)
         out = {}
         for e in eps:
+            if e.startswith("distribute"):  # a weighted mapping's shares, not an endpoint
+                continue
             m = re.match(r"^P(\d+) (\S+) ", e)
             assert m, f"unexpected endpoint line {e!r}"
             out[m.group(2)] = int(m.group(1))
