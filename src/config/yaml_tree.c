@@ -30,6 +30,9 @@ int cw_yaml_reader_init(struct cw_yaml_reader *r, const char *text, size_t len,
     r->src = text;
     r->len = len;
     cw_arena_init(&r->arena);
+    /* Allocated now: an empty collection reads its (no) children at the stack's start. */
+    r->cap_stack = 256;
+    r->stack = cw_xmalloc(sizeof(*r->stack) * r->cap_stack);
     /* Duplicate keys are cw_yaml_prepare's to find: libfyaml's check compares pairwise. */
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
                                          FYPCF_ALLOW_DUPLICATE_KEYS,
@@ -199,7 +202,7 @@ static struct cw_ynode *new_node(struct cw_yaml_reader *r, enum cw_ynode_type ty
 static void push(struct cw_yaml_reader *r, struct cw_ynode *node)
 {
     if (r->n_stack == r->cap_stack) {
-        r->cap_stack = r->cap_stack ? r->cap_stack * 2 : 256;
+        r->cap_stack *= 2;
         r->stack = cw_xrealloc(r->stack, sizeof(*r->stack) * r->cap_stack);
     }
     r->stack[r->n_stack++] = node;
