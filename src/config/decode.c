@@ -44,6 +44,8 @@ static const char *node_text(struct cw_decode *d, struct cw_ynode *node)
 
 static void report(struct cw_decode *d, const char *msg)
 {
+    if (!d->subject && d->name_subject)
+        d->subject = d->name_subject(d);
     cw_diags_add(d->diags, CW_SEV_ERROR, d->file, d->line, d->col, d->subject, d->path, "%s", msg);
     if (d->object && !d->object->error)
         d->object->error = d->path_len ? cw_arena_printf(d->arena, "%s: %s", d->path, msg)

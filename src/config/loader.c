@@ -259,6 +259,19 @@ static const char *document_subject(struct cw_arena *arena, const char *kind,
     return cw_arena_cat(arena, kind, " ", ns && *ns ? ns : "default", "/", name, NULL);
 }
 
+/* The subject of an object's problems before its metadata is decoded: from the document. */
+static const char *subject_from_document(struct cw_decode *d)
+{
+    return document_subject(d->arena, cw_kind_name(d->object->kind), d->subject_from);
+}
+
+/* The subject once metadata gave the object its namespace and name. */
+static const char *subject_from_meta(struct cw_decode *d)
+{
+    const struct cw_meta *m = &d->object->meta;
+    return cw_arena_cat(d->arena, cw_kind_name(d->object->kind), " ", m->ns, "/", m->name, NULL);
+}
+
 static void decode_resource(struct load *l, struct cw_ynode *root, const struct envelope *e,
                             const struct cw_kind_info *ki, uint32_t line, uint32_t col)
 {
@@ -271,7 +284,8 @@ static void decode_resource(struct load *l, struct cw_ynode *root, const struct 
     struct cw_decode d = {.arena = &cfg->arena,
                           .diags = l->diags,
                           .file = l->file,
-                          .subject = document_subject(&cfg->arena, ki->name, e),
+                          .name_subject = subject_from_document,
+                          .subject_from = e,
                           .object = obj,
                           .line = line,
                           .col = col};
@@ -283,7 +297,8 @@ static void decode_resource(struct load *l, struct cw_ynode *root, const struct 
         return; /* reported; without a name there is nothing to give a status to */
     d.line = line;
     d.col = col;
-    d.subject = cw_arena_cat(&cfg->arena, ki->name, " ", obj->meta.ns, "/", obj->meta.name, NULL);
+    d.subject = NULL;
+    d.name_subject = subject_from_meta;
 
     if (!e->spec && ki->spec_required) {
         cw_decode_error(&d, NULL, "missing required field \"spec\"");

@@ -72,7 +72,11 @@ struct cw_decode {
     struct cw_arena *arena;
     struct cw_diags *diags;
     const char *file;
-    const char *subject;      /* "Kind ns/name" */
+    /* "Kind ns/name" for diagnostics, built by <name_subject> at the first one: most objects
+     * have none, and a name costs an allocation per object. */
+    const char *subject;
+    const char *(*name_subject)(struct cw_decode *d);
+    const void *subject_from; /* what <name_subject> reads besides <object> */
     struct cw_object *object; /* receives the first error */
     uint32_t line, col;       /* position of the node being decoded, for post-checks */
     char path[512];
