@@ -5,10 +5,14 @@
 #
 # 1. generates 10,000 ExternalServices / 50,000 ExternalEndpoints in 100 workspaces into
 #    bench/out/scale (once; again when gen_scale.py changes),
-# 2. builds parse_only (libfyaml alone) and translate_bench (causeway's loader + translation),
+# 2. builds parse_only (libfyaml alone), translate_bench (causeway's loader + translation) and
+#    causeway, and installs libfyaml's own fy-dump (Debian's libfyaml-utils) when missing,
 # 3. runs each once to warm the page cache and check the statuses against expected.json, then
-#    RUNS times (default 5), interleaved so that machine noise hits both alike,
-# 4. prints median and min of every phase, the ratios to the libfyaml floor and peak RSS.
+#    RUNS times (default 5), interleaved so that machine noise hits all alike: parse_only,
+#    translate_bench, `causeway validate` of the data set and `fy-dump` of the same files (the
+#    last two timed as whole commands, as a user runs them),
+# 4. prints median and min of every phase, the ratios to the libfyaml floor and to fy-dump, and
+#    peak RSS.
 #
 # Environment: BUILD (build dir, default build-bench: its own RelWithDebInfo tree, so the figures
 # never come from a Debug build someone configured in build/), DATA (default bench/out/scale),
@@ -42,7 +46,37 @@ build() {
     else
         cmake -S . -B "$BUILD" >/dev/null # picks up new targets in an existing build dir
     fi
-    cmake --build "$BUILD" -j "$(nproc)" --target parse_only translate_bench >/dev/null
+    cmake --build "$BUILD" -j "$(nproc)" --target parse_only translate_bench causeway >/dev/null
+}
+
+# fy-dump, libfyaml's own reader and printer, is what `causeway validate` is compared with.
+need_fy_dump() {
+    command -v fy-dump >/dev/null && return
+    local sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    echo "+ apt-get install libfyaml-utils   (for fy-dump)"
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq libfyaml-utils >/dev/null
+}
+
+# Runs a whole command with its output dropped; writes wall_ms, cpu_ms (user + system) and
+# peak_rss_kb to <out> in the programs' own format. Exit status 1 is allowed: validate returns
+# it when something is INVALID, as the data set means it to be.
+timed() {
+    local out=$1
+    shift
+    "$PY" - "$out" "$@" <<'PY'
+import resource, subprocess, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.monotonic()
+rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+wall = (time.monotonic() - t0) * 1000
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+if rc not in (0, 1):
+    sys.exit(f"{cmd[0]} exited with {rc}")
+with open(out, "w") as f:
+    f.write(f"wall_ms {wall:.1f}\ncpu_ms {(ru.ru_utime + ru.ru_stime) * 1000:.1f}\n"
+            f"peak_rss_kb {ru.ru_maxrss}\n")
+PY
 }
 
 # Pin to one CPU so both programs see the same core and no migration noise.
@@ -53,27 +87,39 @@ fi
 
 generate
 build
+need_fy_dump
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 PARSE_CMD=("${PIN[@]}" "$BUILD/parse_only" "$DATA")
 BENCH_CMD=("${PIN[@]}" "$BUILD/translate_bench" "$DATA")
+# The gateway translate_bench translates for; output to /dev/null like fy-dump's.
+VALIDATE_CMD=("${PIN[@]}" "$BUILD/causeway" validate -c "$DATA" --namespace gw --locality r1/r1-a)
+mapfile -t YAML_FILES < <(find "$DATA" -name '*.yaml' | sort)
+FYDUMP_CMD=("${PIN[@]}" fy-dump "${YAML_FILES[@]}")
 
 echo "+ ${PARSE_CMD[*]}   (warm-up)"
 "${PARSE_CMD[@]}" >"$RESULTS/parse-0.txt"
 echo "+ ${BENCH_CMD[*]} --statuses $RESULTS/statuses.tsv   (warm-up and correctness)"
 "${BENCH_CMD[@]}" --statuses "$RESULTS/statuses.tsv" >"$RESULTS/translate-0.txt"
+echo "+ ${VALIDATE_CMD[*]} >/dev/null   (warm-up)"
+timed "$RESULTS/validate-0.txt" "${VALIDATE_CMD[@]}"
+echo "+ ${PIN[*]} fy-dump <the ${#YAML_FILES[@]} files of $DATA, sorted> >/dev/null   (warm-up)"
+timed "$RESULTS/fydump-0.txt" "${FYDUMP_CMD[@]}"
 for i in $(seq 1 "$RUNS"); do
     "${PARSE_CMD[@]}" >"$RESULTS/parse-$i.txt"
     "${BENCH_CMD[@]}" >"$RESULTS/translate-$i.txt"
+    timed "$RESULTS/validate-$i.txt" "${VALIDATE_CMD[@]}"
+    timed "$RESULTS/fydump-$i.txt" "${FYDUMP_CMD[@]}"
+    timed "$RESULTS/parsecmd-$i.txt" "${PARSE_CMD[@]}"
 done
 echo "+ $RUNS timed runs of each, interleaved; raw output in $RESULTS/"
 echo
 
 exec "$PY" - "$RESULTS" "$DATA" "$RUNS" "$(grep -s '^CMAKE_BUILD_TYPE' "$BUILD/CMakeCache.txt" || true)" \
-    "${PARSE_CMD[*]}" "${BENCH_CMD[*]}" <<'EOF'
+    "${PARSE_CMD[*]}" "${BENCH_CMD[*]}" "${VALIDATE_CMD[*]}" <<'EOF'
 import json, os, statistics, sys
 
-results, data, runs, build_type, parse_cmd, bench_cmd = sys.argv[1:7]
+results, data, runs, build_type, parse_cmd, bench_cmd, validate_cmd = sys.argv[1:8]
 runs = int(runs)
 TRANSLATE_BUDGET_MS, RSS_BUDGET_MB = 1000.0, 200.0
 
@@ -89,6 +135,9 @@ def read(path):
 
 parse = [read(os.path.join(results, f"parse-{i}.txt")) for i in range(1, runs + 1)]
 bench = [read(os.path.join(results, f"translate-{i}.txt")) for i in range(1, runs + 1)]
+validate = [read(os.path.join(results, f"validate-{i}.txt")) for i in range(1, runs + 1)]
+fydump = [read(os.path.join(results, f"fydump-{i}.txt")) for i in range(1, runs + 1)]
+parsecmd = [read(os.path.join(results, f"parsecmd-{i}.txt")) for i in range(1, runs + 1)]
 expected = json.load(open(os.path.join(data, "expected.json")))
 first = read(os.path.join(results, "translate-0.txt"))
 
@@ -108,6 +157,8 @@ build_type = build_type.split("=")[-1] or "?"
 print(f"build     {build_type}; {runs} runs each; commands:")
 print(f"          {parse_cmd}")
 print(f"          {bench_cmd}")
+print(f"          {validate_cmd} >/dev/null")
+print(f"          fy-dump <every *.yaml of {data}, sorted> >/dev/null")
 print()
 print(f"{'phase':<34}{'median ms':>10}{'min ms':>10}")
 rows = [("libfyaml parse only (parse_only)", parse, "wall_ms"),
@@ -125,6 +176,19 @@ print(f"total     / libfyaml parse  {med(bench, 'total_ms') / floor:6.2f}")
 print(f"peak RSS  parse_only {med(parse, 'peak_rss_kb') / 1024:.1f} MB; translate_bench "
       f"{med(bench, 'peak_rss_after_load_kb') / 1024:.1f} MB after load, "
       f"{med(bench, 'peak_rss_kb') / 1024:.1f} MB at the end")
+print()
+# Whole commands, timed from outside (process start, reading, output): what a user waits for.
+print(f"{'whole command':<34}{'median ms':>10}{'min ms':>10}{'CPU ms':>10}{'RSS MB':>8}")
+for label, src in (("causeway validate", validate), ("fy-dump (libfyaml parse + emit)", fydump),
+                   ("parse_only (libfyaml parse)", parsecmd)):
+    print(f"{label:<34}{med(src, 'wall_ms'):>10.1f}{low(src, 'wall_ms'):>10.1f}"
+          f"{med(src, 'cpu_ms'):>10.1f}{med(src, 'peak_rss_kb') / 1024:>8.1f}")
+print()
+v = med(validate, "wall_ms")
+print(f"validate / fy-dump          {v / med(fydump, 'wall_ms'):6.2f}   "
+      f"(CPU {med(validate, 'cpu_ms') / med(fydump, 'cpu_ms'):.2f})")
+print(f"validate / parse_only       {v / med(parsecmd, 'wall_ms'):6.2f}   "
+      f"(CPU {med(validate, 'cpu_ms') / med(parsecmd, 'cpu_ms'):.2f})")
 print()
 
 # ---- correctness: the run we timed must also give the right statuses ----

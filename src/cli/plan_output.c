@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "config/config.h"
 #include "snapshot/snapshot.h"
 #include "tls/origin.h"
 #include "tls/termination.h"
@@ -155,8 +156,44 @@ static void print_origination(FILE *out, const struct cw_tls_origin *o)
     fputc('\n', out);
 }
 
-static void print_cluster(FILE *out, const struct cw_cluster *c)
+/* The share of the traffic that the locality of endpoint <e> gets under the cluster's
+ * distribute mapping, in percent of the weights of the localities that have endpoints. */
+static uint32_t locality_share(const struct cw_cluster *c, const struct cw_endpoint *e)
 {
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < c->endpoints.n; i++) {
+        const struct cw_endpoint *x = &c->endpoints.v[i];
+        bool first_of_locality = true;
+        for (uint32_t j = 0; j < i && first_of_locality; j++)
+            first_of_locality = !cw_locality_equal(&c->endpoints.v[j].locality, &x->locality);
+        total += first_of_locality ? x->locality_weight : 0;
+    }
+    return total ? (uint32_t)((e->locality_weight * 200 + total) / (2 * total)) : 0;
+}
+
+/* "distribute from <from>: <to> <weight>%, ..." (spec §6), or why nothing is distributed. */
+static void print_distribution(FILE *out, const struct cw_cluster *c, const struct cw_locality *g)
+{
+    const struct cw_locality_mapping *m = c->distribute;
+    if (!m) {
+        fputs("  distribute: no mapping from ", out);
+        print_locality(out, g);
+        fputs("; every endpoint shares one priority\n", out);
+        return;
+    }
+    fputs("  distribute from ", out);
+    print_locality(out, &m->from);
+    for (uint32_t i = 0; i < m->to.n; i++) {
+        fputs(i ? ", " : ": ", out);
+        print_locality(out, &m->to.v[i].locality);
+        fprintf(out, " %u%%%s", m->to.v[i].weight, m->to.v[i].has_weight ? "" : " (derived)");
+    }
+    fputc('\n', out);
+}
+
+static void print_cluster(FILE *out, const struct cw_cluster *c, const struct cw_locality *g)
+{
+    bool distributes = cw_failover_distributes(c->failover);
     char buf[32];
     fprintf(out, "cluster %s", c->name);
     if (c->outlier) {
@@ -169,13 +206,17 @@ static void print_cluster(FILE *out, const struct cw_cluster *c)
     }
     if (c->failover)
         fprintf(out, " failover %s/%s%s", c->failover->obj.meta.ns, c->failover->obj.meta.name,
-                c->outlier ? "" : " (inactive: no outlier detection)");
+                distributes  ? " (distribute)"
+                : c->outlier ? ""
+                             : " (inactive: no outlier detection)");
     fputs(c->locality_priorities ? "" : " priorities off", out);
     if (c->unroutable)
         fprintf(out, " unroutable: %s", c->unroutable);
     fputc('\n', out);
     if (c->tls)
         print_origination(out, c->tls);
+    if (distributes)
+        print_distribution(out, c, g);
     for (uint32_t i = 0; i < c->endpoints.n; i++) {
         const struct cw_endpoint *e = &c->endpoints.v[i];
         fprintf(out, "  P%u %s:%u ", e->priority, e->address, e->port);
@@ -184,6 +225,10 @@ static void print_cluster(FILE *out, const struct cw_cluster *c)
             fprintf(out, " (ExternalEndpoint %s)", e->source);
         if (e->is_hostname)
             fputs(" dns", out);
+        if (c->distribute && e->locality_weight)
+            fprintf(out, " locality share %u%%", locality_share(c, e));
+        else if (c->distribute)
+            fputs(" no traffic (locality not in the mapping)", out);
         fputc('\n', out);
     }
 }
@@ -196,5 +241,5 @@ void cw_print_plan(FILE *out, const struct cw_snapshot *snap)
     for (uint32_t i = 0; i < snap->listeners.n; i++)
         print_listener(out, snap->listeners.v[i]);
     for (uint32_t i = 0; i < snap->clusters.n; i++)
-        print_cluster(out, snap->clusters.v[i]);
+        print_cluster(out, snap->clusters.v[i], &snap->locality);
 }

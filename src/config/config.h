@@ -59,6 +59,9 @@ const char *cw_kind_name(enum cw_kind kind);
 /* "networking.gloo.solo.io/v2", ... */
 const char *cw_kind_api_version(enum cw_kind kind);
 
+/* Same region, zone and subzone (an absent field equals an empty one, §7.2). */
+bool cw_locality_equal(const struct cw_locality *a, const struct cw_locality *b);
+
 /* Typed access to the objects of one kind, e.g. CW_CONFIG_EACH(cfg, EXTERNAL_SERVICE, i). */
 #define CW_CONFIG_COUNT(cfg, KIND)        ((cfg)->by_kind[CW_KIND_##KIND].n)
 #define CW_CONFIG_GET(cfg, KIND, type, i) ((struct type *)(cfg)->by_kind[CW_KIND_##KIND].v[i])

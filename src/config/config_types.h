@@ -374,13 +374,16 @@ struct cw_outlier_policy {
 
 struct cw_locality_target {
     struct cw_locality locality;
-    bool has_weight;
-    uint32_t weight;
+    bool has_weight; /* written in the manifest; otherwise <weight> was derived (§6) */
+    uint32_t weight; /* percent of the traffic from <from>, when the mapping distributes */
 };
 
 struct cw_locality_mapping {
     struct cw_locality from;
     CW_LIST(struct cw_locality_target) to;
+    /* Some target has a weight: Istio's distribute (weighted spread), not failover (§6). Every
+     * target then has its weight, the ones without one derived from the others. */
+    bool distribute;
 };
 
 struct cw_failover_policy {
@@ -389,6 +392,13 @@ struct cw_failover_policy {
     CW_LIST(struct cw_locality_mapping) mappings;
     cw_strs_t priority_labels;
 };
+
+/* A policy whose mappings have weights distributes (Istio distribute) instead of failing over.
+ * Mixing weighted and unweighted mappings makes the policy INVALID, so the first one tells. */
+static inline bool cw_failover_distributes(const struct cw_failover_policy *fp)
+{
+    return fp && fp->mappings.n > 0 && fp->mappings.v[0].distribute;
+}
 
 /* ---- Workspace and WorkspaceSettings (§8) ---- */
 

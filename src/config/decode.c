@@ -14,61 +14,38 @@
 #include "config/yaml.h"
 #include "util/text.h"
 
-int cw_node_position(struct fy_node *node, uint32_t *line, uint32_t *col)
+int cw_node_position(struct cw_ynode *node, uint32_t *line, uint32_t *col)
 {
     while (node) {
-        enum fy_node_type t = fy_node_get_type(node);
-        if (t == FYNT_SCALAR) {
-            const struct fy_mark *m = fy_token_start_mark(fy_node_get_scalar_token(node));
-            if (!m)
+        if (node->type == CW_YNODE_SCALAR || node->type == CW_YNODE_ALIAS) {
+            if (!node->line) /* an empty scalar: nothing in the source to point at */
                 return -1;
-            *line = (uint32_t)m->line + 1;
-            *col = (uint32_t)m->column + 1;
+            *line = node->line;
+            *col = node->col;
             return 0;
         }
-        void *iter = NULL;
-        if (t == FYNT_MAPPING) {
-            struct fy_node_pair *p = fy_node_mapping_iterate(node, &iter);
-            node = p ? fy_node_pair_key(p) : NULL;
-        } else {
-            node = fy_node_sequence_iterate(node, &iter);
-        }
+        if (!node->n)
+            return -1;
+        node = node->type == CW_YNODE_MAPPING ? node->pairs[0].key : node->items[0];
     }
     return -1;
 }
 
-const char *cw_node_text(struct cw_arena *arena, struct fy_node *node)
+const char *cw_node_text(struct cw_arena *arena, struct cw_ynode *node)
 {
-    if (!node || fy_node_get_type(node) != FYNT_SCALAR)
-        return NULL;
-    size_t len;
-    const char *s = fy_node_get_scalar(node, &len);
-    return s ? cw_arena_strndup(arena, s, len) : NULL;
+    return cw_yaml_is(node, CW_YNODE_SCALAR) ? cw_arena_strndup(arena, node->text, node->n) : NULL;
 }
 
-/* The text of scalar <node>, asked of libfyaml once while <node> stays the one decoded. */
-static const char *scalar_text(struct cw_decode *d, struct fy_node *node, size_t *len)
+/* cw_node_text into the decoder's arena. */
+static const char *node_text(struct cw_decode *d, struct cw_ynode *node)
 {
-    if (node != d->text_node) {
-        d->text = fy_node_get_scalar(node, &d->text_len);
-        d->text_node = node;
-    }
-    *len = d->text_len;
-    return d->text;
-}
-
-/* cw_node_text through the decoder's memo. */
-static const char *node_text(struct cw_decode *d, struct fy_node *node)
-{
-    if (!node || fy_node_get_type(node) != FYNT_SCALAR)
-        return NULL;
-    size_t len;
-    const char *s = scalar_text(d, node, &len);
-    return s ? cw_arena_strndup(d->arena, s, len) : NULL;
+    return cw_node_text(d->arena, node);
 }
 
 static void report(struct cw_decode *d, const char *msg)
 {
+    if (!d->subject && d->name_subject)
+        d->subject = d->name_subject(d);
     cw_diags_add(d->diags, CW_SEV_ERROR, d->file, d->line, d->col, d->subject, d->path, "%s", msg);
     if (d->object && !d->object->error)
         d->object->error = d->path_len ? cw_arena_printf(d->arena, "%s: %s", d->path, msg)
@@ -129,9 +106,9 @@ void cw_decode_error(struct cw_decode *d, const char *field, const char *fmt, ..
 }
 
 /* Reports at <node>'s own position. */
-static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
+static void node_error(struct cw_decode *d, struct cw_ynode *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void node_error(struct cw_decode *d, struct fy_node *node, const char *fmt, ...)
+static void node_error(struct cw_decode *d, struct cw_ynode *node, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -145,21 +122,16 @@ static void node_error(struct cw_decode *d, struct fy_node *node, const char *fm
     d->col = c;
 }
 
-const char *cw_node_type_name(struct fy_node *node)
+const char *cw_node_type_name(struct cw_ynode *node)
 {
-    switch (fy_node_get_type(node)) {
-    case FYNT_MAPPING:
+    if (cw_yaml_is(node, CW_YNODE_MAPPING))
         return "a mapping";
-    case FYNT_SEQUENCE:
-        return "a list";
-    default:
-        return "a scalar";
-    }
+    return cw_yaml_is(node, CW_YNODE_SEQUENCE) ? "a list" : "a scalar";
 }
 
-static bool is_plain(struct fy_node *node)
+static bool is_plain(struct cw_ynode *node)
 {
-    return fy_node_get_style(node) == FYNS_PLAIN;
+    return node->plain;
 }
 
 /* YAML 1.2 core schema: what an unquoted scalar means besides a string. */
@@ -186,22 +158,22 @@ static const char *plain_scalar_type(const char *s)
     return digit ? "a number" : NULL;
 }
 
-static bool is_null(struct cw_decode *d, struct fy_node *node)
+static bool is_null(struct cw_ynode *node)
 {
     if (!node)
         return true;
-    if (fy_node_get_type(node) != FYNT_SCALAR || !is_plain(node))
+    if (node->type != CW_YNODE_SCALAR || !is_plain(node))
         return false;
-    size_t len;
-    const char *s = scalar_text(d, node, &len);
+    size_t len = node->n;
+    const char *s = node->text;
     return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && memcmp(s, "null", 4) == 0) ||
            (len == 4 && memcmp(s, "Null", 4) == 0) || (len == 4 && memcmp(s, "NULL", 4) == 0);
 }
 
 /* Decodes a string scalar; returns NULL (after reporting) when <node> is not a string. */
-static const char *decode_string(struct cw_decode *d, struct fy_node *node)
+static const char *decode_string(struct cw_decode *d, struct cw_ynode *node)
 {
-    if (fy_node_get_type(node) != FYNT_SCALAR) {
+    if (!cw_yaml_is(node, CW_YNODE_SCALAR)) {
         node_error(d, node, "expected a string, got %s", cw_node_type_name(node));
         return NULL;
     }
@@ -219,20 +191,20 @@ static const char *decode_string(struct cw_decode *d, struct fy_node *node)
  * <buf> when it fits, so that loading does not copy every such value into the config's arena.
  * NULL when <node> is not a scalar.
  */
-static const char *parsed_text(struct cw_decode *d, struct fy_node *node, char *buf, size_t size)
+static const char *parsed_text(struct cw_decode *d, struct cw_ynode *node, char *buf, size_t size)
 {
-    if (fy_node_get_type(node) != FYNT_SCALAR)
+    if (!cw_yaml_is(node, CW_YNODE_SCALAR))
         return NULL;
-    size_t len;
-    const char *s = scalar_text(d, node, &len);
-    if (!s || len >= size)
+    size_t len = node->n;
+    const char *s = node->text;
+    if (len >= size)
         return node_text(d, node);
     memcpy(buf, s, len);
     buf[len] = '\0';
     return buf;
 }
 
-static int decode_integer(struct cw_decode *d, struct fy_node *node, int64_t min, int64_t max,
+static int decode_integer(struct cw_decode *d, struct cw_ynode *node, int64_t min, int64_t max,
                           int64_t *out)
 {
     char buf[64];
@@ -262,7 +234,7 @@ static int decode_integer(struct cw_decode *d, struct fy_node *node, int64_t min
     return 0;
 }
 
-static void decode_bool(struct cw_decode *d, struct fy_node *node, bool *out)
+static void decode_bool(struct cw_decode *d, struct cw_ynode *node, bool *out)
 {
     char buf[64];
     const char *s = parsed_text(d, node, buf, sizeof(buf));
@@ -289,7 +261,7 @@ int cw_name_index(const char *const *names, const char *s)
 }
 
 /* "unknown value "X" (allowed: A, B, C)" from the names themselves, so they cannot drift. */
-static void unknown_name(struct cw_decode *d, struct fy_node *node, const char *const *names,
+static void unknown_name(struct cw_decode *d, struct cw_ynode *node, const char *const *names,
                          const char *s)
 {
     char allowed[512] = "";
@@ -301,7 +273,7 @@ static void unknown_name(struct cw_decode *d, struct fy_node *node, const char *
     node_error(d, node, "unknown value \"%s\" (allowed: %s)", s, allowed);
 }
 
-static void decode_enum(struct cw_decode *d, struct fy_node *node, const char *const *names,
+static void decode_enum(struct cw_decode *d, struct cw_ynode *node, const char *const *names,
                         int *out)
 {
     const char *s = decode_string(d, node);
@@ -314,18 +286,17 @@ static void decode_enum(struct cw_decode *d, struct fy_node *node, const char *c
         *out = i;
 }
 
-static void decode_strs(struct cw_decode *d, struct fy_node *node, const struct cw_field *f,
+static void decode_strs(struct cw_decode *d, struct cw_ynode *node, const struct cw_field *f,
                         cw_strs_t *out)
 {
-    if (fy_node_get_type(node) != FYNT_SEQUENCE) {
+    if (!cw_yaml_is(node, CW_YNODE_SEQUENCE)) {
         node_error(d, node, "expected a list of strings, got %s", cw_node_type_name(node));
         return;
     }
-    int n = fy_node_sequence_item_count(node);
-    out->v = CW_ARENA_ARRAY(d->arena, const char *, n > 0 ? n : 1);
-    void *iter = NULL;
-    struct fy_node *item;
-    for (int i = 0; (item = cw_yaml_seq_next(node, &iter)); i++) {
+    out->v = CW_ARENA_ARRAY(d->arena, const char *, node->n ? node->n : 1);
+    uint32_t at = 0;
+    struct cw_ynode *item;
+    for (int i = 0; (item = cw_yaml_seq_next(node, &at)); i++) {
         size_t saved = push_index(d, i);
         const char *s = decode_string(d, item);
         const char *why = (s && f->check) ? f->check(s) : NULL;
@@ -337,9 +308,9 @@ static void decode_strs(struct cw_decode *d, struct fy_node *node, const struct 
     }
 }
 
-static void decode_labels(struct cw_decode *d, struct fy_node *node, cw_labels_t *out)
+static void decode_labels(struct cw_decode *d, struct cw_ynode *node, cw_labels_t *out)
 {
-    if (fy_node_get_type(node) != FYNT_MAPPING) {
+    if (!cw_yaml_is(node, CW_YNODE_MAPPING)) {
         node_error(d, node, "expected a map of strings, got %s", cw_node_type_name(node));
         return;
     }
@@ -354,30 +325,29 @@ static void decode_labels(struct cw_decode *d, struct fy_node *node, cw_labels_t
             continue;
         }
         size_t saved = push_name(d, key);
-        struct fy_node *v = p.value;
-        const char *value = is_null(d, v) ? "" : decode_string(d, v);
+        struct cw_ynode *v = p.value;
+        const char *value = is_null(v) ? "" : decode_string(d, v);
         if (value)
             out->v[out->n++] = (struct cw_label){key, value};
         pop(d, saved);
     }
 }
 
-static void decode_list(struct cw_decode *d, struct fy_node *node, const struct cw_field *f,
+static void decode_list(struct cw_decode *d, struct cw_ynode *node, const struct cw_field *f,
                         void *out)
 {
     struct {
         void *v;
         uint32_t n;
     } *list = out;
-    if (fy_node_get_type(node) != FYNT_SEQUENCE) {
+    if (!cw_yaml_is(node, CW_YNODE_SEQUENCE)) {
         node_error(d, node, "expected a list, got %s", cw_node_type_name(node));
         return;
     }
-    int n = fy_node_sequence_item_count(node);
-    list->v = cw_arena_alloc(d->arena, (size_t)f->elem_size * (size_t)(n > 0 ? n : 1));
-    void *iter = NULL;
-    struct fy_node *item;
-    for (int i = 0; (item = cw_yaml_seq_next(node, &iter)); i++) {
+    list->v = cw_arena_alloc(d->arena, (size_t)f->elem_size * (size_t)(node->n ? node->n : 1));
+    uint32_t at = 0;
+    struct cw_ynode *item;
+    for (int i = 0; (item = cw_yaml_seq_next(node, &at)); i++) {
         size_t saved = push_index(d, i);
         cw_decode_object(d, item, f->sub, (char *)list->v + (size_t)f->elem_size * list->n);
         list->n++;
@@ -385,14 +355,14 @@ static void decode_list(struct cw_decode *d, struct fy_node *node, const struct 
     }
 }
 
-static void decode_duration(struct cw_decode *d, struct fy_node *node, uint64_t *out)
+static void decode_duration(struct cw_decode *d, struct cw_ynode *node, uint64_t *out)
 {
     /*
      * "interval: 30" is a number to YAML; quoting it would not help (a unit is missing), so
      * let the duration parser explain instead of asking for quotes.
      */
     char buf[64];
-    const char *s = fy_node_get_type(node) == FYNT_SCALAR && is_plain(node)
+    const char *s = cw_yaml_is(node, CW_YNODE_SCALAR) && is_plain(node)
                         ? parsed_text(d, node, buf, sizeof(buf))
                         : decode_string(d, node);
     const char *why;
@@ -400,7 +370,7 @@ static void decode_duration(struct cw_decode *d, struct fy_node *node, uint64_t 
         node_error(d, node, "invalid duration \"%s\": %s", s, why);
 }
 
-static void decode_value(struct cw_decode *d, struct fy_node *node, const struct cw_field *f,
+static void decode_value(struct cw_decode *d, struct cw_ynode *node, const struct cw_field *f,
                          void *out)
 {
     void *slot = (char *)out + f->offset;
@@ -457,8 +427,7 @@ static void decode_value(struct cw_decode *d, struct fy_node *node, const struct
         break;
     case CW_F_LIST:
         decode_list(d, node, f, slot);
-        if ((f->flags & CW_F_NONEMPTY) && fy_node_get_type(node) == FYNT_SEQUENCE &&
-            fy_node_sequence_item_count(node) == 0)
+        if ((f->flags & CW_F_NONEMPTY) && cw_yaml_is(node, CW_YNODE_SEQUENCE) && node->n == 0)
             node_error(d, node, "must not be empty");
         break;
     case CW_F_IGNORE:
@@ -485,15 +454,15 @@ static void report_missing(struct cw_decode *d, const struct cw_schema *schema, 
             cw_decode_error(d, NULL, "missing required field \"%s\"", f->name);
 }
 
-void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw_schema *schema,
+void cw_decode_object(struct cw_decode *d, struct cw_ynode *node, const struct cw_schema *schema,
                       void *out)
 {
-    if (fy_node_get_type(node) != FYNT_MAPPING) {
+    if (!cw_yaml_is(node, CW_YNODE_MAPPING)) {
         /*
          * "http: {}" written as "http:" is null: treat it as an empty object, whose required
          * fields are still missing (kubectl drops the null and then reports them).
          */
-        if (is_null(d, node)) {
+        if (is_null(node)) {
             report_missing(d, schema, 0);
             if (schema->post)
                 schema->post(d, out);
@@ -509,17 +478,14 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
     struct cw_yaml_iter iter = {0};
     struct cw_yaml_pair p;
     while (cw_yaml_map_next(node, &iter, &p)) {
-        struct fy_node *key = p.key;
-        size_t key_len;
-        const char *key_text =
-            fy_node_get_type(key) == FYNT_SCALAR ? fy_node_get_scalar(key, &key_len) : NULL;
-        if (!key_text) {
+        struct cw_ynode *key = p.key;
+        if (!cw_yaml_is(key, CW_YNODE_SCALAR)) {
             node_error(d, key, "field names must be strings");
             continue;
         }
         /* Known fields are matched in place; only an unknown one is copied, to report it. */
-        const struct cw_field *f = find_field(schema, key_text, key_len);
-        const char *name = f ? f->name : cw_arena_strndup(d->arena, key_text, key_len);
+        const struct cw_field *f = find_field(schema, key->text, key->n);
+        const char *name = f ? f->name : cw_arena_strndup(d->arena, key->text, key->n);
         size_t saved = push_name(d, name);
         if (!f) {
             const char *hint = closest_field(schema, name);
@@ -530,11 +496,11 @@ void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw
             pop(d, saved);
             continue;
         }
-        struct fy_node *value = p.value;
+        struct cw_ynode *value = p.value;
         /* A null value is absent, so "ports:" alone does not satisfy a required field. */
-        if (!is_null(d, value) || (f->type == CW_F_OBJ && f->present))
+        if (!is_null(value) || (f->type == CW_F_OBJ && f->present))
             seen |= 1ull << (f - schema->fields);
-        if (!is_null(d, value)) {
+        if (!is_null(value)) {
             if (f->present)
                 *(bool *)((char *)out + f->present - 1) = true;
             cw_node_position(key, &d->line, &d->col);

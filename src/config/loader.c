@@ -154,16 +154,16 @@ static void register_object(struct load *l, struct cw_object *obj, const struct 
     CW_VEC_PUSH(&cfg->by_kind[ki->kind], obj);
 }
 
-static struct fy_node *lookup(struct fy_node *map, const char *key)
+static struct cw_ynode *lookup(struct cw_ynode *map, const char *key)
 {
     return cw_yaml_map_get(map, key, NULL);
 }
 
 /* The top-level fields the loader reads itself, found in one pass over a document's root. */
 struct envelope {
-    struct fy_node *kind, *api_version;
-    struct fy_node *metadata, *metadata_key; /* the key too, for its position */
-    struct fy_node *spec, *spec_key;
+    struct cw_ynode *kind, *api_version;
+    struct cw_ynode *metadata, *metadata_key; /* the key too, for its position */
+    struct cw_ynode *spec, *spec_key;
 };
 
 static bool key_is(const char *s, size_t n, const char *name)
@@ -171,17 +171,16 @@ static bool key_is(const char *s, size_t n, const char *name)
     return n == strlen(name) && memcmp(s, name, n) == 0;
 }
 
-static void read_envelope(struct fy_node *root, struct envelope *e)
+static void read_envelope(struct cw_ynode *root, struct envelope *e)
 {
     memset(e, 0, sizeof(*e));
     struct cw_yaml_iter it = {0};
     struct cw_yaml_pair p;
     while (cw_yaml_map_next(root, &it, &p)) {
-        size_t n = 0;
-        const char *s =
-            p.key && fy_node_get_type(p.key) == FYNT_SCALAR ? fy_node_get_scalar(p.key, &n) : NULL;
-        if (!s)
+        if (!cw_yaml_is(p.key, CW_YNODE_SCALAR))
             continue;
+        const char *s = p.key->text;
+        size_t n = p.key->n;
         if (key_is(s, n, "kind")) {
             e->kind = p.value;
         } else if (key_is(s, n, "apiVersion")) {
@@ -200,21 +199,20 @@ static void read_envelope(struct fy_node *root, struct envelope *e)
  * The text of scalar <node> in <buf> when it fits, else copied into <arena>; NULL when <node> is
  * not a scalar. For text read to decide (kind, apiVersion), which the config need not keep.
  */
-static const char *text_into(struct fy_node *node, char *buf, size_t size, struct cw_arena *arena)
+static const char *text_into(struct cw_ynode *node, char *buf, size_t size, struct cw_arena *arena)
 {
-    if (!node || fy_node_get_type(node) != FYNT_SCALAR)
+    if (!cw_yaml_is(node, CW_YNODE_SCALAR))
         return NULL;
-    size_t len;
-    const char *s = fy_node_get_scalar(node, &len);
-    if (!s || len >= size)
+    size_t len = node->n;
+    if (len >= size)
         return cw_node_text(arena, node);
-    memcpy(buf, s, len);
+    memcpy(buf, node->text, len);
     buf[len] = '\0';
     return buf;
 }
 
 /* Decodes metadata into <meta>; returns -1 when the object cannot be identified. */
-static int decode_meta(struct cw_decode *d, struct fy_node *node, struct cw_meta *meta)
+static int decode_meta(struct cw_decode *d, struct cw_ynode *node, struct cw_meta *meta)
 {
     struct meta_in in = {.meta = {.generation = 1}};
     size_t saved = d->path_len;
@@ -261,7 +259,20 @@ static const char *document_subject(struct cw_arena *arena, const char *kind,
     return cw_arena_cat(arena, kind, " ", ns && *ns ? ns : "default", "/", name, NULL);
 }
 
-static void decode_resource(struct load *l, struct fy_node *root, const struct envelope *e,
+/* The subject of an object's problems before its metadata is decoded: from the document. */
+static const char *subject_from_document(struct cw_decode *d)
+{
+    return document_subject(d->arena, cw_kind_name(d->object->kind), d->subject_from);
+}
+
+/* The subject once metadata gave the object its namespace and name. */
+static const char *subject_from_meta(struct cw_decode *d)
+{
+    const struct cw_meta *m = &d->object->meta;
+    return cw_arena_cat(d->arena, cw_kind_name(d->object->kind), " ", m->ns, "/", m->name, NULL);
+}
+
+static void decode_resource(struct load *l, struct cw_ynode *root, const struct envelope *e,
                             const struct cw_kind_info *ki, uint32_t line, uint32_t col)
 {
     struct cw_config *cfg = l->cfg;
@@ -273,7 +284,8 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct e
     struct cw_decode d = {.arena = &cfg->arena,
                           .diags = l->diags,
                           .file = l->file,
-                          .subject = document_subject(&cfg->arena, ki->name, e),
+                          .name_subject = subject_from_document,
+                          .subject_from = e,
                           .object = obj,
                           .line = line,
                           .col = col};
@@ -285,7 +297,8 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct e
         return; /* reported; without a name there is nothing to give a status to */
     d.line = line;
     d.col = col;
-    d.subject = cw_arena_cat(&cfg->arena, ki->name, " ", obj->meta.ns, "/", obj->meta.name, NULL);
+    d.subject = NULL;
+    d.name_subject = subject_from_meta;
 
     if (!e->spec && ki->spec_required) {
         cw_decode_error(&d, NULL, "missing required field \"spec\"");
@@ -299,32 +312,32 @@ static void decode_resource(struct load *l, struct fy_node *root, const struct e
     register_object(l, obj, ki);
 }
 
-static void decode_document_root(struct load *l, struct fy_node *root, int list_index);
+static void decode_document_root(struct load *l, struct cw_ynode *root, int list_index);
 
-static void decode_list(struct load *l, struct fy_node *root)
+static void decode_list(struct load *l, struct cw_ynode *root)
 {
-    struct fy_node *items = lookup(root, "items");
-    if (!items || fy_node_get_type(items) != FYNT_SEQUENCE) {
+    struct cw_ynode *items = lookup(root, "items");
+    if (!cw_yaml_is(items, CW_YNODE_SEQUENCE)) {
         uint32_t line = 0, col = 0;
         cw_node_position(root, &line, &col);
         cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, "List", "items",
                      "a List must have an items sequence");
         return;
     }
-    void *iter = NULL;
-    struct fy_node *item;
-    for (int i = 0; (item = cw_yaml_seq_next(items, &iter)); i++)
+    uint32_t at = 0;
+    struct cw_ynode *item;
+    for (int i = 0; (item = cw_yaml_seq_next(items, &at)); i++)
         decode_document_root(l, item, i);
 }
 
-static void decode_document_root(struct load *l, struct fy_node *root, int list_index)
+static void decode_document_root(struct load *l, struct cw_ynode *root, int list_index)
 {
     uint32_t line = 1, col = 1;
     cw_node_position(root, &line, &col);
     char where[32] = "";
     if (list_index >= 0)
         snprintf(where, sizeof(where), "items[%d]", list_index);
-    if (fy_node_get_type(root) != FYNT_MAPPING) {
+    if (!cw_yaml_is(root, CW_YNODE_MAPPING)) {
         cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, NULL, where,
                      "a manifest must be a mapping with apiVersion, kind and metadata");
         return;
@@ -377,22 +390,18 @@ static void report_yaml_errors(struct load *l, struct fy_diag *diag)
                      NULL, "YAML syntax error: %s", e->msg);
 }
 
-static int parse_stream(struct load *l, struct fy_parser *parser, struct fy_diag *diag)
+/* Decodes every document of <r> up to the end of the stream or its first syntax error. */
+static void read_stream(struct load *l, struct cw_yaml_reader *r)
 {
-    struct fy_document *doc;
-    while ((doc = fy_parse_load_document(parser))) {
-        struct fy_node *root = fy_document_root(doc);
-        bool empty = !root || (fy_node_get_type(root) == FYNT_SCALAR &&
-                               fy_node_get_scalar_length(root) == 0);
+    struct cw_ynode *root;
+    while (cw_yaml_read_document(r, &root) > 0) {
+        bool empty = root->type == CW_YNODE_SCALAR && root->n == 0;
         struct cw_yaml_doc y;
         /* A document that fails preparation (reported) is skipped; the next ones still load. */
-        if (cw_yaml_prepare(&y, doc, l->diags, l->file) == 0 && !empty)
+        if (cw_yaml_prepare(&y, root, l->diags, l->file) == 0 && !empty)
             decode_document_root(l, cw_yaml_deref(root), -1);
         cw_yaml_release(&y);
-        fy_parse_document_destroy(parser, doc);
     }
-    report_yaml_errors(l, diag);
-    return 0;
 }
 
 static void report_size(struct load *l, uint64_t size)
@@ -443,20 +452,19 @@ static int load_yaml(struct load *l, const char *text, size_t len)
     struct fy_diag *diag = fy_diag_create(&dcfg);
     fy_diag_set_collect_errors(diag, true);
     /*
-     * Neither resolved nor checked for duplicate keys by libfyaml: both take time quadratic in a
-     * mapping's size and resolving copies every alias. cw_yaml_prepare does both in linear time,
-     * with bounds (yaml.h); aliases and merge keys (<<) still work as kubectl reads them.
+     * Read as events into causeway's own tree, neither resolved nor checked for duplicate keys
+     * by libfyaml: both take time quadratic in a mapping's size and resolving copies every
+     * alias. cw_yaml_prepare does both in linear time, with bounds (yaml.h); aliases and merge
+     * keys (<<) still work as kubectl reads them.
      */
-    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
-                                         FYPCF_ALLOW_DUPLICATE_KEYS,
-                                .diag = diag};
-    struct fy_parser *parser = fy_parser_create(&pcfg);
-    int rc = fy_parser_set_string(parser, text, len);
+    struct cw_yaml_reader r;
+    int rc = cw_yaml_reader_init(&r, text, len, diag);
     if (rc == 0)
-        parse_stream(l, parser, diag);
+        read_stream(l, &r);
     else
         cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "cannot read file");
-    fy_parser_destroy(parser);
+    report_yaml_errors(l, diag);
+    cw_yaml_reader_deinit(&r);
     fy_diag_destroy(diag);
     return rc == 0 ? 0 : -1;
 }

@@ -190,6 +190,17 @@ void cw_locality_fill_empty(struct cw_locality *l)
         l->subzone = "";
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+bool cw_locality_equal(const struct cw_locality *a, const struct cw_locality *b)
+{
+    return same_text(a->region, b->region) && same_text(a->zone, b->zone) &&
+           same_text(a->subzone, b->subzone);
+}
+
 static void locality_post(struct cw_decode *d, void *obj)
 {
     (void)d;

@@ -93,6 +93,27 @@ static void target_post(struct cw_decode *d, void *obj)
 
 static const struct cw_schema target_schema = {.fields = target_fields, .post = target_post};
 
+/*
+ * Unspecified weights are derived from the others (§6). [DECISION] The spec does not say how:
+ * what the written weights leave is shared equally by the targets without one, in list order
+ * the first of them taking the percent points that do not divide (100 - 70 over two targets:
+ * 15 and 15; 100 - 50 over three: 17, 17 and 16). Each gets at least 1 (checked before).
+ */
+static void derive_weights(struct cw_locality_mapping *m, uint32_t unweighted, uint32_t left)
+{
+    if (unweighted == 0)
+        return;
+    uint32_t share = left / unweighted, odd = left % unweighted;
+    for (uint32_t i = 0; i < m->to.n; i++) {
+        struct cw_locality_target *t = &m->to.v[i];
+        if (t->has_weight)
+            continue;
+        t->weight = share + (odd > 0);
+        if (odd > 0)
+            odd--;
+    }
+}
+
 static void mapping_post(struct cw_decode *d, void *obj)
 {
     struct cw_locality_mapping *m = obj;
@@ -103,11 +124,14 @@ static void mapping_post(struct cw_decode *d, void *obj)
             sum += m->to.v[i].weight;
         }
     }
+    m->distribute = weighted > 0;
     if (weighted && (sum > 100 || (weighted == m->to.n && sum != 100)))
         cw_decode_error(d, "to", "weights must total 100 (they total %u)", sum);
     else if (weighted && weighted < m->to.n && 100 - sum < m->to.n - weighted)
         cw_decode_error(d, "to", "weights leave %u%% for %u targets without a weight", 100 - sum,
                         m->to.n - weighted);
+    else if (weighted)
+        derive_weights(m, m->to.n - weighted, 100 - sum);
 }
 
 static const struct cw_field mapping_fields[] = {

@@ -11,11 +11,11 @@
 #ifndef CW_CONFIG_SCHEMA_H
 #define CW_CONFIG_SCHEMA_H
 
-#include <libfyaml.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config/config_types.h"
+#include "config/yaml.h"
 #include "util/arena.h"
 #include "util/diag.h"
 
@@ -72,20 +72,19 @@ struct cw_decode {
     struct cw_arena *arena;
     struct cw_diags *diags;
     const char *file;
-    const char *subject;      /* "Kind ns/name" */
+    /* "Kind ns/name" for diagnostics, built by <name_subject> at the first one: most objects
+     * have none, and a name costs an allocation per object. */
+    const char *subject;
+    const char *(*name_subject)(struct cw_decode *d);
+    const void *subject_from; /* what <name_subject> reads besides <object> */
     struct cw_object *object; /* receives the first error */
     uint32_t line, col;       /* position of the node being decoded, for post-checks */
     char path[512];
     size_t path_len;
-    /* The scalar whose text was asked for last: a value's text is wanted by the null check and
-     * again by its decoder, and each fy_node_get_scalar costs hundreds of instructions. */
-    struct fy_node *text_node;
-    const char *text;
-    size_t text_len;
 };
 
 /* Decodes mapping <node> into <out> (zeroed by the caller) according to <schema>. */
-void cw_decode_object(struct cw_decode *d, struct fy_node *node, const struct cw_schema *schema,
+void cw_decode_object(struct cw_decode *d, struct cw_ynode *node, const struct cw_schema *schema,
                       void *out);
 
 /* Reports an error at the current object's position and path extended by <field> (may be NULL). */
@@ -93,13 +92,13 @@ void cw_decode_error(struct cw_decode *d, const char *field, const char *fmt, ..
     __attribute__((format(printf, 3, 4)));
 
 /* Position (1-based) of <node>: its own token for scalars, its first child otherwise. */
-int cw_node_position(struct fy_node *node, uint32_t *line, uint32_t *col);
+int cw_node_position(struct cw_ynode *node, uint32_t *line, uint32_t *col);
 
 /* "a mapping", "a list" or "a scalar", for messages. */
-const char *cw_node_type_name(struct fy_node *node);
+const char *cw_node_type_name(struct cw_ynode *node);
 
 /* Returns the scalar text of <node> copied into <arena>, or NULL when not a scalar. */
-const char *cw_node_text(struct cw_arena *arena, struct fy_node *node);
+const char *cw_node_text(struct cw_arena *arena, struct cw_ynode *node);
 
 #define CW_FIELD_AT(st, member) .offset = (uint32_t)offsetof(st, member)
 #define CW_PRESENT(st, member)  .present = (uint32_t)offsetof(st, member) + 1u

@@ -6,22 +6,21 @@
 
 #include "config/yaml.h"
 
-struct fy_node *cw_yaml_deref(struct fy_node *node)
+struct cw_ynode *cw_yaml_deref(struct cw_ynode *node)
 {
-    if (!node || !fy_node_is_alias(node))
+    if (!node || node->type != CW_YNODE_ALIAS)
         return node;
-    const struct cw_yaml_info *to = fy_node_get_meta(node);
-    return to ? to->node : NULL; /* unbound only in a document that failed preparation */
+    return node->info ? node->info->node : NULL; /* unbound only in a document that failed */
 }
 
 /* The merged pairs of <map>, or NULL when it has no merge key (its own pairs are read). */
-static const struct cw_yaml_info *merged(struct fy_node *map)
+static const struct cw_yaml_info *merged(struct cw_ynode *map)
 {
-    const struct cw_yaml_info *info = fy_node_get_meta(map);
+    const struct cw_yaml_info *info = map->info;
     return info && info->merges ? info : NULL;
 }
 
-bool cw_yaml_map_next(struct fy_node *map, struct cw_yaml_iter *it, struct cw_yaml_pair *out)
+bool cw_yaml_map_next(struct cw_ynode *map, struct cw_yaml_iter *it, struct cw_yaml_pair *out)
 {
     const struct cw_yaml_info *m = merged(map);
     if (m) {
@@ -30,38 +29,33 @@ bool cw_yaml_map_next(struct fy_node *map, struct cw_yaml_iter *it, struct cw_ya
         *out = m->pairs[it->at++];
         return true;
     }
-    struct fy_node_pair *p = fy_node_mapping_iterate(map, &it->fy);
-    if (!p)
+    if (it->at >= map->n)
         return false;
-    out->key = cw_yaml_deref(fy_node_pair_key(p));
-    out->value = cw_yaml_deref(fy_node_pair_value(p));
+    const struct cw_yaml_pair *p = &map->pairs[it->at++];
+    out->key = cw_yaml_deref(p->key);
+    out->value = cw_yaml_deref(p->value);
     return true;
 }
 
-int cw_yaml_map_count(struct fy_node *map)
+int cw_yaml_map_count(struct cw_ynode *map)
 {
     const struct cw_yaml_info *m = merged(map);
-    return m ? (int)m->n_pairs : fy_node_mapping_item_count(map);
+    return m ? (int)m->n_pairs : (int)map->n;
 }
 
-struct fy_node *cw_yaml_map_get(struct fy_node *map, const char *key, struct fy_node **key_node)
+struct cw_ynode *cw_yaml_map_get(struct cw_ynode *map, const char *key, struct cw_ynode **key_node)
 {
     if (key_node)
         *key_node = NULL;
-    if (!map || fy_node_get_type(map) != FYNT_MAPPING)
+    if (!cw_yaml_is(map, CW_YNODE_MAPPING))
         return NULL;
-    /* A scan: the mappings looked up by name (a manifest's top level, metadata) are small, and
-     * libfyaml's lookup parses the key text as a YAML document whenever its quick scan misses,
-     * as it does for every absent key. */
+    /* A scan: the mappings looked up by name (a manifest's top level, metadata) are small. */
     size_t len = strlen(key);
     struct cw_yaml_iter it = {0};
     struct cw_yaml_pair p;
     while (cw_yaml_map_next(map, &it, &p)) {
-        if (!p.key || fy_node_get_type(p.key) != FYNT_SCALAR)
-            continue;
-        size_t n;
-        const char *s = fy_node_get_scalar(p.key, &n);
-        if (s && n == len && memcmp(s, key, len) == 0) {
+        if (cw_yaml_is(p.key, CW_YNODE_SCALAR) && p.key->n == len &&
+            memcmp(p.key->text, key, len) == 0) {
             if (key_node)
                 *key_node = p.key;
             return p.value;
@@ -70,7 +64,7 @@ struct fy_node *cw_yaml_map_get(struct fy_node *map, const char *key, struct fy_
     return NULL;
 }
 
-struct fy_node *cw_yaml_seq_next(struct fy_node *seq, void **iter)
+struct cw_ynode *cw_yaml_seq_next(struct cw_ynode *seq, uint32_t *at)
 {
-    return cw_yaml_deref(fy_node_sequence_iterate(seq, iter));
+    return *at < seq->n ? cw_yaml_deref(seq->items[(*at)++]) : NULL;
 }

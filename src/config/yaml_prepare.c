@@ -30,13 +30,13 @@ struct extent {
     uint32_t height;
 };
 
-static void error_at(struct walk *w, struct fy_node *node, const char *fmt, ...)
+static void error_at(struct walk *w, struct cw_ynode *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void error_at(struct walk *w, struct fy_node *node, const char *fmt, ...)
+static void error_at(struct walk *w, struct cw_ynode *node, const char *fmt, ...)
 {
     uint32_t line = 0, col = 0;
     cw_node_position(node, &line, &col);
-    if (col > 1 && fy_node_is_alias(node))
+    if (col > 1 && node->type == CW_YNODE_ALIAS)
         col--; /* libfyaml's alias token starts at the name: point at its '*' */
     va_list ap;
     va_start(ap, fmt);
@@ -58,33 +58,18 @@ static void grow(struct extent *e, struct extent child)
         e->height = child.height + 1;
 }
 
-/* Marks every anchored node with its info, so the walk knows it when it gets there. */
-static void find_anchors(struct cw_yaml_doc *y, struct fy_document *doc)
-{
-    void *iter = NULL;
-    struct fy_anchor *a;
-    while ((a = fy_document_anchor_iterate(doc, &iter))) {
-        struct cw_yaml_info *info = CW_ARENA_NEW(&y->arena, struct cw_yaml_info);
-        info->node = fy_anchor_node(a);
-        info->anchor = fy_anchor_get_text(a, &info->anchor_len);
-        if (info->node && info->anchor)
-            fy_node_set_meta(info->node, info);
-    }
-}
-
-static struct extent walk_node(struct walk *w, struct fy_node *node, uint32_t depth);
+static struct extent walk_node(struct walk *w, struct cw_ynode *node, uint32_t depth);
 
 /*
  * An alias stands for what its anchor holds. The anchor named most recently before it counts
  * (YAML lets a name be anchored again); one still being walked contains the alias.
  */
-static struct extent walk_alias(struct walk *w, struct fy_node *alias, uint32_t depth)
+static struct extent walk_alias(struct walk *w, struct cw_ynode *alias, uint32_t depth)
 {
     struct extent one = {1, 1};
-    size_t len = 0;
-    const char *name = fy_node_get_scalar(alias, &len);
-    struct cw_yaml_info *to = name ? cw_strmap_get(&w->y->anchors, name, len) : NULL;
-    int n = (int)len;
+    const char *name = alias->text;
+    struct cw_yaml_info *to = cw_strmap_get(&w->y->anchors, name, alias->n);
+    int n = (int)alias->n;
     if (!to) {
         error_at(w, alias, "YAML alias *%.*s has no anchor &%.*s before it in this document", n,
                  name, n, name);
@@ -93,7 +78,7 @@ static struct extent walk_alias(struct walk *w, struct fy_node *alias, uint32_t 
                  "YAML alias *%.*s is inside the node it refers to (a recursive structure)", n,
                  name);
     } else {
-        fy_node_set_meta(alias, to);
+        alias->info = to;
         w->expanded = add_sat(w->expanded, to->nodes);
         uint64_t limit = w->own > CW_YAML_MAX_ALIAS_NODES ? w->own : CW_YAML_MAX_ALIAS_NODES;
         uint32_t deepest = depth + to->height - 1;
@@ -117,35 +102,29 @@ static struct extent walk_alias(struct walk *w, struct fy_node *alias, uint32_t 
 }
 
 /* The text a key is compared by, or NULL for a key that is not a scalar. */
-static const char *key_text(struct fy_node *key, size_t *len)
+static const char *key_text(struct cw_ynode *key, size_t *len)
 {
     key = cw_yaml_deref(key);
-    if (!key || fy_node_get_type(key) != FYNT_SCALAR)
+    if (!cw_yaml_is(key, CW_YNODE_SCALAR))
         return NULL;
-    const char *s = fy_node_get_scalar(key, len);
-    if (!s) { /* an empty scalar may have no text at all; a hash key needs a pointer */
-        *len = 0;
-        return "";
-    }
-    return s;
+    *len = key->n;
+    return key->text;
 }
 
 /* "<<" written plain: YAML 1.1's merge key, which kubectl's decoder honours. */
-static bool is_merge_key(struct fy_node *key)
+static bool is_merge_key(const struct cw_ynode *key)
 {
-    size_t len;
-    const char *s;
-    return key && fy_node_get_type(key) == FYNT_SCALAR && fy_node_get_style(key) == FYNS_PLAIN &&
-           (s = fy_node_get_scalar(key, &len)) && len == 2 && s[0] == '<' && s[1] == '<';
+    return cw_yaml_is(key, CW_YNODE_SCALAR) && key->plain && key->n == 2 && key->text[0] == '<' &&
+           key->text[1] == '<';
 }
 
 struct key {
     const char *text;
     size_t len;
-    struct fy_node *node;
+    struct cw_ynode *node;
 };
 
-static void report_duplicate(struct walk *w, const struct key *k, struct fy_node *first)
+static void report_duplicate(struct walk *w, const struct key *k, struct cw_ynode *first)
 {
     uint32_t line = 0, col = 0;
     cw_node_position(first, &line, &col);
@@ -158,25 +137,23 @@ static void report_duplicate(struct walk *w, const struct key *k, struct fy_node
  * Reports every key of <map> written twice, in linear time: pairwise for a small mapping, with a
  * hash set otherwise. Returns whether <map> has a merge key.
  */
-static bool check_keys(struct walk *w, struct fy_node *map)
+static bool check_keys(struct walk *w, struct cw_ynode *map)
 {
-    bool small = fy_node_mapping_item_count(map) <= SMALL_MAPPING, merges = false;
+    bool small = map->n <= SMALL_MAPPING, merges = false;
     struct key seen[SMALL_MAPPING];
     int n_seen = 0;
     struct cw_strmap set;
     cw_strmap_init(&set);
-    void *iter = NULL;
-    struct fy_node_pair *p;
-    while ((p = fy_node_mapping_iterate(map, &iter))) {
-        struct key k = {.node = fy_node_pair_key(p)};
+    for (uint32_t i = 0; i < map->n; i++) {
+        struct key k = {.node = map->pairs[i].key};
         k.text = key_text(k.node, &k.len);
         if (!k.text)
             continue; /* a collection as a key: the decoder says keys must be strings */
         merges |= k.len == 2 && k.text[0] == '<' && is_merge_key(k.node); /* text first: cheap */
-        struct fy_node *first = NULL;
-        for (int i = 0; small && i < n_seen && !first; i++)
-            if (seen[i].len == k.len && memcmp(seen[i].text, k.text, k.len) == 0)
-                first = seen[i].node;
+        struct cw_ynode *first = NULL;
+        for (int j = 0; small && j < n_seen && !first; j++)
+            if (seen[j].len == k.len && memcmp(seen[j].text, k.text, k.len) == 0)
+                first = seen[j].node;
         if (small && !first)
             seen[n_seen++] = k;
         if (!small) {
@@ -204,9 +181,9 @@ static void add_pair(struct cw_arena *arena, struct cw_strmap *keys, pairs_t *pa
 }
 
 /* Adds the pairs of merge source <src>, merged already (it was walked before its alias). */
-static void add_source(struct walk *w, struct fy_node *src, struct cw_strmap *keys, pairs_t *pairs)
+static void add_source(struct walk *w, struct cw_ynode *src, struct cw_strmap *keys, pairs_t *pairs)
 {
-    if (fy_node_get_type(src) != FYNT_MAPPING) {
+    if (src->type != CW_YNODE_MAPPING) {
         error_at(w, src, "merge key \"<<\" takes a mapping or a list of mappings, got %s",
                  cw_node_type_name(src));
         return;
@@ -222,64 +199,57 @@ static void add_source(struct walk *w, struct fy_node *src, struct cw_strmap *ke
  * merged ones, then each source's pairs in order, a key taken from the first source that has
  * it. The list replaces the mapping's own pairs for the accessors.
  */
-static void merge(struct walk *w, struct fy_node *map)
+static void merge(struct walk *w, struct cw_ynode *map)
 {
     struct cw_strmap keys;
     cw_strmap_init(&keys);
     pairs_t pairs = {0};
-    void *iter = NULL;
-    struct fy_node_pair *p;
-    while ((p = fy_node_mapping_iterate(map, &iter)))
-        if (!is_merge_key(fy_node_pair_key(p)))
+    for (uint32_t i = 0; i < map->n; i++)
+        if (!is_merge_key(map->pairs[i].key))
             add_pair(&w->y->arena, &keys, &pairs,
-                     (struct cw_yaml_pair){cw_yaml_deref(fy_node_pair_key(p)),
-                                           cw_yaml_deref(fy_node_pair_value(p))});
-    iter = NULL;
-    while ((p = fy_node_mapping_iterate(map, &iter))) {
-        if (!is_merge_key(fy_node_pair_key(p)))
+                     (struct cw_yaml_pair){cw_yaml_deref(map->pairs[i].key),
+                                           cw_yaml_deref(map->pairs[i].value)});
+    for (uint32_t i = 0; i < map->n; i++) {
+        if (!is_merge_key(map->pairs[i].key))
             continue;
-        struct fy_node *src = cw_yaml_deref(fy_node_pair_value(p));
+        struct cw_ynode *src = cw_yaml_deref(map->pairs[i].value);
         if (!src) {
-            error_at(w, fy_node_pair_key(p), "merge key \"<<\" without a value");
-        } else if (fy_node_get_type(src) == FYNT_SEQUENCE) {
-            void *si = NULL;
-            struct fy_node *item;
-            while ((item = cw_yaml_seq_next(src, &si)))
+            error_at(w, map->pairs[i].key, "merge key \"<<\" without a value");
+        } else if (src->type == CW_YNODE_SEQUENCE) {
+            uint32_t at = 0;
+            struct cw_ynode *item;
+            while ((item = cw_yaml_seq_next(src, &at)))
                 add_source(w, item, &keys, &pairs);
         } else {
             add_source(w, src, &keys, &pairs);
         }
     }
     cw_strmap_deinit(&keys);
-    struct cw_yaml_info *info = fy_node_get_meta(map);
+    struct cw_yaml_info *info = map->info;
     if (!info) {
         info = CW_ARENA_NEW(&w->y->arena, struct cw_yaml_info);
         info->node = map;
-        fy_node_set_meta(map, info);
+        map->info = info;
     }
     info->merges = true;
     info->pairs = pairs.v;
     info->n_pairs = pairs.n;
 }
 
-static struct extent walk_sequence(struct walk *w, struct fy_node *seq, uint32_t depth)
+static struct extent walk_sequence(struct walk *w, struct cw_ynode *seq, uint32_t depth)
 {
     struct extent e = {1, 1};
-    void *iter = NULL;
-    struct fy_node *item;
-    while (!w->refused && (item = fy_node_sequence_iterate(seq, &iter)))
-        grow(&e, walk_node(w, item, depth + 1));
+    for (uint32_t i = 0; !w->refused && i < seq->n; i++)
+        grow(&e, walk_node(w, seq->items[i], depth + 1));
     return e;
 }
 
-static struct extent walk_mapping(struct walk *w, struct fy_node *map, uint32_t depth)
+static struct extent walk_mapping(struct walk *w, struct cw_ynode *map, uint32_t depth)
 {
     struct extent e = {1, 1};
-    void *iter = NULL;
-    struct fy_node_pair *p;
-    while (!w->refused && (p = fy_node_mapping_iterate(map, &iter))) {
-        grow(&e, walk_node(w, fy_node_pair_key(p), depth + 1));
-        grow(&e, walk_node(w, fy_node_pair_value(p), depth + 1));
+    for (uint32_t i = 0; !w->refused && i < map->n; i++) {
+        grow(&e, walk_node(w, map->pairs[i].key, depth + 1));
+        grow(&e, walk_node(w, map->pairs[i].value, depth + 1));
     }
     /* After the pairs: an alias key is bound only once walked. */
     if (!w->refused && check_keys(w, map) && !w->errors)
@@ -287,20 +257,28 @@ static struct extent walk_mapping(struct walk *w, struct fy_node *map, uint32_t 
     return e;
 }
 
-static struct extent walk_node(struct walk *w, struct fy_node *node, uint32_t depth)
+/* The info of anchored <node>, which aliases after this point stand for. */
+static struct cw_yaml_info *bind_anchor(struct walk *w, struct cw_ynode *node)
 {
-    if (!node || w->refused) /* an empty key or value ("a:") has no node */
+    struct cw_yaml_info *info = CW_ARENA_NEW(&w->y->arena, struct cw_yaml_info);
+    info->node = node;
+    node->info = info;
+    cw_strmap_set(&w->y->anchors, node->anchor, node->anchor_len, info);
+    return info;
+}
+
+static struct extent walk_node(struct walk *w, struct cw_ynode *node, uint32_t depth)
+{
+    if (!node || w->refused)
         return (struct extent){0, 0};
     w->own++;
-    if (fy_node_is_alias(node))
+    if (node->type == CW_YNODE_ALIAS)
         return walk_alias(w, node, depth);
-    struct cw_yaml_info *anchor = fy_node_get_meta(node); /* only anchored nodes have one yet */
-    if (anchor)
-        cw_strmap_set(&w->y->anchors, anchor->anchor, anchor->anchor_len, anchor);
+    struct cw_yaml_info *anchor = node->anchor ? bind_anchor(w, node) : NULL;
     struct extent e = {1, 1};
-    if (fy_node_get_type(node) == FYNT_SEQUENCE)
+    if (node->type == CW_YNODE_SEQUENCE)
         e = walk_sequence(w, node, depth);
-    else if (fy_node_get_type(node) == FYNT_MAPPING)
+    else if (node->type == CW_YNODE_MAPPING)
         e = walk_mapping(w, node, depth);
     if (anchor) {
         anchor->nodes = e.nodes;
@@ -310,16 +288,15 @@ static struct extent walk_node(struct walk *w, struct fy_node *node, uint32_t de
     return e;
 }
 
-int cw_yaml_prepare(struct cw_yaml_doc *y, struct fy_document *doc, struct cw_diags *diags,
+int cw_yaml_prepare(struct cw_yaml_doc *y, struct cw_ynode *root, struct cw_diags *diags,
                     const char *file)
 {
     y->diags = diags;
     y->file = file;
     cw_arena_init(&y->arena);
     cw_strmap_init(&y->anchors);
-    find_anchors(y, doc);
     struct walk w = {.y = y};
-    walk_node(&w, fy_document_root(doc), 1);
+    walk_node(&w, root, 1);
     return w.errors ? -1 : 0;
 }
 

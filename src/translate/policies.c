@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "translate/distribute.h"
 #include "translate/translate_int.h"
 
 struct policy_kind {
@@ -129,6 +130,7 @@ static void check_failover(struct tr *t, const struct cw_failover_policy *fp)
         tr_invalid(t, &fp->obj, "priorityLabels.labels must be all keys or all key=value pairs");
     if (labels->n && fp->mappings.n)
         tr_note(t, &fp->obj, "localityMappings take precedence over priorityLabels");
+    tr_check_distribute(t, fp);
 }
 
 static void run_kind(struct tr *t, enum cw_kind kind)
@@ -149,12 +151,13 @@ static void run_kind(struct tr *t, enum cw_kind kind)
     }
 }
 
-/* [DECISION] §7.1: failover without outlier detection is inactive, and the policy says so. */
+/* [DECISION] §7.1: failover without outlier detection is inactive, and the policy says so.
+ * Weighted mappings (distribute) need no outlier detection: they are not failover. */
 static void warn_failover_without_outlier(struct tr *t)
 {
     for (uint32_t i = 0; i < t->clusters.n; i++) {
         struct cw_cluster *c = t->clusters.v[i];
-        if (c->failover && !c->outlier)
+        if (c->failover && !c->outlier && !cw_failover_distributes(c->failover))
             tr_warn(t, &c->failover->obj,
                     "no OutlierDetectionPolicy selects %s/%s; failover "
                     "inactive",

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "translate/distribute.h"
 #include "translate/translate_int.h"
 
 static bool same(const char *a, const char *b)
@@ -13,21 +14,15 @@ static bool same(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-/* The first mapping whose from.region is the gateway's region, ignoring weighted ones
- * (weights mean distribution, not failover). */
+/* The first mapping whose from.region is the gateway's region. */
 static const struct cw_locality_mapping *mapping_for(const struct cw_failover_policy *fp,
                                                      const struct cw_locality *g)
 {
     if (!fp)
         return NULL;
-    for (uint32_t i = 0; i < fp->mappings.n; i++) {
-        const struct cw_locality_mapping *m = &fp->mappings.v[i];
-        bool weighted = false;
-        for (uint32_t j = 0; j < m->to.n; j++)
-            weighted |= m->to.v[j].has_weight;
-        if (!weighted && same(m->from.region, g->region))
-            return m;
-    }
+    for (uint32_t i = 0; i < fp->mappings.n; i++)
+        if (same(fp->mappings.v[i].from.region, g->region))
+            return &fp->mappings.v[i];
     return NULL;
 }
 
@@ -90,7 +85,13 @@ static void assign(struct tr *t, struct cw_cluster *c)
 {
     const struct cw_locality *g = &t->gw->locality;
     const struct cw_failover_policy *fp = c->failover;
-    c->locality_priorities = c->outlier != NULL && g->region && g->region[0];
+    /* [DECISION] §6 only says Istio allows one of distribute and failover per destination.
+     * As in Istio, a policy with weights sets no priorities, even on a gateway none of its
+     * mappings applies to (peers.md §2.10); the policy's status notes it there. */
+    if (cw_failover_distributes(fp))
+        tr_distribute(t, c);
+    c->locality_priorities =
+        c->outlier != NULL && g->region && g->region[0] && !cw_failover_distributes(fp);
     if (!c->locality_priorities) {
         for (uint32_t i = 0; i < c->endpoints.n; i++)
             c->endpoints.v[i].priority = 0;

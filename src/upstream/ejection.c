@@ -83,10 +83,17 @@ static void event_line(struct cw_ejection_queue *q, const char *what,
 
 /* ---- ejecting ---- */
 
-static void set_available(struct cw_upstream_cluster *uc, uint32_t priority, int delta)
+static void add(_Atomic uint32_t *counter, int delta)
 {
-    uint32_t v = atomic_load(&uc->available[priority]);
-    atomic_store(&uc->available[priority], (uint32_t)((int)v + delta));
+    atomic_store(counter, (uint32_t)((int)atomic_load(counter) + delta));
+}
+
+/* The host's priority, and its locality under a distribute mapping, gain or lose a host. */
+static void set_available(struct cw_upstream_cluster *uc, const struct cw_host *h, int delta)
+{
+    add(&uc->available[h->priority], delta);
+    if (uc->n_localities)
+        add(&uc->locality_available[h->locality_group], delta);
 }
 
 static void arm_return_timer(struct cw_ejection_queue *q, uint64_t now);
@@ -123,7 +130,7 @@ static void eject(struct cw_ejection_queue *q, const struct ejection_request *rq
     hh->return_at_ms = now + duration;
     atomic_store(&hh->ejected, true);
     uc->n_ejected++;
-    set_available(uc, h->priority, -1);
+    set_available(uc, h, -1);
     CW_VEC_PUSH(&q->ejected, ((struct ejected_host){hh->cluster, hh->host}));
     snprintf(detail, sizeof(detail),
              "reason=\"%u %s, last: %s\" ejection=%u multiplier=%u duration_ms=%llu", rq->count,
@@ -162,7 +169,7 @@ static void return_host(struct cw_ejection_queue *q, const struct ejected_host *
     atomic_store(&hh->consecutive_gateway_errors, 0);
     hh->returned_at_ms = now;
     uc->n_ejected--;
-    set_available(uc, h->priority, +1);
+    set_available(uc, h, +1);
     atomic_store(&hh->ejected, false);
     char detail[128];
     snprintf(detail, sizeof(detail), "ejection=%u ejected_ms=%llu", hh->ejections,

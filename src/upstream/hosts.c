@@ -79,25 +79,59 @@ static int by_priority(const void *a, const void *b)
     const struct cw_host *x = a, *y = b;
     if (x->priority != y->priority)
         return x->priority < y->priority ? -1 : 1;
+    if (x->locality_group != y->locality_group) /* all 0 unless the cluster distributes */
+        return x->locality_group < y->locality_group ? -1 : 1;
     return x < y ? -1 : x > y; /* stable: keep the endpoints' order within a priority */
 }
 
-/* Groups the hosts by priority: ranges, and how many of each are available (not ejected). */
-static void index_priorities(struct cw_upstream_cluster *uc)
+/*
+ * Under a distribute mapping: puts host <h> in the group of its locality, opening one with
+ * <weight> (the endpoint's locality weight) for a locality not seen yet. Hosts are compared
+ * by their locality text, which names region, zone and subzone.
+ */
+static void join_locality_group(struct cw_upstream_cluster *uc, struct cw_host *h, uint32_t weight)
+{
+    for (struct cw_host *other = uc->hosts; other < h; other++) {
+        if (!strcmp(other->locality, h->locality)) {
+            h->locality_group = other->locality_group;
+            return;
+        }
+    }
+    h->locality_group = uc->n_localities++;
+    uc->localities[h->locality_group].weight = weight;
+}
+
+/* Host <i> joins a run of hosts that sit together in the sorted array; the first opens it. */
+static void extend_run(uint32_t *first, uint32_t *n, uint32_t i)
+{
+    if ((*n)++ == 0)
+        *first = i;
+}
+
+/*
+ * Groups the hosts by priority, and by locality when the cluster distributes (all in priority
+ * 0 then): where each group sits, and how many of its hosts are available (not ejected).
+ */
+static void index_hosts(struct cw_upstream_cluster *uc)
 {
     qsort(uc->hosts, uc->n_hosts, sizeof(*uc->hosts), by_priority);
     uint32_t n = uc->n_hosts ? uc->hosts[uc->n_hosts - 1].priority + 1 : 0;
     uc->n_priorities = n;
     uc->priorities = cw_xcalloc(n ? n : 1, sizeof(*uc->priorities));
     uc->available = cw_xcalloc(n ? n : 1, sizeof(*uc->available));
+    if (uc->n_localities)
+        uc->locality_available = cw_xcalloc(uc->n_localities, sizeof(*uc->locality_available));
     for (uint32_t i = 0; i < uc->n_hosts; i++) {
-        struct cw_priority_range *r = &uc->priorities[uc->hosts[i].priority];
-        if (r->n++ == 0)
-            r->first = i;
-        if (!atomic_load(&uc->hosts[i].health->ejected))
-            atomic_fetch_add(&uc->available[uc->hosts[i].priority], 1);
-        else
-            uc->n_ejected++;
+        const struct cw_host *h = &uc->hosts[i];
+        bool up = !atomic_load(&h->health->ejected);
+        extend_run(&uc->priorities[h->priority].first, &uc->priorities[h->priority].n, i);
+        atomic_fetch_add(&uc->available[h->priority], up);
+        uc->n_ejected += !up;
+        if (uc->n_localities) {
+            struct cw_locality_group *g = &uc->localities[h->locality_group];
+            extend_run(&g->first, &g->n, i);
+            atomic_fetch_add(&uc->locality_available[h->locality_group], up);
+        }
     }
 }
 
@@ -166,8 +200,19 @@ static void build_cluster(struct cw_upstream_cluster *uc, const struct cw_cluste
     for (uint32_t e = 0; e < c->endpoints.n; e++)
         cap += c->endpoints.v[e].is_hostname ? MAX_ADDRESSES_PER_NAME : 1;
     uc->hosts = cw_xcalloc(cap ? cap : 1, sizeof(*uc->hosts));
-    for (uint32_t e = 0; e < c->endpoints.n; e++)
-        uc->n_hosts += resolve_endpoint(uc, &c->endpoints.v[e], cap - uc->n_hosts, diags);
+    if (c->distribute)
+        uc->localities = cw_xcalloc(cap ? cap : 1, sizeof(*uc->localities));
+    for (uint32_t e = 0; e < c->endpoints.n; e++) {
+        const struct cw_endpoint *ep = &c->endpoints.v[e];
+        /* Istio drops the endpoints of localities a distribute mapping does not name: they
+         * get no traffic and do not count for the ejection cap. */
+        if (c->distribute && ep->locality_weight == 0)
+            continue;
+        uint32_t first = uc->n_hosts;
+        uc->n_hosts += resolve_endpoint(uc, ep, cap - uc->n_hosts, diags);
+        for (uint32_t h = first; c->distribute && h < uc->n_hosts; h++)
+            join_locality_group(uc, &uc->hosts[h], ep->locality_weight);
+    }
     for (uint32_t i = 0; i < uc->n_hosts; i++) {
         struct cw_host *h = &uc->hosts[i];
         h->health = health_for(previous, c->name, h);
@@ -175,7 +220,7 @@ static void build_cluster(struct cw_upstream_cluster *uc, const struct cw_cluste
         if (!uc->outlier)
             atomic_store(&h->health->ejected, false);
     }
-    index_priorities(uc);
+    index_hosts(uc);
 }
 
 int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
@@ -210,6 +255,8 @@ void cw_upstreams_free(struct cw_upstreams *u)
         free(uc->hosts);
         free(uc->priorities);
         free(uc->available);
+        free(uc->localities);
+        free(uc->locality_available);
     }
     free(u->clusters);
     u->clusters = NULL;

@@ -2,12 +2,19 @@
  * Choosing a host: a priority by the loads of §7.3 (ejected and already-tried hosts count as
  * unavailable), then round robin over the available hosts of that priority. Per-locality
  * weights inside a priority are proportional to their available hosts (§7.3), which is what
- * round robin over the available hosts gives.
+ * round robin over the available hosts gives. Under a distribute mapping (§6) a locality is
+ * chosen by its weight instead, and a host within it.
  */
 #include "upstream/upstream.h"
 
 /* Steps through 0..99 in an order that spreads consecutive picks (37 is coprime with 100). */
 #define SPREAD_STEP 37
+
+/* 2^32 divided by the golden ratio. Stepping by it walks [0, 2^32) so that consecutive picks
+ * land far apart and every run of picks covers the range evenly (a Weyl sequence): laid over
+ * the localities' weights it splits any number of picks by those weights within a pick or two,
+ * whatever the weights are and however health changes them between picks. */
+#define GOLDEN_STEP 0x9E3779B9u
 
 static bool was_tried(uint32_t host, const uint32_t *tried, uint32_t n_tried)
 {
@@ -15,6 +22,11 @@ static bool was_tried(uint32_t host, const uint32_t *tried, uint32_t n_tried)
         if (tried[i] == host)
             return true;
     return false;
+}
+
+static bool is_ejected(const struct cw_host *h)
+{
+    return atomic_load_explicit(&h->health->ejected, memory_order_relaxed);
 }
 
 /* Not ejected, not tried already, and unless <pending_ok> not on its way to ejection (a
@@ -27,7 +39,7 @@ static bool usable(const struct cw_upstream_cluster *uc, uint32_t h, const uint3
 {
     if (uc->outlier) {
         const struct cw_host_health *hh = uc->hosts[h].health;
-        if (atomic_load_explicit(&hh->ejected, memory_order_relaxed) ||
+        if (is_ejected(&uc->hosts[h]) ||
             (!pending_ok && atomic_load_explicit(&hh->eject_pending, memory_order_relaxed)))
             return false;
     }
@@ -61,9 +73,80 @@ static uint32_t choose_priority(const uint32_t *load, uint32_t n, uint32_t sprea
     return 0;
 }
 
+/* Hosts of locality <g> this pick may use: not ejected, and not tried already. */
+static uint32_t locality_available(const struct cw_upstream_cluster *uc, uint32_t g,
+                                   const uint32_t *tried, uint32_t n_tried)
+{
+    uint32_t available = atomic_load_explicit(&uc->locality_available[g], memory_order_relaxed);
+    for (uint32_t i = 0; i < n_tried; i++) {
+        const struct cw_host *h = &uc->hosts[tried[i]];
+        if (h->locality_group == g && !is_ejected(h) && available > 0)
+            available--;
+    }
+    return available;
+}
+
+/* Envoy's effective locality weight (peers.md §2.8): the weight scaled by the locality's
+ * health, so a locality keeps its share while 5/7 of its hosts are available and has none
+ * when no host is. */
+static uint64_t effective_weight(const struct cw_upstream_cluster *uc, uint32_t g,
+                                 const uint32_t *tried, uint32_t n_tried)
+{
+    const struct cw_locality_group *l = &uc->localities[g];
+    return (uint64_t)l->weight * cw_health_percent(locality_available(uc, g, tried, n_tried), l->n);
+}
+
+/* The <k>-th usable host of [first, first + n), or -1 when there are fewer. */
+static int nth_usable(const struct cw_upstream_cluster *uc, uint32_t first, uint32_t n, uint64_t k,
+                      const uint32_t *tried, uint32_t n_tried)
+{
+    for (uint32_t h = first; h < first + n; h++)
+        if (usable(uc, h, tried, n_tried, false) && k-- == 0)
+            return (int)h;
+    return -1;
+}
+
+/*
+ * A locality by weight (spec §6), then a host in it. The pick's point in [0, total effective
+ * weight) falls in one locality's stretch; where it falls inside that stretch chooses among the
+ * locality's usable hosts, so they share its traffic evenly without per-locality state.
+ */
+static int pick_by_locality(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *cursor,
+                            const uint32_t *tried, uint32_t n_tried)
+{
+    uint64_t total = 0;
+    for (uint32_t g = 0; g < uc->n_localities; g++)
+        total += effective_weight(uc, g, tried, n_tried);
+    if (total == 0)
+        return -1; /* every host ejected or tried: panic is off */
+    cursor->locality_phase += GOLDEN_STEP;
+    uint64_t point = (total * cursor->locality_phase) >> 32;
+    int h = -1;
+    for (uint32_t g = 0; g < uc->n_localities; g++) {
+        uint64_t w = effective_weight(uc, g, tried, n_tried);
+        if (point >= w) {
+            point -= w;
+            continue;
+        }
+        const struct cw_locality_group *l = &uc->localities[g];
+        uint32_t hosts = 0;
+        for (uint32_t i = l->first; i < l->first + l->n; i++)
+            hosts += usable(uc, i, tried, n_tried, false);
+        h = nth_usable(uc, l->first, l->n, point * hosts / w, tried, n_tried);
+        break;
+    }
+    /* The counts may lag an ejection by a moment: fall back to any host, and last to one
+     * whose ejection is still being decided. */
+    if (h < 0)
+        h = pick_in_range(uc, 0, uc->n_hosts, cursor, tried, n_tried, false);
+    return h >= 0 ? h : pick_in_range(uc, 0, uc->n_hosts, cursor, tried, n_tried, true);
+}
+
 int cw_lb_pick(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *cursor,
                const uint32_t *tried, uint32_t n_tried)
 {
+    if (uc->n_localities)
+        return pick_by_locality(uc, cursor, tried, n_tried);
     uint32_t n = uc->n_priorities;
     if (n == 0)
         return -1;
@@ -78,8 +161,7 @@ int cw_lb_pick(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *curs
     }
     for (uint32_t i = 0; i < n_tried; i++) {
         const struct cw_host *h = &uc->hosts[tried[i]];
-        bool ejected = atomic_load_explicit(&h->health->ejected, memory_order_relaxed);
-        if (!ejected && available[h->priority] > 0)
+        if (!is_ejected(h) && available[h->priority] > 0)
             available[h->priority]--;
     }
     if (cw_priority_loads(available, total, n, load) == 0)
@@ -95,7 +177,7 @@ int cw_lb_pick(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *curs
             h = pick_in_range(uc, uc->priorities[p].first, uc->priorities[p].n, cursor, tried,
                               n_tried, false);
     for (uint32_t p = 0; h < 0 && p < n; p++)
-        h = pick_in_range(uc, uc->priorities[p].first, uc->priorities[p].n, cursor, tried,
-                          n_tried, true);
+        h = pick_in_range(uc, uc->priorities[p].first, uc->priorities[p].n, cursor, tried, n_tried,
+                          true);
     return h;
 }

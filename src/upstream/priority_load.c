@@ -1,16 +1,23 @@
-/* How traffic is split over priorities (spec §7.3, peers.md §2.6), with panic off. */
+/* How healthy a set of hosts is, and how traffic is split over priorities (spec §7.3,
+ * peers.md §2.6), with panic off. */
 #include "upstream/upstream.h"
 
 #define OVERPROVISIONING 140 /* Envoy's factor 1.4, as an integer percentage */
+
+uint32_t cw_health_percent(uint32_t available, uint32_t total)
+{
+    if (total == 0)
+        return 0;
+    uint32_t health = (uint32_t)((uint64_t)OVERPROVISIONING * available / total);
+    return health < 100 ? health : 100;
+}
 
 uint32_t cw_priority_loads(const uint32_t *available, const uint32_t *total, uint32_t n,
                            uint32_t *load)
 {
     uint32_t norm = 0;
     for (uint32_t p = 0; p < n; p++) {
-        uint32_t health =
-            total[p] ? (uint32_t)((uint64_t)OVERPROVISIONING * available[p] / total[p]) : 0;
-        load[p] = health < 100 ? health : 100; /* health for now, turned into a load below */
+        load[p] = cw_health_percent(available[p], total[p]); /* turned into a load below */
         norm += load[p];
     }
     if (norm > 100)

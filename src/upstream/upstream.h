@@ -52,9 +52,10 @@ struct cw_tls_session_slot;
 struct cw_host {
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    char text[64];  /* "127.0.0.41:18081" / "[::1]:443", for logs */
-    char *locality; /* "us-east-1/us-east-1a", "-" without one, for logs */
-    uint32_t priority; /* the endpoint's priority, 0 when priorities do not apply */
+    char text[64];           /* "127.0.0.41:18081" / "[::1]:443", for logs */
+    char *locality;          /* "us-east-1/us-east-1a", "-" without one, for logs */
+    uint32_t priority;       /* the endpoint's priority, 0 when priorities do not apply */
+    uint32_t locality_group; /* its cw_upstream_cluster.localities entry; 0 without them */
     struct cw_host_health *health;
     const char *dns_name; /* the endpoint's name when it is one (SNI, certificate check) */
     struct cw_tls_session_slot *tls_session; /* its last TLS session; NULL: plaintext */
@@ -68,6 +69,13 @@ struct cw_priority_range {
     uint32_t first, n;
 };
 
+/* Under a distribute mapping (spec §6) the hosts of one locality sit together too, and the
+ * locality has its weight (cw_endpoint.locality_weight). */
+struct cw_locality_group {
+    uint32_t first, n;
+    uint32_t weight;
+};
+
 struct cw_upstream_cluster {
     const struct cw_cluster *cluster;
     struct cw_host *hosts; /* sorted by priority */
@@ -76,6 +84,13 @@ struct cw_upstream_cluster {
     uint32_t n_priorities;
     /* Hosts of each priority that are not ejected (written by the control thread). */
     _Atomic uint32_t *available;
+    /* Istio distribute (§6): the localities that get traffic, and how many hosts of each are
+     * not ejected (written by the control thread). n_localities is 0 when the cluster does not
+     * distribute; then every host has priority 0 and a locality group. Hosts of localities the
+     * mapping sends nothing are not built at all. */
+    struct cw_locality_group *localities;
+    _Atomic uint32_t *locality_available;
+    uint32_t n_localities;
     uint32_t n_ejected; /* control thread only: checked against maxEjectionPercent */
     /* NULL: no OutlierDetectionPolicy selects the service, hosts are never ejected (§7.1). */
     const struct cw_outlier_config *outlier;
@@ -111,19 +126,29 @@ void cw_upstreams_free(struct cw_upstreams *u);
 
 /* A worker's own choice state for one cluster. */
 struct cw_pick_cursor {
-    uint32_t round_robin; /* position in the host array */
-    uint32_t spread;      /* walks 0..99 to split traffic by priority load */
+    uint32_t round_robin;    /* position in the host array */
+    uint32_t spread;         /* walks 0..99 to split traffic by priority load */
+    uint32_t locality_phase; /* walks [0, 2^32) to split traffic by locality weight */
 };
 
 /*
  * Picks a host of <uc> for a new attempt, skipping ejected hosts and the <n_tried> hosts in
  * <tried> (indices into uc->hosts, already attempted for this request or connection). A
  * priority is chosen by the loads of §7.3, counting tried hosts as unavailable, then hosts of
- * that priority take turns. Returns the host index, or -1 when no host is available (panic is
- * off: the caller answers 503 "no healthy upstream", or its last failure after retries).
+ * that priority take turns. Under a distribute mapping a locality is chosen instead, by its
+ * weight scaled by its health (§6, Envoy's locality-weighted LB), then a host in it. Returns
+ * the host index, or -1 when no host is available (panic is off: the caller answers 503 "no
+ * healthy upstream", or its last failure after retries).
  */
 int cw_lb_pick(const struct cw_upstream_cluster *uc, struct cw_pick_cursor *cursor,
                const uint32_t *tried, uint32_t n_tried);
+
+/*
+ * Envoy's health of a set of hosts (a priority, a locality; peers.md §2.6, §2.8), in percent:
+ * min(100, 140 × available / total) with overprovisioning factor 1.4, so a set keeps its whole
+ * share while at least 5/7 of its hosts are available. 0 for an empty set.
+ */
+uint32_t cw_health_percent(uint32_t available, uint32_t total);
 
 /*
  * Envoy's priority load (peers.md §2.6), integer arithmetic with overprovisioning factor 1.4:

@@ -112,7 +112,8 @@ class Result:
         _, eps = self.cluster(cluster)
         out = {}
         for e in eps:
-            if e.startswith("tls "):  # the cluster's TLS origination line
+            # a weighted mapping's shares and the TLS origination line are not endpoints
+            if e.startswith("distribute") or e.startswith("tls "):
                 continue
             m = re.match(r"^P(\d+) (\S+) ", e)
             assert m, f"unexpected endpoint line {e!r}"

@@ -398,6 +398,51 @@ def test_gateway_without_region_turns_priorities_off(causeway, write, set_a):
     assert set(priorities(r).values()) == {0}
 
 
+# ---- weighted locality mappings (§6, Istio's distribute) ----
+
+DISTRIBUTE = FAILOVER.replace("to: [{region: us-west-2}]",
+                              "to: [{region: us-east-1, weight: 60}, {region: us-west-2}]")
+
+
+def test_weighted_mapping_shows_per_locality_shares(causeway, write, set_a):
+    """us-east-1's 60 % is shared by its three localities (one endpoint each), us-west-2 gets
+    the derived 40 %; eu-west-1 and the endpoint without a locality get nothing, and there are
+    no priorities although an OutlierDetectionPolicy selects the service."""
+    f = write("many.yaml", dd(MANY % "") + many_endpoints() + "---\n" + DISTRIBUTE)
+    r = causeway.validate(set_a, f, plan=True,
+                          gateway=GW + ["--locality", "us-east-1/us-east-1a/rack1"])
+    assert r.rc == 0, r
+    assert r.approval("FailoverPolicy", "data/many-fo") == "ACCEPTED"
+    head, lines = r.cluster("data/many:80")
+    assert " failover data/many-fo (distribute) priorities off" in head, head
+    assert lines[0] == "distribute from us-east-1: us-east-1 60%, us-west-2 40% (derived)"
+    shares = {l.split()[1]: l.rsplit(") ", 1)[1] for l in lines[1:]}
+    assert shares == {
+        "127.0.0.201:18200": "locality share 20%",
+        "127.0.0.202:18200": "locality share 20%",
+        "127.0.0.203:18200": "locality share 20%",
+        "127.0.0.204:18200": "locality share 40%",
+        "127.0.0.205:18200": "no traffic (locality not in the mapping)",
+        "127.0.0.206:18200": "no traffic (locality not in the mapping)",
+    }, lines
+    assert set(priorities(r).values()) == {0}
+
+
+def test_weighted_mapping_from_another_region_distributes_nothing(causeway, write, set_a):
+    other = DISTRIBUTE.replace("from: {region: us-east-1}", "from: {region: ap-south-1}")
+    f = write("many.yaml", dd(MANY % "") + many_endpoints() + "---\n" + other)
+    r = causeway.validate(set_a, f, plan=True,
+                          gateway=GW + ["--locality", "us-east-1/us-east-1a/rack1"])
+    assert r.approval("FailoverPolicy", "data/many-fo") == "ACCEPTED"
+    assert "distribute: no localityMappings[].from holds this gateway's locality" in \
+        r.message("FailoverPolicy", "data/many-fo")
+    head, lines = r.cluster("data/many:80")
+    assert "priorities off" in head
+    assert lines[0] == ("distribute: no mapping from us-east-1/us-east-1a/rack1; every endpoint "
+                        "shares one priority")
+    assert set(priorities(r).values()) == {0}
+
+
 def test_insecure_prefix_is_trimmed_from_route_names(causeway, write, set_a):
     f = write("names.yaml", dd("""
         apiVersion: networking.gloo.solo.io/v2

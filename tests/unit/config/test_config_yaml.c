@@ -415,6 +415,19 @@ static void text_that_is_not_utf8_is_refused_with_its_position(void **state)
     cwt_load_free(&l);
 }
 
+/* Found by fuzz_yaml: an empty collection read before any other node (UBSan, test-sanitize). */
+static void empty_collections_are_documents_like_any_other(void **state)
+{
+    (void)state;
+    struct cwt_load l;
+    cwt_load_yaml(&l, "empty.yaml", "{}\n---\n[]\n---\n" GOOD);
+    assert_string_equal(l.text,
+                        "empty.yaml:1:1: error: missing required field \"kind\"\n"
+                        "empty.yaml:1:1: error: a manifest must be a mapping with apiVersion, kind "
+                        "and metadata\n");
+    only_good_loaded(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +441,7 @@ int main(void)
         cmocka_unit_test(a_file_over_the_size_limit_is_refused),
         cmocka_unit_test(a_fifo_is_refused_without_waiting_for_a_writer),
         cmocka_unit_test(text_that_is_not_utf8_is_refused_with_its_position),
+        cmocka_unit_test(empty_collections_are_documents_like_any_other),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

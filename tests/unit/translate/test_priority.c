@@ -4,13 +4,7 @@
  * regions it names stay at 3 and the rest drop to 4; then priorities are renumbered without
  * gaps. Priorities exist only with outlier detection and a gateway region.
  */
-#include "tr_support.h"
-
-/* ExternalEndpoint data/<name> (label app=db) at <address> in <locality> (a flow mapping). */
-#define EP(name, address, locality)                                                                \
-    DOC NET "kind: ExternalEndpoint\n"                                                             \
-            "metadata: {name: " name ", namespace: data, labels: {app: db}}\n"                     \
-            "spec: {address: '" address "', ports: [{number: 5432}], locality: " locality "}\n"
+#include "db_support.h"
 
 #define SAME    EP("same", "10.0.0.1", "{region: us-east-1, zone: us-east-1a}")
 #define SUBZONE EP("subzone", "10.0.0.2", "{region: us-east-1, zone: us-east-1a, subZone: rack-9}")
@@ -23,58 +17,25 @@
             "metadata: {name: nowhere, namespace: data, labels: {app: db}}\n"                      \
             "spec: {address: '10.0.0.7', ports: [{number: 5432}]}\n"
 
-#define ODP                                                                                        \
-    DOC RESILIENT                                                                                  \
-        "kind: OutlierDetectionPolicy\n"                                                           \
-        "metadata: {name: od, namespace: data}\n"                                                  \
-        "spec: {applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: db}}]}\n"
-
-/* FailoverPolicy data/fo for data/db with <mappings> (a YAML flow list). */
-#define FAILOVER(mappings)                                                                         \
-    DOC RESILIENT "kind: FailoverPolicy\n"                                                         \
-                  "metadata: {name: fo, namespace: data}\n"                                        \
-                  "spec:\n"                                                                        \
-                  "  applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: db}}]\n"      \
-                  "  config: {localityMappings: " mappings "}\n"
-
-#define DB_SERVICE                                                                                 \
-    DOC NET "kind: ExternalService\n"                                                              \
-            "metadata: {name: db, namespace: data}\n"                                              \
-            "spec: {hosts: [db.internal], ports: [{number: 5432}], selector: {app: db}}\n"
-
-/* Translates ops + data/db with the given endpoints and policies for <gw> (NULL: §12's). */
-static void run(struct trt *x, const char *rest, const struct cw_gateway_identity *gw)
-{
-    char yaml[8192];
-    snprintf(yaml, sizeof(yaml), "%s%s%s", WS_OPS, DB_SERVICE, rest);
-    struct cw_gateway_identity def = trt_gateway();
-    trt_run_gw(x, yaml, gw ? gw : &def);
-}
-
-static const struct cw_cluster *db(const struct trt *x)
-{
-    return trt_need_cluster(x, "data/db:5432");
-}
-
 static uint32_t prio(const struct trt *x, const char *address)
 {
-    return trt_need_endpoint(db(x), address)->priority;
+    return trt_need_endpoint(db_cluster(x), address)->priority;
 }
 
 static void default_priorities_by_locality(void **state)
 {
     (void)state;
     struct trt x;
-    run(&x, SAME SUBZONE ZONE WEST NOWHERE ODP, NULL);
+    db_run(&x, SAME SUBZONE ZONE WEST NOWHERE ODP, NULL);
     assert_all_accepted(&x);
-    assert_true(db(&x)->locality_priorities);
+    assert_true(db_cluster(&x)->locality_priorities);
     assert_int_equal(prio(&x, "10.0.0.1"), 0); /* same region, zone and (empty) subzone */
     assert_int_equal(prio(&x, "10.0.0.2"), 1); /* subzone differs */
     assert_int_equal(prio(&x, "10.0.0.3"), 2); /* zone differs */
     assert_int_equal(prio(&x, "10.0.0.4"), 3); /* another region */
     /* No locality at all is just "elsewhere" for a gateway that has one. */
     assert_int_equal(prio(&x, "10.0.0.7"), 3);
-    assert_int_equal(db(&x)->n_priorities, 4);
+    assert_int_equal(db_cluster(&x)->n_priorities, 4);
     trt_free(&x);
 }
 
@@ -82,21 +43,21 @@ static void priorities_renumbered_without_gaps(void **state)
 {
     (void)state;
     struct trt x;
-    run(&x, SAME WEST ODP, NULL);
+    db_run(&x, SAME WEST ODP, NULL);
     assert_int_equal(prio(&x, "10.0.0.1"), 0);
     assert_int_equal(prio(&x, "10.0.0.4"), 1);
-    assert_int_equal(db(&x)->n_priorities, 2);
+    assert_int_equal(db_cluster(&x)->n_priorities, 2);
     trt_free(&x);
     /* Nothing local: the same-region endpoint is the preferred one. */
-    run(&x, ZONE WEST ODP, NULL);
+    db_run(&x, ZONE WEST ODP, NULL);
     assert_int_equal(prio(&x, "10.0.0.3"), 0);
     assert_int_equal(prio(&x, "10.0.0.4"), 1);
-    assert_int_equal(db(&x)->n_priorities, 2);
+    assert_int_equal(db_cluster(&x)->n_priorities, 2);
     trt_free(&x);
     /* A single locality is a single priority. */
-    run(&x, WEST ODP, NULL);
+    db_run(&x, WEST ODP, NULL);
     assert_int_equal(prio(&x, "10.0.0.4"), 0);
-    assert_int_equal(db(&x)->n_priorities, 1);
+    assert_int_equal(db_cluster(&x)->n_priorities, 1);
     trt_free(&x);
 }
 
@@ -106,7 +67,7 @@ static void gateway_subzone_counts(void **state)
     struct trt x;
     struct cw_gateway_identity gw = trt_gateway();
     gw.locality.subzone = "rack-9";
-    run(&x, SAME SUBZONE ODP, &gw);
+    db_run(&x, SAME SUBZONE ODP, &gw);
     assert_int_equal(prio(&x, "10.0.0.2"), 0);
     assert_int_equal(prio(&x, "10.0.0.1"), 1); /* empty subzone ≠ rack-9 */
     trt_free(&x);
@@ -118,17 +79,17 @@ static void failover_mapping_prefers_mapped_region(void **state)
     struct trt x;
     /* us-east-2 looks closer, but only eu-west-1 is named: us-east-2 and us-west-2 drop
      * below it (demoted, never excluded). */
-    run(&x,
-        SAME EU EAST2 WEST ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: "
-                                        "eu-west-1}]}]"),
-        NULL);
+    db_run(&x,
+           SAME EU EAST2 WEST ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: "
+                                           "eu-west-1}]}]"),
+           NULL);
     assert_all_accepted(&x);
     assert_int_equal(prio(&x, "10.0.0.1"), 0);
     assert_int_equal(prio(&x, "10.0.0.5"), 1);
     assert_int_equal(prio(&x, "10.0.0.6"), 2);
     assert_int_equal(prio(&x, "10.0.0.4"), 2);
-    assert_int_equal(db(&x)->n_priorities, 3);
-    assert_int_equal(db(&x)->endpoints.n, 4);
+    assert_int_equal(db_cluster(&x)->n_priorities, 3);
+    assert_int_equal(db_cluster(&x)->endpoints.n, 4);
     trt_free(&x);
 }
 
@@ -136,7 +97,8 @@ static void failover_mapping_without_local_endpoints(void **state)
 {
     (void)state;
     struct trt x;
-    run(&x, EU WEST ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: eu-west-1}]}]"), NULL);
+    db_run(&x, EU WEST ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: eu-west-1}]}]"),
+           NULL);
     assert_int_equal(prio(&x, "10.0.0.5"), 0);
     assert_int_equal(prio(&x, "10.0.0.4"), 1);
     trt_free(&x);
@@ -146,10 +108,10 @@ static void every_region_of_the_mapping_shares_a_priority(void **state)
 {
     (void)state;
     struct trt x;
-    run(&x,
-        EU WEST EAST2 ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: eu-west-1}, "
-                                   "{region: us-west-2}]}]"),
-        NULL);
+    db_run(&x,
+           EU WEST EAST2 ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: eu-west-1}, "
+                                      "{region: us-west-2}]}]"),
+           NULL);
     assert_int_equal(prio(&x, "10.0.0.5"), 0);
     assert_int_equal(prio(&x, "10.0.0.4"), 0);
     assert_int_equal(prio(&x, "10.0.0.6"), 1);
@@ -160,10 +122,10 @@ static void only_first_matching_mapping_used(void **state)
 {
     (void)state;
     struct trt x;
-    run(&x,
-        EU WEST ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: eu-west-1}]}, "
-                             "{from: {region: us-east-1}, to: [{region: us-west-2}]}]"),
-        NULL);
+    db_run(&x,
+           EU WEST ODP FAILOVER("[{from: {region: us-east-1}, to: [{region: eu-west-1}]}, "
+                                "{from: {region: us-east-1}, to: [{region: us-west-2}]}]"),
+           NULL);
     assert_int_equal(prio(&x, "10.0.0.5"), 0);
     assert_int_equal(prio(&x, "10.0.0.4"), 1);
     trt_free(&x);
@@ -173,13 +135,14 @@ static void mapping_for_another_region_changes_nothing(void **state)
 {
     (void)state;
     struct trt x;
-    run(&x, SAME EU WEST ODP FAILOVER("[{from: {region: us-west-2}, to: [{region: eu-west-1}]}]"),
-        NULL);
+    db_run(&x,
+           SAME EU WEST ODP FAILOVER("[{from: {region: us-west-2}, to: [{region: eu-west-1}]}]"),
+           NULL);
     assert_int_equal(prio(&x, "10.0.0.1"), 0);
     /* Both other regions keep the default "elsewhere" priority. */
     assert_int_equal(prio(&x, "10.0.0.5"), 1);
     assert_int_equal(prio(&x, "10.0.0.4"), 1);
-    assert_int_equal(db(&x)->n_priorities, 2);
+    assert_int_equal(db_cluster(&x)->n_priorities, 2);
     trt_free(&x);
 }
 
@@ -189,20 +152,20 @@ static void no_outlier_detection_means_one_priority(void **state)
     struct trt x;
     /* §7.1: without outlier detection nobody learns an endpoint failed: spread over all,
      * even with a FailoverPolicy. */
-    run(&x, SAME ZONE WEST FAILOVER("[{from: {region: us-east-1}, to: [{region: us-west-2}]}]"),
-        NULL);
+    db_run(&x, SAME ZONE WEST FAILOVER("[{from: {region: us-east-1}, to: [{region: us-west-2}]}]"),
+           NULL);
     assert_status(&x, "FailoverPolicy", "data/fo", CW_APPROVAL_WARNING, "failover inactive");
-    assert_false(db(&x)->locality_priorities);
-    assert_int_equal(db(&x)->endpoints.n, 3);
-    for (uint32_t i = 0; i < db(&x)->endpoints.n; i++)
-        assert_int_equal(db(&x)->endpoints.v[i].priority, 0);
-    assert_int_equal(db(&x)->n_priorities, 1);
+    assert_false(db_cluster(&x)->locality_priorities);
+    assert_int_equal(db_cluster(&x)->endpoints.n, 3);
+    for (uint32_t i = 0; i < db_cluster(&x)->endpoints.n; i++)
+        assert_int_equal(db_cluster(&x)->endpoints.v[i].priority, 0);
+    assert_int_equal(db_cluster(&x)->n_priorities, 1);
     trt_free(&x);
-    run(&x, SAME ZONE WEST, NULL);
-    assert_false(db(&x)->locality_priorities);
-    assert_int_equal(db(&x)->endpoints.n, 3);
-    for (uint32_t i = 0; i < db(&x)->endpoints.n; i++)
-        assert_int_equal(db(&x)->endpoints.v[i].priority, 0);
+    db_run(&x, SAME ZONE WEST, NULL);
+    assert_false(db_cluster(&x)->locality_priorities);
+    assert_int_equal(db_cluster(&x)->endpoints.n, 3);
+    for (uint32_t i = 0; i < db_cluster(&x)->endpoints.n; i++)
+        assert_int_equal(db_cluster(&x)->endpoints.v[i].priority, 0);
     trt_free(&x);
 }
 
@@ -212,12 +175,12 @@ static void gateway_without_region_means_no_priorities(void **state)
     struct trt x;
     struct cw_gateway_identity gw = trt_gateway();
     gw.locality = (struct cw_locality){"", "", ""};
-    run(&x, SAME ZONE WEST NOWHERE ODP, &gw);
-    assert_false(db(&x)->locality_priorities);
-    assert_int_equal(db(&x)->endpoints.n, 4);
-    for (uint32_t i = 0; i < db(&x)->endpoints.n; i++)
-        assert_int_equal(db(&x)->endpoints.v[i].priority, 0);
-    assert_int_equal(db(&x)->n_priorities, 1);
+    db_run(&x, SAME ZONE WEST NOWHERE ODP, &gw);
+    assert_false(db_cluster(&x)->locality_priorities);
+    assert_int_equal(db_cluster(&x)->endpoints.n, 4);
+    for (uint32_t i = 0; i < db_cluster(&x)->endpoints.n; i++)
+        assert_int_equal(db_cluster(&x)->endpoints.v[i].priority, 0);
+    assert_int_equal(db_cluster(&x)->n_priorities, 1);
     trt_free(&x);
 }
 
@@ -225,8 +188,9 @@ static void hostname_endpoint_keeps_its_priority(void **state)
 {
     (void)state;
     struct trt x;
-    run(&x, SAME EP("dns", "db.us-west-2.corp.example.com", "{region: us-west-2}") ODP, NULL);
-    const struct cw_endpoint *e = trt_need_endpoint(db(&x), "db.us-west-2.corp.example.com");
+    db_run(&x, SAME EP("dns", "db.us-west-2.corp.example.com", "{region: us-west-2}") ODP, NULL);
+    const struct cw_endpoint *e =
+        trt_need_endpoint(db_cluster(&x), "db.us-west-2.corp.example.com");
     assert_true(e->is_hostname);
     assert_int_equal(e->priority, 1);
     trt_free(&x);

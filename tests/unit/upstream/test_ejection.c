@@ -5,108 +5,12 @@
  * returns exactly when its ejection time is up; a second ejection lasts twice as long; the
  * cap holds; a rebuild (reload) keeps an ejection in progress.
  */
-#include <uv.h>
-
-#include "translate/tr_support.h"
-#include "upstream/outlier.h"
-
-#define EP(name, address, locality)                                                                \
-    DOC NET "kind: ExternalEndpoint\n"                                                             \
-            "metadata: {name: " name ", namespace: data, labels: {app: db}}\n"                     \
-            "spec: {address: '" address "', ports: [{number: 5432}], locality: " locality "}\n"
+#include "up_support.h"
 
 #define THREE_ZONES                                                                                \
     EP("local", "10.0.0.1", "{region: us-east-1, zone: us-east-1a}")                               \
     EP("zone", "10.0.0.2", "{region: us-east-1, zone: us-east-1b}")                                \
     EP("west", "10.0.0.3", "{region: us-west-2, zone: us-west-2a}")
-
-#define DB_SERVICE                                                                                 \
-    DOC NET "kind: ExternalService\n"                                                              \
-            "metadata: {name: db, namespace: data}\n"                                              \
-            "spec: {hosts: [db.internal], ports: [{number: 5432}], selector: {app: db}}\n"
-
-/* An OutlierDetectionPolicy for data/db with <config> (a YAML flow map). */
-#define ODP(config)                                                                                \
-    DOC RESILIENT "kind: OutlierDetectionPolicy\n"                                                 \
-                  "metadata: {name: od, namespace: data}\n"                                        \
-                  "spec:\n"                                                                        \
-                  "  applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: db}}]\n"      \
-                  "  config: " config "\n"
-
-struct world {
-    struct trt x;
-    struct cw_upstreams ups;
-    struct cw_upstream_cluster *db;
-    uv_loop_t loop;
-    char *events;
-    size_t events_len;
-    FILE *events_file;
-};
-
-static void world_start(struct world *w, const char *endpoints_and_policies)
-{
-    char yaml[8192];
-    snprintf(yaml, sizeof(yaml), "%s%s%s", WS_OPS, DB_SERVICE, endpoints_and_policies);
-    trt_run(&w->x, yaml);
-    struct cw_diags d;
-    cw_diags_init(&d);
-    cw_upstreams_build(&w->ups, w->x.tr.snapshot, NULL, &d);
-    cw_diags_deinit(&d);
-    w->db = NULL;
-    for (uint32_t i = 0; i < w->ups.n; i++)
-        if (!strcmp(w->ups.clusters[i].cluster->name, "data/db:5432"))
-            w->db = &w->ups.clusters[i];
-    assert_non_null(w->db);
-    uv_loop_init(&w->loop);
-    w->events_file = open_memstream(&w->events, &w->events_len);
-    cw_ejection_start(&w->ups, &w->loop, w->events_file);
-}
-
-static void world_stop(struct world *w)
-{
-    cw_ejection_stop(&w->ups);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&w->loop);
-    fclose(w->events_file);
-    free(w->events);
-    cw_upstreams_free(&w->ups);
-    trt_free(&w->x);
-}
-
-/* The index of the host at <text> ("10.0.0.1:5432"). */
-static uint32_t host(const struct world *w, const char *text)
-{
-    for (uint32_t i = 0; i < w->db->n_hosts; i++)
-        if (!strcmp(w->db->hosts[i].text, text))
-            return i;
-    fail_msg("no host %s", text);
-    return 0;
-}
-
-/* Picks <n> times and counts where each pick went (by host index). */
-static void pick_many(struct world *w, uint32_t n, uint32_t *count)
-{
-    struct cw_pick_cursor cursor = {0};
-    memset(count, 0, sizeof(uint32_t) * w->db->n_hosts);
-    for (uint32_t i = 0; i < n; i++) {
-        int h = cw_lb_pick(w->db, &cursor, NULL, 0);
-        assert_true(h >= 0);
-        count[h]++;
-    }
-}
-
-/* Reports <n> failures on <h> as a worker would, then lets the control loop act. */
-static void report_failures(struct world *w, uint32_t h, uint32_t n, int status)
-{
-    for (uint32_t i = 0; i < n; i++)
-        cw_host_report(&w->ups, w->db, h, status, status == 503 ? "connect refused" : NULL);
-    uv_run(&w->loop, UV_RUN_NOWAIT);
-}
-
-static bool ejected(const struct world *w, uint32_t h)
-{
-    return atomic_load(&w->db->hosts[h].health->ejected);
-}
 
 /* Runs the control loop until host <h> is back; returns how long that took (ms). */
 static uint64_t wait_return(struct world *w, uint32_t h)
@@ -122,7 +26,7 @@ static void local_zone_takes_everything(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, THREE_ZONES ODP("{}"));
+    world_start(&w, THREE_ZONES ODP);
     assert_int_equal(w.db->n_priorities, 3);
     uint32_t count[3];
     pick_many(&w, 100, count);
@@ -134,7 +38,7 @@ static void consecutive_errors_eject_and_traffic_moves(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, THREE_ZONES ODP("{consecutiveErrors: 3, baseEjectionTime: 10s}"));
+    world_start(&w, THREE_ZONES ODP_CONFIG("{consecutiveErrors: 3, baseEjectionTime: 10s}"));
     uint32_t local = host(&w, "10.0.0.1:5432"), zone = host(&w, "10.0.0.2:5432");
     report_failures(&w, local, 2, 503);
     assert_false(ejected(&w, local));               /* 2 of 3 */
@@ -159,7 +63,7 @@ static void gateway_errors_count_only_502_to_504(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, THREE_ZONES ODP("{consecutiveErrors: 10, consecutiveGatewayErrors: 2}"));
+    world_start(&w, THREE_ZONES ODP_CONFIG("{consecutiveErrors: 10, consecutiveGatewayErrors: 2}"));
     uint32_t local = host(&w, "10.0.0.1:5432");
     report_failures(&w, local, 1, 502);
     report_failures(&w, local, 1, 500); /* a 5xx that is not a gateway error breaks the run */
@@ -176,7 +80,7 @@ static void tried_hosts_count_as_unavailable(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, THREE_ZONES ODP("{}"));
+    world_start(&w, THREE_ZONES ODP);
     struct cw_pick_cursor cursor = {0};
     uint32_t tried[2] = {host(&w, "10.0.0.1:5432")};
     for (int i = 0; i < 20; i++) /* a retry after a failed connect goes to the next priority */
@@ -190,8 +94,8 @@ static void returns_on_time_and_second_ejection_doubles(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, THREE_ZONES ODP("{consecutiveErrors: 1, baseEjectionTime: 150ms, "
-                                    "interval: 10s}"));
+    world_start(&w, THREE_ZONES ODP_CONFIG("{consecutiveErrors: 1, baseEjectionTime: 150ms, "
+                                           "interval: 10s}"));
     uint32_t local = host(&w, "10.0.0.1:5432");
     report_failures(&w, local, 1, 503);
     assert_true(ejected(&w, local));
@@ -213,7 +117,7 @@ static void no_healthy_host_is_no_pick(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, THREE_ZONES ODP("{consecutiveErrors: 1}"));
+    world_start(&w, THREE_ZONES ODP_CONFIG("{consecutiveErrors: 1}"));
     for (uint32_t h = 0; h < 3; h++)
         report_failures(&w, h, 1, 503);
     struct cw_pick_cursor cursor = {0};
@@ -231,7 +135,7 @@ static void max_ejection_percent_caps_the_cluster(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, FOUR_LOCAL ODP("{consecutiveErrors: 1, maxEjectionPercent: 50}"));
+    world_start(&w, FOUR_LOCAL ODP_CONFIG("{consecutiveErrors: 1, maxEjectionPercent: 50}"));
     for (uint32_t h = 0; h < 4; h++)
         report_failures(&w, h, 1, 503);
     uint32_t out = 0;
@@ -257,7 +161,7 @@ static void pending_hosts_serve_when_nothing_else_can(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, FOUR_LOCAL ODP("{consecutiveErrors: 1, maxEjectionPercent: 50}"));
+    world_start(&w, FOUR_LOCAL ODP_CONFIG("{consecutiveErrors: 1, maxEjectionPercent: 50}"));
     /* Reported as a worker does, the control loop not run: all four are pending but one. */
     for (uint32_t h = 0; h < 3; h++)
         cw_host_report(&w.ups, w.db, h, 503, NULL);
@@ -293,7 +197,7 @@ static void rebuild_keeps_an_ejection(void **state)
 {
     (void)state;
     struct world w;
-    world_start(&w, THREE_ZONES ODP("{consecutiveErrors: 1, baseEjectionTime: 200ms}"));
+    world_start(&w, THREE_ZONES ODP_CONFIG("{consecutiveErrors: 1, baseEjectionTime: 200ms}"));
     uint32_t local = host(&w, "10.0.0.1:5432");
     report_failures(&w, local, 1, 503);
     struct cw_upstreams next;
