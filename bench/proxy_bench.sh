@@ -18,6 +18,16 @@
 #   BULK_MB=4096          MiB per TCP bulk transfer
 #   SCENARIOS="c1 c50 tcp-up tcp-down"   TARGETS="direct causeway haproxy nginx"
 #                         (also c50-close: 50 clients, a new connection for every request)
+#                         TLS (issue 13; certificates made in the run folder by tls/make_certs.sh):
+#                           tls-c50        HTTPS keep-alive, 50 connections, TLS 1.3 terminated at
+#                                          the proxy, plaintext to the backend (tls/tls_client.c:
+#                                          Debian's wrk speaks TLS 1.2 only)
+#                           tls-c50-close  HTTPS, 50 clients, a new connection and a full handshake
+#                                          (ECDSA P-256, no resumption) per request
+#                           up-tls-c50     plain HTTP from wrk, TLS from the proxy to an HTTPS nginx
+#                                          backend (pooled keep-alive, sessions resumed)
+#                           tls-tcp-up, tls-tcp-down   BULK_MB through a TLS-terminating TCP
+#                                          tunnel to the plain bulk backend
 #   BASELINE=PATH         also measure this causeway binary (target "baseline", on 127.0.0.2):
 #                         an A/B of a change within one run
 #   PROXY_CPU=0 LOAD_CPU=1
@@ -60,6 +70,16 @@ BACKEND_HTTP=(127.0.0.21 29200)
 BACKEND_TCP=(127.0.0.23 29432)
 declare -A HTTP_PORT=([causeway]=28080 [haproxy]=28081 [nginx]=28082 [baseline]=28080)
 declare -A TCP_PORT=([causeway]=28432 [haproxy]=28433 [nginx]=28434 [baseline]=28432)
+# TLS: HTTPS listeners (client TLS), plain HTTP listeners routed to the HTTPS backend, TLS TCP
+# listeners; the HTTPS backend nginx listens on 127.0.0.22.
+BACKEND_HTTPS=(127.0.0.22 29443)
+BACKEND_TLS_NAME=backend.bench.internal
+UP_HOST_HEADER=bench-up.example.com
+declare -A HTTPS_PORT=([causeway]=28443 [haproxy]=28444 [nginx]=28445 [baseline]=28443)
+declare -A UPTLS_PORT=([causeway]=28090 [haproxy]=28091 [nginx]=28092 [baseline]=28090)
+declare -A TLSTCP_PORT=([causeway]=28436 [haproxy]=28437 [nginx]=28438 [baseline]=28436)
+TLS=0
+for s_ in $SCENARIOS; do case "$s_" in tls-*|up-tls-*) TLS=1 ;; esac; done
 # The baseline is a second causeway with the same manifests, so it listens on another address.
 declare -A ADDR=([baseline]=127.0.0.2)
 if [ -n "${BASELINE:-}" ]; then
@@ -99,7 +119,9 @@ elif ! nginx -V 2>&1 | grep -q -- '--with-stream\( \|$\)'; then
   log "WARNING: nginx has no stream module (apt-get install libnginx-mod-stream): nginx skips TCP"
 fi
 
-for p in "${BACKEND_HTTP[1]}" "${BACKEND_TCP[1]}" "${HTTP_PORT[@]}" "${TCP_PORT[@]}"; do
+tls_ports=()
+[ "$TLS" = 0 ] || tls_ports=("${BACKEND_HTTPS[1]}" "${HTTPS_PORT[@]}" "${UPTLS_PORT[@]}" "${TLSTCP_PORT[@]}")
+for p in "${BACKEND_HTTP[1]}" "${BACKEND_TCP[1]}" "${HTTP_PORT[@]}" "${TCP_PORT[@]}" "${tls_ports[@]}"; do
   if [ -n "$(ss -Hltn "sport = :$p")" ]; then
     die "port $p is already listening (another benchmark or test still running?)"
   fi
@@ -142,6 +164,27 @@ gcc -O2 -Wall -Wextra -o "$RUN/tcp_bulk" bench/proxy/tcp_bulk.c
 fill bench/proxy/backend-nginx.conf.in "$RUN/backend-nginx.conf"
 fill bench/proxy/nginx-proxy.conf.in "$RUN/nginx-proxy.conf"
 fill bench/proxy/haproxy.cfg.in "$RUN/haproxy.cfg"
+CW_MANIFESTS=bench/proxy/manifests
+if [ "$TLS" = 1 ]; then
+  # The throw-away PKI (ECDSA P-256) and the TLS parts of every configuration, in the run folder.
+  bash bench/proxy/tls/make_certs.sh "$RUN/certs" || die "making the TLS certificates failed"
+  CA="$RUN/certs/ca.crt"
+  gcc -O2 -Wall -Wextra -o "$RUN/tls_client" bench/proxy/tls/tls_client.c -lssl -lcrypto ||
+    die "building tls_client failed (libssl-dev)"
+  fill bench/proxy/tls/backend-nginx-tls.conf.in "$RUN/backend-nginx-tls.conf"
+  fill bench/proxy/tls/nginx-proxy-tls-http.conf.in "$RUN/nginx-proxy-tls-http.conf"
+  fill bench/proxy/tls/nginx-proxy-tls-stream.conf.in "$RUN/nginx-proxy-tls-stream.conf"
+  sed -i "s|# @TLS_HTTP@.*|include $RUN/backend-nginx-tls.conf;|" "$RUN/backend-nginx.conf"
+  sed -i -e "s|# @TLS_HTTP@.*|include $RUN/nginx-proxy-tls-http.conf;|" \
+    -e "s|# @TLS_STREAM@.*|include $RUN/nginx-proxy-tls-stream.conf;|" "$RUN/nginx-proxy.conf"
+  fill bench/proxy/tls/haproxy-tls.cfg.in "$RUN/haproxy-tls.cfg"
+  { echo; cat "$RUN/haproxy-tls.cfg"; } >>"$RUN/haproxy.cfg"
+  [[ "$(haproxy -vv 2>/dev/null)" == *+OPENSSL* ]] || die "haproxy is built without OpenSSL"
+  CW_MANIFESTS="$RUN/manifests"
+  mkdir -p "$CW_MANIFESTS"
+  cp bench/proxy/manifests/*.yaml "$CW_MANIFESTS/"
+  fill bench/proxy/tls/causeway-tls.yaml.in "$CW_MANIFESTS/tls.yaml"
+fi
 if [ "$NGINX_TCP" = 0 ]; then
   sed -i '/^stream {/,$d' "$RUN/nginx-proxy.conf"
 fi
@@ -161,11 +204,11 @@ start tcp_bulk "$LOAD_CPU" "$RUN/tcp_bulk.log" "$RUN/tcp_bulk" serve "${BACKEND_
 # causeway runs from a copy: a rebuild during the run cannot change what is measured, and a
 # `pkill causeway` aimed at another instance on a shared machine leaves this one alone.
 cp "$BUILD/causeway" "$RUN/cw-under-test"
-start causeway "$PROXY_CPU" "$RUN/causeway.log" "$RUN/cw-under-test" run -c bench/proxy/manifests \
+start causeway "$PROXY_CPU" "$RUN/causeway.log" "$RUN/cw-under-test" run -c "$CW_MANIFESTS" \
   --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1
 if [ -n "${BASELINE:-}" ]; then
   cp "$BASELINE" "$RUN/cw-baseline"
-  start baseline "$PROXY_CPU" "$RUN/baseline.log" "$RUN/cw-baseline" run -c bench/proxy/manifests \
+  start baseline "$PROXY_CPU" "$RUN/baseline.log" "$RUN/cw-baseline" run -c "$CW_MANIFESTS" \
     --namespace gw --labels app=c-gateway --bind "${ADDR[baseline]}" --workers 1
 fi
 start haproxy "$PROXY_CPU" "$RUN/haproxy.log" haproxy -db -f "$RUN/haproxy.cfg"
@@ -174,9 +217,15 @@ start nginx "$PROXY_CPU" "$RUN/nginx-proxy.log" \
 
 wait_listen "${BACKEND_HTTP[@]}"
 wait_listen "${BACKEND_TCP[@]}"
+[ "$TLS" = 0 ] || wait_listen "${BACKEND_HTTPS[@]}"
 for t in causeway haproxy nginx ${BASELINE:+baseline}; do
   wait_listen "${ADDR[$t]:-127.0.0.1}" "${HTTP_PORT[$t]}"
   if [ "$t" != nginx ] || [ "$NGINX_TCP" = 1 ]; then wait_listen "${ADDR[$t]:-127.0.0.1}" "${TCP_PORT[$t]}"; fi
+  if [ "$TLS" = 1 ]; then
+    wait_listen "${ADDR[$t]:-127.0.0.1}" "${HTTPS_PORT[$t]}"
+    wait_listen "${ADDR[$t]:-127.0.0.1}" "${UPTLS_PORT[$t]}"
+    if [ "$t" != nginx ] || [ "$NGINX_TCP" = 1 ]; then wait_listen "${ADDR[$t]:-127.0.0.1}" "${TLSTCP_PORT[$t]}"; fi
+  fi
 done
 if grep -E 'INVALID|WARNING' "$RUN/causeway.log" >&2; then
   die "causeway rejected part of bench/proxy/manifests (above)"
@@ -189,8 +238,21 @@ http_url() {
 tcp_addr() {
   if [ "$1" = direct ]; then echo "${BACKEND_TCP[*]}"; else echo "${ADDR[$1]:-127.0.0.1} ${TCP_PORT[$1]}"; fi
 }
+https_addr() {  # TARGET: "ADDR PORT NAME" of its HTTPS listener (direct: the HTTPS backend)
+  if [ "$1" = direct ]; then echo "${BACKEND_HTTPS[*]} $BACKEND_TLS_NAME"
+  else echo "${ADDR[$1]:-127.0.0.1} ${HTTPS_PORT[$1]} $HOST_HEADER"; fi
+}
+tlstcp_addr() {  # TARGET: "ADDR PORT NAME" of its TLS TCP listener
+  echo "${ADDR[$1]:-127.0.0.1} ${TLSTCP_PORT[$1]} $HOST_HEADER"
+}
 runs_target() {  # SCENARIO TARGET: is this pair measured?
-  case "$1" in tcp-*) [ "$2" != nginx ] || [ "$NGINX_TCP" = 1 ] ;; *) true ;; esac
+  case "$1" in
+    tcp-*) [ "$2" != nginx ] || [ "$NGINX_TCP" = 1 ] ;;
+    # no TLS bulk backend and no plain-HTTP-to-TLS path without a proxy: no direct row
+    tls-tcp-*) [ "$2" != direct ] && { [ "$2" != nginx ] || [ "$NGINX_TCP" = 1 ]; } ;;
+    up-tls-*) [ "$2" != direct ] ;;
+    *) true ;;
+  esac
 }
 
 # Every target must really answer with the backend's body (a fast 404 would look like a win).
@@ -201,6 +263,25 @@ for t in $TARGETS; do
     for dir in up down; do
       # shellcheck disable=SC2046 # tcp_addr prints "ADDR PORT": two arguments
       "$RUN/tcp_bulk" "$dir" $(tcp_addr "$t") 1048576 >/dev/null || die "$t: TCP check failed"
+    done
+  fi
+  [ "$TLS" = 1 ] || continue
+  read -r ha hp hn <<<"$(https_addr "$t")"
+  body=$(curl -sS --max-time 5 --cacert "$CA" --resolve "$hn:$hp:$ha" -H "Host: $HOST_HEADER" \
+    "https://$hn:$hp/") || die "$t: HTTPS check failed"
+  [ "$body" = "$BODY" ] || die "$t: unexpected HTTPS answer: $body"
+  # What each TLS listener negotiates with an OpenSSL client offering its defaults.
+  echo "$t https $(openssl s_client -connect "$ha:$hp" -servername "$hn" -CAfile "$CA" -verify_return_error \
+    </dev/null 2>/dev/null | grep -E '^(New|Verification|Server Temp Key)' | tr '\n' ' ')" >>"$RUN/tls.txt"
+  [ "$t" != direct ] || continue
+  body=$(curl -sS --max-time 5 -H "Host: $UP_HOST_HEADER" "http://${ADDR[$t]:-127.0.0.1}:${UPTLS_PORT[$t]}/") ||
+    die "$t: upstream TLS check failed"
+  [ "$body" = "$BODY" ] || die "$t: unexpected answer through upstream TLS: $body"
+  if runs_target tls-tcp-up "$t"; then
+    for dir in up down; do
+      # shellcheck disable=SC2046 # tlstcp_addr prints "ADDR PORT NAME": three arguments
+      "$RUN/tls_client" "$dir" $(tlstcp_addr "$t" | cut -d' ' -f1,2) 1048576 "$CA" "$HOST_HEADER" >/dev/null ||
+        die "$t: TLS tunnel check ($dir) failed"
     done
   fi
 done
@@ -226,11 +307,24 @@ tcp_out_segments() {  # TCP segments this machine has sent, all sockets (everyth
        $1 == "Tcp:" { print $col["OutSegs"] }' /proc/net/snmp
 }
 
-wrk_cmd() {  # SCENARIO TARGET SECONDS (cN: N keep-alive connections; cN-close: a new one per request)
-  local conns=${1#c} close=()
+wrk_cmd() {  # SCENARIO TARGET SECONDS (cN: N keep-alive connections; cN-close: a new one per request;
+             # up-tls-cN: N keep-alive connections to the listener whose upstream is HTTPS)
+  local conns=${1#c} close=() host=$HOST_HEADER url
+  url=$(http_url "$2")
+  case "$1" in
+    up-tls-c*) conns=${1#up-tls-c}; host=$UP_HOST_HEADER
+      url="http://${ADDR[$2]:-127.0.0.1}:${UPTLS_PORT[$2]}/" ;;
+  esac
   case "$conns" in *-close) conns=${conns%-close}; close=(-H "Connection: close") ;; esac
   taskset -c "$LOAD_CPU" wrk -t"$WRK_THREADS" -c"$conns" -d"$3"s --latency \
-    -H "Host: $HOST_HEADER" "${close[@]}" "$(http_url "$2")"
+    -H "Host: $host" "${close[@]}" "$url"
+}
+tls_http_cmd() {  # SCENARIO TARGET SECONDS (tls-cN, tls-cN-close): tls_client, TLS 1.3
+  local conns=${1#tls-c} close="" a p n
+  case "$conns" in *-close) conns=${conns%-close}; close=close ;; esac
+  read -r a p n <<<"$(https_addr "$2")"
+  # shellcheck disable=SC2086 # $close: the optional last argument
+  taskset -c "$LOAD_CPU" "$RUN/tls_client" http "$a" "$p" "$conns" "$3" "$CA" "$n" $close
 }
 
 # Before each measurement, waits (QUIET_WAIT seconds at most) for a second in which the machine,
@@ -290,8 +384,16 @@ measure() {  # ROUND SCENARIO TARGET
     sleep 0.5
   fi
   case "$scen" in
-    c*) ( wrk_cmd "$scen" "$t" "$DURATION" >"$raw" 2>&1; rc=$?; times >"$raw.times"; exit $rc ) \
+    c*|up-tls-c*) ( wrk_cmd "$scen" "$t" "$DURATION" >"$raw" 2>&1; rc=$?; times >"$raw.times"; exit $rc ) \
           || log "wrk failed: $raw" ;;
+    tls-c*) ( tls_http_cmd "$scen" "$t" "$DURATION" >"$raw" 2>&1; rc=$?; times >"$raw.times"; exit $rc ) \
+          || log "tls_client failed: $raw" ;;
+    tls-tcp-*)
+      bytes=$((BULK_MB * 1024 * 1024))
+      # shellcheck disable=SC2046 # tlstcp_addr prints "ADDR PORT NAME"
+      ( read -r a p n <<<"$(tlstcp_addr "$t")"
+        taskset -c "$LOAD_CPU" "$RUN/tls_client" "${scen#tls-tcp-}" "$a" "$p" "$bytes" "$CA" "$n" >"$raw" 2>&1
+        rc=$?; times >"$raw.times"; exit $rc ) || log "tls_client failed: $raw" ;;
     tcp-*)
       bytes=$((BULK_MB * 1024 * 1024))
       # shellcheck disable=SC2046 # tcp_addr prints "ADDR PORT": two arguments
@@ -330,7 +432,7 @@ measure() {  # ROUND SCENARIO TARGET
         (c1 - c0) / hz, (b1 - b0) / hz, cl, (sb1 - sb0 - (a1 - a0)) / hz - cl, (st1 - st0) / hz, raw
     }' >>"$RUN/runs.tsv"
   case "$scen" in
-    c*) log "round $round $scen $t: $(grep -E 'Requests/sec' "$raw" | awk '{print $2}') req/s" ;;
+    c*|tls-c*|up-tls-c*) log "round $round $scen $t: $(grep -E 'Requests/sec' "$raw" | awk '{print $2}') req/s" ;;
     *) log "round $round $scen $t: $(awk '{print $3}' "$raw") Gbit/s" ;;
   esac
 }
@@ -347,11 +449,16 @@ measure() {  # ROUND SCENARIO TARGET
   echo "rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s bulk=${BULK_MB}MiB" \
     "proxy_cpu=$PROXY_CPU load_cpu=$LOAD_CPU wrk_threads=$WRK_THREADS quiet=${QUIET_MAX}/${QUIET_WAIT}s"
 } >"$RUN/machine.txt"
+[ ! -f "$RUN/tls.txt" ] || { echo "tls (openssl s_client, defaults):"; sed 's/^/  /' "$RUN/tls.txt"; } >>"$RUN/machine.txt"
 cat "$RUN/machine.txt" >&2
 
 # Warm-up: upstream keep-alive pools, page cache, CPU frequency.
 for t in $TARGETS; do
   wrk_cmd c50 "$t" "$WARMUP" >/dev/null 2>&1 || true
+  if [ "$TLS" = 1 ]; then
+    tls_http_cmd tls-c50 "$t" "$WARMUP" >/dev/null 2>&1 || true
+    [ "$t" = direct ] || wrk_cmd up-tls-c50 "$t" "$WARMUP" >/dev/null 2>&1 || true
+  fi
 done
 
 printf 'round\tscenario\ttarget\twall_s\tproxy_cpu_s\tcore_busy_s\tclient_cpu_s\tother_busy_s\tsteal_s\traw\n' >"$RUN/runs.tsv"
