@@ -320,6 +320,7 @@ TEXT_LOG_RE = re.compile(
     r' route=(?P<route>\S+) service=(?P<service>\S+) endpoint=(?P<endpoint>\S+)'
     r' locality=(?P<locality>\S+) priority=(?P<priority>\S+) in=(?P<bytes_in>\d+)'
     r' out=(?P<bytes_out>\d+) duration_ms=(?P<duration_ms>\d+) retries=(?P<retries>\d+)'
+    r'(?: sni="(?P<sni>(?:[^"\\]|\\.)*)")?(?: upstream_tls=(?P<upstream_tls>full|resumed))?'
     r' reason="(?P<reason>(?:[^"\\]|\\.)*)"$')
 
 
