@@ -22,6 +22,11 @@
 #   SETTLE_MAX=30 SETTLE_KB=64   an RSS reading is taken once four samples 0.5 s apart lie within
 #                             SETTLE_KB of each other, or after SETTLE_MAX seconds ("unsettled")
 #   PROXY_CPU=0 LOAD_CPU=1    the proxies' core; the core of the client and the backend
+#   TLS=1                     idle TLS client connections instead (issue 13): each proxy's HTTPS
+#                             listener of the proxy bench (bench/proxy/tls/, the same ECDSA P-256
+#                             certificate made in the run folder); every connection completes a
+#                             TLS 1.3 handshake (a new session, no resumption) and then sends
+#                             nothing (REQUEST=1: one GET first, as without TLS)
 #   OUT=bench/out/memory-results/<timestamp>   configs, logs, rss.tsv, summary.md
 # Addresses: 127.0.2.1 (proxies, the proxy bench's ports), 127.0.2.21 (backend), 127.0.2.100
 # (client source), so it can run next to the other benchmarks and the tests.
@@ -40,6 +45,8 @@ SETTLE_KB=${SETTLE_KB:-64}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-bench/out/memory-results/$(date +%Y%m%d-%H%M%S)}
+TLS=${TLS:-0}
+REQUEST=${REQUEST:-0}
 HOST_HEADER=bench.example.com
 BODY="causeway proxy benchmark: a small fixed response body of 64 bytes"
 PY=/usr/bin/python3
@@ -49,6 +56,7 @@ BACKEND_TCP_ADDR=127.0.2.23 # named by the configs' TCP listeners; nothing conne
 CLIENT_ADDR=127.0.2.100
 BACKEND_PORT=29200
 declare -A PORT=([causeway]=28080 [haproxy]=28081 [nginx]=28082)
+[ "$TLS" = 0 ] || PORT=([causeway]=28443 [haproxy]=28444 [nginx]=28445)
 
 die() { echo "memory_bench: $*" >&2; exit 1; }
 log() { echo "memory_bench: $*" >&2; }
@@ -77,6 +85,7 @@ if ! ulimit -n "$NOFILE" 2>/dev/null; then
 fi
 
 # nginx: the proxy bench's configs load the stream module for its TCP listener.
+CW_TLS_ARGS=()
 STREAM_MODULE=""
 NGINX_TCP=1
 if [ -f /usr/lib/nginx/modules/ngx_stream_module.so ]; then
@@ -115,22 +124,40 @@ trap 'exit 130' INT TERM
 fill() {  # template → config (as proxy_bench.sh's fill, plus the addresses and the limits)
   sed -e "s|@RUN@|$RUN|g" -e "s|@STREAM_MODULE@|$STREAM_MODULE|" \
     -e "s|127\.0\.0\.1:|$PROXY_ADDR:|g" -e "s|127\.0\.0\.21|$BACKEND_ADDR|g" \
-    -e "s|127\.0\.0\.23|$BACKEND_TCP_ADDR|g" "$1" > "$2"
+    -e "s|127\.0\.0\.23|$BACKEND_TCP_ADDR|g" -e "s|127\.0\.0\.22|127.0.2.22|g" "$1" > "$2"
 }
 fill bench/proxy/backend-nginx.conf.in "$RUN/backend-nginx.conf"
 fill bench/proxy/nginx-proxy.conf.in "$RUN/nginx-proxy.conf"
 sed -i -e "s|worker_connections [0-9]*;|worker_connections $MAXCONN;|" \
   -e "s|^worker_processes 1;|worker_processes 1;\nworker_rlimit_nofile $NOFILE;|" "$RUN/nginx-proxy.conf"
+if [ "$TLS" = 1 ]; then
+  # The proxy bench's TLS listeners and certificates (HTTPS on 28443/28444/28445).
+  bash bench/proxy/tls/make_certs.sh "$RUN/certs" || die "making the TLS certificates failed"
+  fill bench/proxy/tls/nginx-proxy-tls-http.conf.in "$RUN/nginx-proxy-tls-http.conf"
+  fill bench/proxy/tls/nginx-proxy-tls-stream.conf.in "$RUN/nginx-proxy-tls-stream.conf"
+  sed -i -e "s|# @TLS_HTTP@.*|include $RUN/nginx-proxy-tls-http.conf;|" \
+    -e "s|# @TLS_STREAM@.*|include $RUN/nginx-proxy-tls-stream.conf;|" "$RUN/nginx-proxy.conf"
+  # A connection that has sent no request yet is bounded by the request-head timeout (nginx
+  # 60 s, causeway 10 s): raised to HAProxy's 300 s (its `timeout client`, no http-request
+  # timeout) so that no proxy closes the idle handshaken connections during the measurement.
+  sed -i "s|^http {|http {\n  client_header_timeout 300s;|" "$RUN/nginx-proxy.conf"
+  CW_TLS_ARGS=(--request-header-timeout 300s)
+fi
 [ "$NGINX_TCP" = 1 ] || sed -i '/^stream {/,$d' "$RUN/nginx-proxy.conf"
 # HAProxy reserves two sockets per maxconn plus splice pipes, more than a 20,000 hard limit
 # holds for 10,000 clients: with `no strict-limits` it warns instead of refusing to start, and
 # uses one socket per idle client here.
 fill bench/proxy/haproxy.cfg.in "$RUN/haproxy.cfg"
+if [ "$TLS" = 1 ]; then
+  fill bench/proxy/tls/haproxy-tls.cfg.in "$RUN/haproxy-tls.cfg"
+  { echo; cat "$RUN/haproxy-tls.cfg"; } >>"$RUN/haproxy.cfg"
+fi
 sed -i -e "s|^\( *\)maxconn [0-9]*|\1maxconn $MAXCONN|" \
   -e "s|^global\$|global\n  ulimit-n $NOFILE\n  no strict-limits|" \
   -e "s|^defaults\$|defaults\n  maxconn $MAXCONN|" "$RUN/haproxy.cfg"
 mkdir -p "$RUN/manifests"
 for f in bench/proxy/manifests/*.yaml; do fill "$f" "$RUN/manifests/$(basename "$f")"; done
+[ "$TLS" = 0 ] || fill bench/proxy/tls/causeway-tls.yaml.in "$RUN/manifests/tls.yaml"
 # causeway runs from a copy: a rebuild during the run cannot change what is measured.
 cp "$CAUSEWAY" "$RUN/cw-under-test"
 
@@ -164,7 +191,7 @@ start_proxy() {  # TARGET N: a fresh proxy, pinned to PROXY_CPU
       # The idle timeout matches HAProxy's and nginx's 300 s (the default 60 s would end a HOLD).
       start causeway "$PROXY_CPU" "$RUN/causeway-$2.log" "$RUN/cw-under-test" run \
         -c "$RUN/manifests" --namespace gw --labels app=c-gateway --bind "$PROXY_ADDR" \
-        --workers 1 --idle-timeout 300s ;;
+        --workers 1 --idle-timeout 300s "${CW_TLS_ARGS[@]}" ;;
     haproxy) start haproxy "$PROXY_CPU" "$RUN/haproxy-$2.log" haproxy -db -f "$RUN/haproxy.cfg" ;;
     nginx)
       start nginx "$PROXY_CPU" "$RUN/nginx-proxy-$2.log" \
@@ -213,6 +240,15 @@ upstream_conns() {  # the proxy's connections to the backend (open or pooled)
 # Python, so $! of a background client is Python's PID (the one that takes SIGUSR1).
 CLIENT=(taskset -c "$LOAD_CPU" "$PY" bench/memory/idle_clients.py --host "$HOST_HEADER"
   --source "$CLIENT_ADDR" --expect-body "$BODY")
+CURL=(curl -sS --max-time 5 -H "Host: $HOST_HEADER")
+SCHEME=http
+HOLD_ARGS=()  # the measured connections only (the warm-up always sends its request)
+if [ "$TLS" = 1 ]; then
+  CLIENT+=(--tls "$RUN/certs/ca.crt")
+  CURL+=(--cacert "$RUN/certs/ca.crt")
+  SCHEME=https
+  [ "$REQUEST" = 1 ] || HOLD_ARGS=(--no-request)
+fi
 
 start backend "$LOAD_CPU" "$RUN/backend-nginx.log" \
   nginx -p "$RUN" -e "$RUN/backend-nginx.error.log" -c "$RUN/backend-nginx.conf"
@@ -227,7 +263,7 @@ wait_listen "$BACKEND_ADDR" "$BACKEND_PORT"
   echo "nginx: $(nginx -v 2>&1)"
   echo "python: $($PY -V 2>&1); kernel $(uname -r); $(nproc) CPUs"
   echo "conns=\"$CONNS\" maxconn/worker_connections=$MAXCONN nofile=$NOFILE window=$WINDOW hold=${HOLD}s" \
-    "settle=${SETTLE_KB}kB/${SETTLE_MAX}s proxy_cpu=$PROXY_CPU load_cpu=$LOAD_CPU"
+    "settle=${SETTLE_KB}kB/${SETTLE_MAX}s proxy_cpu=$PROXY_CPU load_cpu=$LOAD_CPU tls=$TLS request=$REQUEST"
 } >"$RUN/machine.txt"
 cat "$RUN/machine.txt" >&2
 
@@ -238,7 +274,7 @@ for n in $CONNS; do
   for t in $TARGETS; do
     port=${PORT[$t]}
     start_proxy "$t" "$n"
-    body=$(curl -sS --max-time 5 -H "Host: $HOST_HEADER" "http://$PROXY_ADDR:$port/") ||
+    body=$("${CURL[@]}" "$SCHEME://$PROXY_ADDR:$port/") ||
       die "$t: HTTP check failed"
     [ "$body" = "$BODY" ] || die "$t: unexpected HTTP answer: $body"
     # Warm-up (lazy allocations, the upstream connection): ten connections, closed at once.
@@ -247,7 +283,7 @@ for n in $CONNS; do
     read -r before before_state < <(settled_rss "${PID[$t]}")
 
     clog="$RUN/client-$t-$n.log"
-    "${CLIENT[@]}" "$PROXY_ADDR" "$port" "$n" --window "$WINDOW" --timeout $((60 + n / 100)) \
+    "${CLIENT[@]}" "$PROXY_ADDR" "$port" "$n" "${HOLD_ARGS[@]}" --window "$WINDOW" --timeout $((60 + n / 100)) \
       --max-hold $((HOLD + 2 * SETTLE_MAX + 300)) >"$clog" 2>&1 &
     CLIENT_PID=$!
     for _ in $(seq $((2 * (70 + n / 100)))); do
@@ -287,7 +323,7 @@ done
 
 # The table: KB per connection, and each proxy's figure divided by causeway's at the same N.
 {
-  echo "\`CAUSEWAY=$CAUSEWAY CONNS=\"$CONNS\" TARGETS=\"$TARGETS\" HOLD=$HOLD WINDOW=$WINDOW bash bench/memory_bench.sh\`"
+  echo "\`CAUSEWAY=$CAUSEWAY CONNS=\"$CONNS\" TARGETS=\"$TARGETS\" HOLD=$HOLD WINDOW=$WINDOW TLS=$TLS REQUEST=$REQUEST bash bench/memory_bench.sh\`"
   echo
   sed 's/^/    /' "$RUN/machine.txt"
   echo

@@ -19,6 +19,11 @@ and prints
 
 and exits (closing them all): status 0 when every one of the N connections is still open. On
 SIGTERM or SIGINT, or after --max-hold seconds, it exits without checking (status 3).
+
+With --tls CAFILE every connection first completes a TLS 1.3 handshake (a new session each:
+no resumption), verifying the server against CAFILE with --sni as name; --no-request then holds
+it idle right after the handshake without sending anything (the check reads the socket through
+TLS: session tickets are consumed, "would block" means open).
 """
 import argparse
 import errno
@@ -26,6 +31,7 @@ import resource
 import selectors
 import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -44,7 +50,7 @@ def raise_nofile(needed):
 
 
 class Conn:
-    __slots__ = ("sock", "state", "buf", "need")
+    __slots__ = ("sock", "state", "buf", "need")  # state: connect, handshake, read, idle
 
     def __init__(self, sock):
         self.sock = sock
@@ -110,7 +116,15 @@ def main():
     ap.add_argument("--expect-body", default=None, help="the body every response must carry")
     ap.add_argument("--timeout", type=float, default=120.0, help="for opening all N")
     ap.add_argument("--max-hold", type=float, default=900.0)
+    ap.add_argument("--tls", default=None, metavar="CAFILE", help="TLS 1.3 to the server")
+    ap.add_argument("--sni", default=None, help="TLS server name (default: --host)")
+    ap.add_argument("--no-request", action="store_true", help="hold right after connecting "
+                    "(with --tls: after the handshake)")
     a = ap.parse_args()
+    tls_ctx = None
+    if a.tls:
+        tls_ctx = ssl.create_default_context(cafile=a.tls)
+        tls_ctx.minimum_version = ssl.TLSVersion.TLSv1_3
 
     limit = raise_nofile(a.n + 64)
     if limit < a.n + 16:
@@ -126,6 +140,19 @@ def main():
     started, in_flight = 0, 0
     t0 = time.monotonic()
     deadline = t0 + a.timeout
+
+    def established(c):
+        """TCP (and TLS) up: send the request, or hold the connection."""
+        nonlocal in_flight
+        if a.no_request:
+            sel.unregister(c.sock)
+            c.state = "idle"
+            held.append(c.sock)
+            in_flight -= 1
+            return
+        c.sock.send(request)  # a few dozen bytes: one send always takes them
+        c.state = "read"
+        sel.modify(c.sock, selectors.EVENT_READ, c)
 
     def fail(c, why):
         nonlocal failed, in_flight
@@ -158,9 +185,25 @@ def main():
                     if err:
                         fail(c, "connect: " + errno.errorcode.get(err, str(err)))
                         continue
-                    c.sock.send(request)  # a few dozen bytes: one send always takes them
-                    c.state = "read"
-                    sel.modify(c.sock, selectors.EVENT_READ, c)
+                    if tls_ctx is not None:
+                        sel.unregister(c.sock)
+                        c.sock = tls_ctx.wrap_socket(c.sock, server_hostname=a.sni or a.host,
+                                                     do_handshake_on_connect=False)
+                        sel.register(c.sock, selectors.EVENT_WRITE, c)
+                        c.state = "handshake"
+                    else:
+                        established(c)
+                        continue
+                if c.state == "handshake":
+                    try:
+                        c.sock.do_handshake()
+                    except ssl.SSLWantReadError:
+                        sel.modify(c.sock, selectors.EVENT_READ, c)
+                        continue
+                    except ssl.SSLWantWriteError:
+                        sel.modify(c.sock, selectors.EVENT_WRITE, c)
+                        continue
+                    established(c)
                     continue
                 data = c.sock.recv(65536)
                 if not data:
@@ -175,7 +218,7 @@ def main():
                     c.buf, c.need, c.state = b"", None, "idle"
                     held.append(c.sock)
                     in_flight -= 1
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                 pass
             except (OSError, ValueError) as e:
                 fail(c, type(e).__name__ + ": " + str(e))
@@ -194,9 +237,13 @@ def main():
     counts = {"open": 0, "closed": 0, "reset": 0, "data": 0}
     for s in held:
         try:
-            got = s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            if tls_ctx is not None:  # no MSG_PEEK through TLS; tickets are read and dropped
+                s.setblocking(False)
+                got = s.recv(1)
+            else:
+                got = s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             counts["data" if got else "closed"] += 1
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError):
             counts["open"] += 1
         except OSError:
             counts["reset"] += 1
