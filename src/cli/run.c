@@ -31,6 +31,7 @@ struct run_options {
     struct cw_proxy_config proxy;
     const char *access_log;
     bool json_log;
+    bool no_watch; /* --watch off: only SIGHUP reloads */
 };
 
 static void usage(FILE *out)
@@ -40,9 +41,10 @@ static void usage(FILE *out)
           "Serves the listeners of the VirtualGateways that select this gateway, routing\n"
           "HTTP requests and TCP connections to the endpoints of ExternalServices.\n"
           "SIGTERM or SIGINT: stop accepting, finish in-flight work (up to --drain-timeout),\n"
-          "exit 0. SIGHUP: reload the manifests; unchanged endpoints keep their outlier\n"
-          "state, and a configuration that cannot be served is rejected (the running one\n"
-          "keeps serving). Ejections and returns of endpoints are logged on stderr.\n"
+          "exit 0. SIGHUP, or a change to a manifest or certificate file (--watch): reload\n"
+          "the manifests and certificates; unchanged endpoints keep their outlier state,\n"
+          "and a configuration that cannot be served is rejected (the running one keeps\n"
+          "serving). Ejections and returns of endpoints are logged on stderr.\n"
           "\n"
           "Options:\n",
           out);
@@ -69,6 +71,8 @@ static void usage(FILE *out)
           "                           before it sleeps, which spares the sending core a\n"
           "                           wake-up (default on: 20); an idle worker never\n"
           "                           polls. It costs CPU per request: see BENCHMARKS.md\n"
+          "      --watch on|off       reload when a -c manifest or a certificate, key or CA\n"
+          "                           file in use changes (default on); off: SIGHUP only\n"
           "  -h, --help               show this help\n"
           "\n"
           "Durations use Go syntax: 500ms, 2s, 1m30s.\n",
@@ -178,6 +182,8 @@ static int parse_args(struct run_options *o, int argc, char **argv)
                 return 2;
             }
             o->proxy.max_connections = n;
+        } else if (!strcmp(arg, "--watch") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+            o->no_watch = !strcmp(v, "off");
         } else if (!strcmp(arg, "--bind") && v) {
             o->proxy.bind = v;
         } else if (!strcmp(arg, "--access-log") && v) {
@@ -306,6 +312,9 @@ static void on_files_changed(void *data);
 static void watch_files(struct server *srv)
 {
     cw_file_watch_stop(srv->watch);
+    srv->watch = NULL;
+    if (srv->options->no_watch)
+        return;
     const struct cw_common_options *c = &srv->options->common;
     const char *paths[64 + WATCHED_TLS_FILES];
     unsigned n = c->n_paths;

@@ -5,6 +5,7 @@
  */
 #include "proxy/h1_client.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,9 +98,24 @@ static void drop_work(struct cw_h1_conn *u)
     u->len = u->parsed = 0;
 }
 
+static void free_when_run(struct cw_io_deferred *d)
+{
+    free((char *)d - offsetof(struct cw_h1_conn, deferred));
+}
+
+/* The connection's memory goes; if its own deferred event is still queued in this batch, the
+ * loop is about to read it, so the memory goes when that event runs instead. */
+static void free_conn(struct cw_h1_conn *u)
+{
+    if (u->deferred.queued)
+        cw_io_defer(u->pools->io, &u->deferred, free_when_run);
+    else
+        free(u);
+}
+
 static void on_closed(struct cw_transport *t)
 {
-    free(t->data);
+    free_conn(t->data);
 }
 
 static void close_up(struct cw_h1_conn *u)
@@ -619,7 +635,7 @@ struct cw_h1_conn *cw_h1_acquire(struct cw_h1_pools *p, const struct cw_upstream
 
 static void on_detached(struct cw_transport *t)
 {
-    free(t->data);
+    free_conn(t->data);
 }
 
 int cw_h1_detach(struct cw_h1_conn *u, struct cw_transport_handoff *h, char *rest, size_t cap,

@@ -16,6 +16,8 @@ import signal
 import socket
 import time
 
+import pytest
+
 from backends import (ASHBURN, DALLAS, GW, START_TIMEOUT, Conn, Deadline, HttpLoad,
                       SlowHTTPServer, _ThreadServer, base_manifests, dest, external_endpoint,
                       external_service, gateway_events, get, join, listening_sockets, outlier_detection_policy,
@@ -26,6 +28,18 @@ RELOADING = "causeway: SIGHUP received, reloading"
 RELOADED = "causeway: reloaded: "
 REJECTED = "causeway: reload rejected: "
 STILL_SERVING = "; still serving the previous configuration"
+
+
+@pytest.fixture(autouse=True)
+def sighup_only(stack, monkeypatch):
+    """These tests count the reloads SIGHUP causes: the gateways here do not also reload when
+    their manifests change (--watch off; test_file_watch.py tests that)."""
+    start = stack.gateway
+
+    def gateway(manifests, ports, **kw):
+        kw["args"] = [*kw.get("args", ()), "--watch", "off"]
+        return start(manifests, ports, **kw)
+    monkeypatch.setattr(stack, "gateway", gateway)
 
 
 # ---- reloading -----------------------------------------------------------------------------
