@@ -6,19 +6,8 @@
 #ifndef CW_FUZZ_FEED_H
 #define CW_FUZZ_FEED_H
 
-#include <stdio.h>
-#include <stdlib.h>
-
+#include "check.h"
 #include "http/head.h"
-
-/* Ends the run as a crash, with what was violated; libFuzzer saves the input. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* Runs <p> over [buf + *pos, buf + n) in pieces of at most <piece> bytes (0: one piece), as
  * reads would deliver them, until llhttp pauses or fails or the bytes run out. Advances *pos to

@@ -28,7 +28,7 @@ static bool has_work(const struct cw_sock *s)
     if (s->connect_cb)
         return false; /* only an event ends a connect */
     bool r = s->readable && (s->reading || (s->ready_events & CW_READABLE));
-    bool w = s->writable && (s->write_head || (s->ready_events & CW_WRITABLE));
+    bool w = s->writable && (s->writes.head || (s->ready_events & CW_WRITABLE));
     return r || w;
 }
 
@@ -234,7 +234,7 @@ static int try_write(struct cw_sock *s, const struct cw_buf *bufs, unsigned n, i
     if (s->closing)
         return CW_EBADF;
     /* Queued writes go first, or bytes would reach the peer out of order. */
-    if (s->write_head || s->connect_cb)
+    if (s->writes.head || s->connect_cb)
         return CW_EAGAIN;
     return send_tracked(s, bufs, n, flags);
 }
@@ -252,43 +252,54 @@ int cw_sock_try_write_last(struct cw_sock *s, const struct cw_buf *bufs, unsigne
     return try_write(s, bufs, n, MSG_MORE);
 }
 
-int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const struct cw_buf *bufs, unsigned n,
-                  cw_sock_write_cb cb)
+int cw_write_queue_push(struct cw_write_queue *q, struct cw_sock_write *req,
+                        const struct cw_buf *bufs, unsigned n, cw_sock_write_cb cb)
 {
-    if (s->closing || s->shutdown_cb)
-        return CW_EBADF;
     if (n == 0 || n > CW_SOCK_MAX_BUFS)
         return CW_EINVAL;
     memcpy(req->bufs, bufs, n * sizeof(*bufs));
     req->n_bufs = n;
     req->cb = cb;
     req->next = NULL;
-    if (s->write_tail)
-        s->write_tail->next = req;
+    if (q->tail)
+        q->tail->next = req;
     else
-        s->write_head = req;
-    s->write_tail = req;
-    /* Written from the loop (now, at the end of the batch, when the socket is known to be
-     * writable; else at its next event), so the callback never runs inside this call. */
-    if (has_work(s))
-        serve_later(s);
+        q->head = req;
+    q->tail = req;
     return 0;
 }
 
-static struct cw_sock_write *take_writes(struct cw_sock *s)
+void cw_write_queue_done(struct cw_write_queue *q)
 {
-    struct cw_sock_write *all = s->write_head;
-    s->write_head = s->write_tail = NULL;
-    return all;
+    struct cw_sock_write *req = q->head;
+    q->head = req->next;
+    if (!q->head)
+        q->tail = NULL;
+    req->cb(req, 0);
 }
 
-static void complete_all(struct cw_sock_write *req, int status)
+void cw_write_queue_fail(struct cw_write_queue *q, int status)
 {
+    struct cw_sock_write *req = q->head;
+    q->head = q->tail = NULL;
     while (req) {
         struct cw_sock_write *next = req->next;
         req->cb(req, status);
         req = next;
     }
+}
+
+int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const struct cw_buf *bufs, unsigned n,
+                  cw_sock_write_cb cb)
+{
+    if (s->closing || s->shutdown_cb)
+        return CW_EBADF;
+    int rc = cw_write_queue_push(&s->writes, req, bufs, n, cb);
+    /* Written from the loop (now, at the end of the batch, when the socket is known to be
+     * writable; else at its next event), so the callback never runs inside this call. */
+    if (rc == 0 && has_work(s))
+        serve_later(s);
+    return rc;
 }
 
 static void finish_shutdown(struct cw_sock *s, int status)
@@ -303,13 +314,13 @@ static void finish_shutdown(struct cw_sock *s, int status)
 /* Writes queued requests until the socket is full; completed ones call back. */
 static void flush(struct cw_sock *s)
 {
-    while (s->write_head && !s->closing) {
-        struct cw_sock_write *req = s->write_head;
+    while (s->writes.head && !s->closing) {
+        struct cw_sock_write *req = s->writes.head;
         int w = send_tracked(s, req->bufs, req->n_bufs, 0);
         if (w == CW_EAGAIN)
             return;
         if (w < 0) {
-            complete_all(take_writes(s), w);
+            cw_write_queue_fail(&s->writes, w);
             if (s->shutdown_cb && !s->closing)
                 finish_shutdown(s, w);
             return;
@@ -317,12 +328,9 @@ static void flush(struct cw_sock *s)
         cw_sock_bufs_skip(req->bufs, &req->n_bufs, (size_t)w);
         if (req->n_bufs)
             return; /* the socket took only part of it: wait until it is writable again */
-        s->write_head = req->next;
-        if (!s->write_head)
-            s->write_tail = NULL;
-        req->cb(req, 0);
+        cw_write_queue_done(&s->writes);
     }
-    if (!s->write_head && s->shutdown_cb && !s->closing)
+    if (!s->writes.head && s->shutdown_cb && !s->closing)
         finish_shutdown(s, 0);
 }
 
@@ -331,7 +339,7 @@ int cw_sock_shutdown(struct cw_sock *s, cw_sock_status_cb cb)
     if (s->closing || s->shutdown_cb || s->connect_cb)
         return CW_EINVAL;
     s->shutdown_cb = cb;
-    if (!s->write_head)
+    if (!s->writes.head)
         finish_shutdown(s, 0);
     return 0;
 }
@@ -368,7 +376,7 @@ static void serve(struct cw_sock *s)
         s->ready_cb(s, ready & s->ready_events);
     if (s->readable && s->reading && !s->closing)
         read_some(s);
-    if (s->writable && s->write_head && !s->closing)
+    if (s->writable && s->writes.head && !s->closing)
         flush(s);
     if (!s->closing && has_work(s))
         serve_later(s); /* a read budget ran out, or the owner left work: the next batch */
@@ -397,7 +405,7 @@ static void finish_close(struct cw_sock *s)
         s->connect_cb = NULL;
         cb(s, CW_ECANCELED);
     }
-    complete_all(take_writes(s), CW_ECANCELED);
+    cw_write_queue_fail(&s->writes, CW_ECANCELED);
     if (s->shutdown_cb) {
         cw_sock_status_cb cb = s->shutdown_cb;
         s->shutdown_cb = NULL;
@@ -417,7 +425,7 @@ static void on_deferred(struct cw_io_deferred *d)
 
 int cw_sock_detach(struct cw_sock *s, cw_sock_close_cb cb)
 {
-    if (s->closing || s->write_head || s->connect_cb || s->shutdown_cb)
+    if (s->closing || s->writes.head || s->connect_cb || s->shutdown_cb)
         return CW_EBADF;
     int fd = s->fd;
     cw_io_remove(s->loop, &s->watch);

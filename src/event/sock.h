@@ -52,6 +52,23 @@ struct cw_sock_write {
     struct cw_sock_write *next;
 };
 
+/* Queued writes, in order: a plain socket's (sock.c) or a TLS connection's (tls.c). */
+struct cw_write_queue {
+    struct cw_sock_write *head, *tail;
+};
+
+/* Fills <req> with <bufs> (at most CW_SOCK_MAX_BUFS, CW_EINVAL otherwise) and <cb>, and
+ * appends it. */
+int cw_write_queue_push(struct cw_write_queue *q, struct cw_sock_write *req,
+                        const struct cw_buf *bufs, unsigned n, cw_sock_write_cb cb);
+
+/* The first request is written: off the queue, and its callback runs with 0. */
+void cw_write_queue_done(struct cw_write_queue *q);
+
+/* Every queued request fails with <status> (the queue is emptied first: a callback may queue
+ * anew). */
+void cw_write_queue_fail(struct cw_write_queue *q, int status);
+
 struct cw_sock {
     struct cw_io_watch watch; /* first: the loop's events come with &watch */
     struct cw_io_deferred deferred;
@@ -60,7 +77,7 @@ struct cw_sock {
     void *data;
     cw_sock_alloc_cb alloc_cb;
     cw_sock_read_cb read_cb;
-    struct cw_sock_write *write_head, *write_tail;
+    struct cw_write_queue writes;
     cw_sock_status_cb connect_cb;  /* while a connect is under way */
     cw_sock_status_cb shutdown_cb; /* a shutdown waits for the queued writes */
     cw_sock_close_cb close_cb;
@@ -121,7 +138,7 @@ int cw_sock_write(struct cw_sock *s, struct cw_sock_write *req, const struct cw_
 /* Whether writes wait in the queue (cw_sock_write) for the socket to take them. */
 static inline bool cw_sock_writes_queued(const struct cw_sock *s)
 {
-    return s->write_head != NULL;
+    return s->writes.head != NULL;
 }
 
 /* Half-closes the sending side once the queued writes are out, then calls <cb> (at once when

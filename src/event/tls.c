@@ -22,7 +22,7 @@
 
 struct tls_state {
     SSL *ssl;
-    struct cw_sock_write *write_head, *write_tail;
+    struct cw_write_queue writes;
     const char *failure; /* interned; set once */
     int hs_wants;        /* CW_READABLE or CW_WRITABLE: what the handshake waits for */
     bool client;
@@ -99,7 +99,7 @@ static void update_watch(struct cw_transport *t)
     } else {
         if (ts->reading && !ts->read_ended)
             events |= ts->read_wants_write ? CW_WRITABLE : CW_READABLE;
-        if (ts->write_head)
+        if (ts->writes.head)
             events |= ts->write_wants_read ? CW_READABLE : CW_WRITABLE;
     }
     cw_sock_watch(&t->sock, events, on_ready);
@@ -248,22 +248,6 @@ static int write_bufs(struct cw_transport *t, const struct cw_buf *bufs, unsigne
     return ts->write_error;
 }
 
-static struct cw_sock_write *take_writes(struct tls_state *ts)
-{
-    struct cw_sock_write *all = ts->write_head;
-    ts->write_head = ts->write_tail = NULL;
-    return all;
-}
-
-static void complete_all(struct cw_sock_write *req, int status)
-{
-    while (req) {
-        struct cw_sock_write *next = req->next;
-        req->cb(req, status);
-        req = next;
-    }
-}
-
 static void on_sock_shutdown(struct cw_sock *s, int status)
 {
     struct cw_transport *t = of(s);
@@ -288,13 +272,13 @@ static void finish_shutdown(struct cw_transport *t)
 static void flush(struct cw_transport *t)
 {
     struct tls_state *ts = st(t);
-    while (ts->write_head && !t->sock.closing) {
-        struct cw_sock_write *req = ts->write_head;
+    while (ts->writes.head && !t->sock.closing) {
+        struct cw_sock_write *req = ts->writes.head;
         int w = write_bufs(t, req->bufs, req->n_bufs);
         if (w == CW_EAGAIN)
             return;
         if (w < 0) {
-            complete_all(take_writes(ts), w);
+            cw_write_queue_fail(&ts->writes, w);
             if (ts->shutdown_wanted && !t->sock.closing) {
                 ts->shutdown_wanted = false;
                 t->shutdown_cb(t, w);
@@ -305,12 +289,9 @@ static void flush(struct cw_transport *t)
         cw_sock_bufs_skip(req->bufs, &req->n_bufs, (size_t)w);
         if (req->n_bufs)
             continue;
-        ts->write_head = req->next;
-        if (!ts->write_head)
-            ts->write_tail = NULL;
-        req->cb(req, 0);
+        cw_write_queue_done(&ts->writes);
     }
-    if (!ts->write_head && ts->shutdown_wanted && !t->sock.closing)
+    if (!ts->writes.head && ts->shutdown_wanted && !t->sock.closing)
         finish_shutdown(t);
 }
 
@@ -323,7 +304,7 @@ static void on_ready(struct cw_sock *s, int events)
     struct tls_state *ts = st(t);
     if (ts->handshaking && !step_handshake(t))
         return;
-    if (ts->write_head)
+    if (ts->writes.head)
         flush(t);
     if (!s->closing)
         read_some(t);
@@ -364,7 +345,7 @@ static int tls_try_write(struct cw_transport *t, const struct cw_buf *bufs, unsi
     struct tls_state *ts = st(t);
     if (t->sock.closing)
         return CW_EBADF;
-    if (ts->handshaking || ts->write_head)
+    if (ts->handshaking || ts->writes.head)
         return CW_EAGAIN;
     return write_bufs(t, bufs, n);
 }
@@ -375,24 +356,15 @@ static int tls_write(struct cw_transport *t, struct cw_sock_write *req, const st
     struct tls_state *ts = st(t);
     if (t->sock.closing || ts->shutdown_wanted)
         return CW_EBADF;
-    if (n == 0 || n > CW_SOCK_MAX_BUFS)
-        return CW_EINVAL;
-    memcpy(req->bufs, bufs, n * sizeof(*bufs));
-    req->n_bufs = n;
-    req->cb = cb;
-    req->next = NULL;
-    if (ts->write_tail)
-        ts->write_tail->next = req;
-    else
-        ts->write_head = req;
-    ts->write_tail = req;
-    update_watch(t); /* written from the loop, never inside this call */
-    return 0;
+    int rc = cw_write_queue_push(&ts->writes, req, bufs, n, cb);
+    if (rc == 0)
+        update_watch(t); /* written from the loop, never inside this call */
+    return rc;
 }
 
 static bool tls_writes_queued(const struct cw_transport *t)
 {
-    return st(t)->write_head != NULL;
+    return st(t)->writes.head != NULL;
 }
 
 static int tls_shutdown(struct cw_transport *t)
@@ -400,7 +372,7 @@ static int tls_shutdown(struct cw_transport *t)
     struct tls_state *ts = st(t);
     if (t->sock.closing || ts->shutdown_wanted)
         return CW_EINVAL;
-    if (ts->write_head || ts->handshaking) {
+    if (ts->writes.head || ts->handshaking) {
         ts->shutdown_wanted = true;
         return 0;
     }
@@ -412,7 +384,7 @@ static void on_sock_closed(struct cw_sock *s)
 {
     struct cw_transport *t = of(s);
     struct tls_state *ts = st(t);
-    complete_all(take_writes(ts), CW_ECANCELED);
+    cw_write_queue_fail(&ts->writes, CW_ECANCELED);
     if (ts->handshaking && ts->client && t->connect_cb) {
         ts->handshaking = false;
         t->connect_cb(t, CW_ECANCELED);
@@ -445,7 +417,7 @@ static void tls_close(struct cw_transport *t)
 static int tls_hand_off(struct cw_transport *t)
 {
     struct tls_state *ts = st(t);
-    if (ts->handshaking || ts->write_head || ts->shutdown_wanted || t->sock.closing)
+    if (ts->handshaking || ts->writes.head || ts->shutdown_wanted || t->sock.closing)
         return CW_EBADF;
     cw_sock_watch(&t->sock, 0, NULL);
     return 0;

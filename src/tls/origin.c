@@ -8,17 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls/key_pair.h"
 #include "tls/session_slot.h"
 #include "util/xalloc.h"
-
-/* OpenSSL's last queued reason, in words, and the queue cleared. */
-static const char *ssl_reason(void)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-    ERR_clear_error();
-    return r ? r : "unknown error";
-}
 
 static bool load_trust(SSL_CTX *ctx, const struct cw_tls_origin_spec *spec, char *err,
                        size_t err_size)
@@ -31,12 +23,12 @@ static bool load_trust(SSL_CTX *ctx, const struct cw_tls_origin_spec *spec, char
     if (!spec->ca_file) {
         if (SSL_CTX_set_default_verify_paths(ctx))
             return true;
-        snprintf(err, err_size, "the system trust store cannot be read: %s", ssl_reason());
+        snprintf(err, err_size, "the system trust store cannot be read: %s", cw_tls_reason());
         return false;
     }
     if (SSL_CTX_load_verify_locations(ctx, spec->ca_file, NULL))
         return true;
-    snprintf(err, err_size, "caCertificates %s cannot be used: %s", spec->ca_file, ssl_reason());
+    snprintf(err, err_size, "caCertificates %s cannot be used: %s", spec->ca_file, cw_tls_reason());
     return false;
 }
 
@@ -45,22 +37,8 @@ static bool load_client_identity(SSL_CTX *ctx, const struct cw_tls_origin_spec *
 {
     if (spec->mode != CW_TLS_MODE_MUTUAL)
         return true;
-    if (!SSL_CTX_use_certificate_chain_file(ctx, spec->cert_file)) {
-        snprintf(err, err_size, "clientCertificate %s cannot be used: %s", spec->cert_file,
-                 ssl_reason());
-        return false;
-    }
-    if (!SSL_CTX_use_PrivateKey_file(ctx, spec->key_file, SSL_FILETYPE_PEM)) {
-        snprintf(err, err_size, "privateKey %s cannot be used: %s", spec->key_file, ssl_reason());
-        return false;
-    }
-    if (!SSL_CTX_check_private_key(ctx)) {
-        snprintf(err, err_size, "privateKey %s does not match clientCertificate %s",
-                 spec->key_file, spec->cert_file);
-        ERR_clear_error();
-        return false;
-    }
-    return true;
+    return cw_tls_use_key_pair(ctx, spec->cert_file, spec->key_file, "clientCertificate",
+                               "privateKey", err, err_size);
 }
 
 SSL_CTX *cw_tls_client_context(const struct cw_tls_origin_spec *spec, char *err,
@@ -68,7 +46,7 @@ SSL_CTX *cw_tls_client_context(const struct cw_tls_origin_spec *spec, char *err,
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
-        snprintf(err, err_size, "TLS context: %s", ssl_reason());
+        snprintf(err, err_size, "TLS context: %s", cw_tls_reason());
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "tls/key_pair.h"
 #include "util/xalloc.h"
 
 struct cw_tls_served_cert {
@@ -171,43 +172,13 @@ static int on_verify(int ok, X509_STORE_CTX *store)
 
 /* ---- building one certificate's context ---- */
 
-static const char *ssl_reason(void)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-    ERR_clear_error();
-    return r ? r : "unknown error";
-}
-
-static bool load_identity(SSL_CTX *ctx, const struct cw_tls_serving_spec *spec, char *err,
-                          size_t err_size)
-{
-    if (!SSL_CTX_use_certificate_chain_file(ctx, spec->cert_file)) {
-        snprintf(err, err_size, "certificate %s cannot be used: %s", spec->cert_file,
-                 ssl_reason());
-        return false;
-    }
-    if (!SSL_CTX_use_PrivateKey_file(ctx, spec->key_file, SSL_FILETYPE_PEM)) {
-        snprintf(err, err_size, "private key %s cannot be used: %s", spec->key_file,
-                 ssl_reason());
-        return false;
-    }
-    if (!SSL_CTX_check_private_key(ctx)) {
-        snprintf(err, err_size, "private key %s does not match certificate %s", spec->key_file,
-                 spec->cert_file);
-        ERR_clear_error();
-        return false;
-    }
-    return true;
-}
-
 static bool load_client_ca(SSL_CTX *ctx, const struct cw_tls_serving_spec *spec, char *err,
                            size_t err_size)
 {
     if (!spec->mutual)
         return true;
     if (!SSL_CTX_load_verify_locations(ctx, spec->ca_file, NULL)) {
-        snprintf(err, err_size, "client CA %s cannot be used: %s", spec->ca_file, ssl_reason());
+        snprintf(err, err_size, "client CA %s cannot be used: %s", spec->ca_file, cw_tls_reason());
         return false;
     }
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(spec->ca_file);
@@ -248,7 +219,7 @@ static SSL_CTX *new_context(const struct cw_tls_termination *t,
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
-        snprintf(err, err_size, "TLS context: %s", ssl_reason());
+        snprintf(err, err_size, "TLS context: %s", cw_tls_reason());
         return NULL;
     }
     /* as for origination (origin.c): partial writes, no record buffers while idle */
@@ -262,7 +233,8 @@ static SSL_CTX *new_context(const struct cw_tls_termination *t,
     SSL_CTX_set_tlsext_servername_arg(ctx, (void *)t);
     if (spec->alpn_http11)
         SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
-    if (!load_identity(ctx, spec, err, err_size) || !load_client_ca(ctx, spec, err, err_size) ||
+    if (!cw_tls_use_key_pair(ctx, spec->cert_file, spec->key_file, "certificate", "private key",
+                             err, err_size) || !load_client_ca(ctx, spec, err, err_size) ||
         !set_protocols(ctx, spec, err, err_size)) {
         SSL_CTX_free(ctx);
         return NULL;

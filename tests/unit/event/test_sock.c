@@ -278,7 +278,7 @@ static void on_write(struct cw_sock_write *req, int status)
     char word[64];
     snprintf(word, sizeof(word), "w%d:%s", w->idx, status_name(status));
     note(e, word);
-    if (e->probe_try_write && e->s.write_head) {
+    if (e->probe_try_write && e->s.writes.head) {
         struct cw_buf b = cw_buf_init("!", 1);
         if (cw_sock_try_write(&e->s, &b, 1) != CW_EAGAIN)
             e->try_write_wrong++;
@@ -382,7 +382,7 @@ static bool shut_down(void *arg)
 static bool writer_blocked(void *arg)
 {
     struct end *e = arg;
-    return e->s.write_head != NULL && !e->s.writable;
+    return e->s.writes.head != NULL && !e->s.writable;
 }
 
 /* ---- plain sockets for the other side ---- */
