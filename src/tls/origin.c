@@ -66,25 +66,17 @@ SSL_CTX *cw_tls_client_context(const struct cw_tls_origin_spec *spec, char *err,
     return ctx;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? cw_xstrdup(s) : NULL;
-}
-
 struct cw_tls_origin *cw_tls_origin_new(const struct cw_tls_origin_spec *spec, SSL_CTX *ctx)
 {
     struct cw_tls_origin *o = cw_xcalloc(1, sizeof(*o));
     SSL_CTX_up_ref(ctx);
     o->ctx = ctx;
     o->spec = *spec;
-    o->spec.sni = dup_or_null(spec->sni);
-    o->spec.ca_file = dup_or_null(spec->ca_file);
-    o->spec.cert_file = dup_or_null(spec->cert_file);
-    o->spec.key_file = dup_or_null(spec->key_file);
-    char **sans = cw_xcalloc(spec->n_sans ? spec->n_sans : 1, sizeof(*sans));
-    for (uint32_t i = 0; i < spec->n_sans; i++)
-        sans[i] = cw_xstrdup(spec->sans[i]);
-    o->spec.sans = (const char *const *)sans;
+    o->spec.sni = cw_xstrdup_or_null(spec->sni);
+    o->spec.ca_file = cw_xstrdup_or_null(spec->ca_file);
+    o->spec.cert_file = cw_xstrdup_or_null(spec->cert_file);
+    o->spec.key_file = cw_xstrdup_or_null(spec->key_file);
+    o->spec.sans = cw_xstrdup_all(spec->sans, spec->n_sans);
     return o;
 }
 
@@ -97,9 +89,7 @@ void cw_tls_origin_free(struct cw_tls_origin *o)
     free((char *)o->spec.ca_file);
     free((char *)o->spec.cert_file);
     free((char *)o->spec.key_file);
-    for (uint32_t i = 0; i < o->spec.n_sans; i++)
-        free((char *)o->spec.sans[i]);
-    free((void *)o->spec.sans);
+    cw_free_all(o->spec.sans, o->spec.n_sans);
     free(o);
 }
 

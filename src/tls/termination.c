@@ -244,26 +244,6 @@ static SSL_CTX *new_context(const struct cw_tls_termination *t,
 
 /* ---- the termination ---- */
 
-static char *dup_or_null(const char *s)
-{
-    return s ? cw_xstrdup(s) : NULL;
-}
-
-static const char *const *dup_strings(const char *const *v, uint32_t n)
-{
-    char **out = cw_xcalloc(n ? n : 1, sizeof(*out));
-    for (uint32_t i = 0; i < n; i++)
-        out[i] = cw_xstrdup(v[i]);
-    return (const char *const *)out;
-}
-
-static void free_strings(const char *const *v, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        free((char *)v[i]);
-    free((void *)v);
-}
-
 static void free_cert(struct cw_tls_served_cert *c)
 {
     SSL_CTX_free(c->ctx);
@@ -271,8 +251,8 @@ static void free_cert(struct cw_tls_served_cert *c)
     free((char *)c->spec.key_file);
     free((char *)c->spec.ca_file);
     free((char *)c->spec.cipher_list);
-    free_strings(c->spec.verify_sans, c->spec.n_verify_sans);
-    free_strings(c->spec.names, c->spec.n_names);
+    cw_free_all(c->spec.verify_sans, c->spec.n_verify_sans);
+    cw_free_all(c->spec.names, c->spec.n_names);
     free(c);
 }
 
@@ -285,12 +265,12 @@ bool cw_tls_termination_add(struct cw_tls_termination *t, const struct cw_tls_se
     struct cw_tls_served_cert *c = cw_xcalloc(1, sizeof(*c));
     c->ctx = ctx;
     c->spec = *spec;
-    c->spec.cert_file = dup_or_null(spec->cert_file);
-    c->spec.key_file = dup_or_null(spec->key_file);
-    c->spec.ca_file = dup_or_null(spec->ca_file);
-    c->spec.cipher_list = dup_or_null(spec->cipher_list);
-    c->spec.verify_sans = dup_strings(spec->verify_sans, spec->n_verify_sans);
-    c->spec.names = dup_strings(spec->names, spec->n_names);
+    c->spec.cert_file = cw_xstrdup_or_null(spec->cert_file);
+    c->spec.key_file = cw_xstrdup_or_null(spec->key_file);
+    c->spec.ca_file = cw_xstrdup_or_null(spec->ca_file);
+    c->spec.cipher_list = cw_xstrdup_or_null(spec->cipher_list);
+    c->spec.verify_sans = cw_xstrdup_all(spec->verify_sans, spec->n_verify_sans);
+    c->spec.names = cw_xstrdup_all(spec->names, spec->n_names);
     format_expiry(ctx, c->expiry, sizeof(c->expiry));
     SSL_CTX_set_ex_data(ctx, index_of_certs(), c);
     t->certs = cw_xrealloc(t->certs, (t->n_certs + 1) * sizeof(*t->certs));

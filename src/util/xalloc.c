@@ -34,3 +34,23 @@ char *cw_xstrdup(const char *s)
     memcpy(p, s, n);
     return p;
 }
+
+char *cw_xstrdup_or_null(const char *s)
+{
+    return s ? cw_xstrdup(s) : NULL;
+}
+
+const char *const *cw_xstrdup_all(const char *const *v, size_t n)
+{
+    char **out = cw_xcalloc(n ? n : 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out[i] = cw_xstrdup(v[i]);
+    return (const char *const *)out;
+}
+
+void cw_free_all(const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)v[i]);
+    free((void *)v);
+}

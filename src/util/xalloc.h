@@ -13,4 +13,11 @@ void *cw_xcalloc(size_t n, size_t size);
 void *cw_xrealloc(void *p, size_t size);
 char *cw_xstrdup(const char *s);
 
+/* cw_xstrdup, and NULL for NULL. */
+char *cw_xstrdup_or_null(const char *s);
+
+/* A copy of the <n> strings of <v> (an array of its own, each string copied), and its free. */
+const char *const *cw_xstrdup_all(const char *const *v, size_t n);
+void cw_free_all(const char *const *v, size_t n);
+
 #endif
