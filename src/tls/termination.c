@@ -81,8 +81,9 @@ static const struct cw_tls_served_cert *choose(const struct cw_tls_termination *
  * the certificate and the trust store, not the verification mode, versions or ciphers. */
 static void serve_with(SSL *ssl, const struct cw_tls_served_cert *c)
 {
-    if (SSL_get_SSL_CTX(ssl) != c->ctx)
-        SSL_set_SSL_CTX(ssl, c->ctx);
+    if (SSL_get_SSL_CTX(ssl) == c->ctx)
+        return; /* the connection was made from it: everything is in place already */
+    SSL_set_SSL_CTX(ssl, c->ctx);
     SSL_set_verify(ssl, SSL_CTX_get_verify_mode(c->ctx), SSL_CTX_get_verify_callback(c->ctx));
     SSL_set_min_proto_version(ssl, SSL_CTX_get_min_proto_version(c->ctx));
     SSL_set_max_proto_version(ssl, SSL_CTX_get_max_proto_version(c->ctx));
