@@ -474,7 +474,10 @@ int cw_cli_run(int argc, char **argv)
                                .idle_ms = 60000,
                                .drain_ms = 10000}},
     };
-    cw_common_options_init(&o.common);
+    if (cw_common_options_init(&o.common) != 0) {
+        cw_common_options_deinit(&o.common);
+        return 2;
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.proxy.workers = cpus > 0 ? (unsigned)cpus : 1;
     int rc = parse_args(&o, argc, argv);
