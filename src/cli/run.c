@@ -32,6 +32,7 @@ struct run_options {
     const char *access_log;
     bool json_log;
     bool no_watch; /* --watch off: only SIGHUP reloads */
+    bool strict;   /* --strict: nothing INVALID is started or reloaded */
 };
 
 static void usage(FILE *out)
@@ -71,6 +72,8 @@ static void usage(FILE *out)
           "                           before it sleeps, which spares the sending core a\n"
           "                           wake-up (default on: 20); an idle worker never\n"
           "                           polls. It costs CPU per request: see BENCHMARKS.md\n"
+          "      --strict             refuse to start, or to reload, while any object is\n"
+          "                           INVALID (the running configuration keeps serving)\n"
           "      --watch on|off       reload when a -c manifest or a certificate, key or CA\n"
           "                           file in use changes (default on); off: SIGHUP only\n"
           "  -h, --help               show this help\n"
@@ -182,6 +185,9 @@ static int parse_args(struct run_options *o, int argc, char **argv)
                 return 2;
             }
             o->proxy.max_connections = n;
+        } else if (!strcmp(arg, "--strict")) { /* takes no value */
+            o->strict = true;
+            continue;
         } else if (!strcmp(arg, "--watch") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
             o->no_watch = !strcmp(v, "off");
         } else if (!strcmp(arg, "--bind") && v) {
@@ -257,8 +263,17 @@ static void build_hosts(struct served *s, struct served *previous)
 }
 
 /* Why <next> cannot replace <current> without a restart, or NULL. */
+/* How many objects of <s> are INVALID. */
+static unsigned count_invalid(const struct served *s)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < s->loaded.tr.n_statuses; i++)
+        n += s->loaded.tr.statuses[i].approval == CW_APPROVAL_INVALID;
+    return n;
+}
+
 static const char *reload_refusal(const struct served *current, const struct served *next,
-                                  char *buf, size_t size)
+                                  bool strict, char *buf, size_t size)
 {
     const struct cw_snapshot *a = current->gen.snapshot, *b = next->gen.snapshot;
     if (next->loaded.unreadable)
@@ -280,11 +295,18 @@ static const char *reload_refusal(const struct served *current, const struct ser
             snprintf(buf, size, "listener %u is gone; restart to apply", x->port);
             return buf;
         }
-        if (x->http != y->http) {
+        /* HTTP and TCP sessions, and SNI pass-through, are chosen per socket when it opens;
+         * TLS termination is chosen per connection, so http <-> https needs no restart. */
+        if (x->http != y->http || x->passthrough != y->passthrough) {
             snprintf(buf, size, "listener %u changed from %s to %s; restart to apply", x->port,
-                     x->http ? "http" : "tcp", y->http ? "http" : "tcp");
+                     cw_snapshot_listener_kind(x), cw_snapshot_listener_kind(y));
             return buf;
         }
+    }
+    unsigned invalid = count_invalid(next);
+    if (strict && invalid) {
+        snprintf(buf, size, "--strict: %u object(s) INVALID (above)", invalid);
+        return buf;
     }
     return NULL;
 }
@@ -332,7 +354,8 @@ static void reload(struct server *srv, const char *cause)
     fprintf(stderr, "causeway: %s, reloading\n", cause);
     struct served *next = load_served(srv->options);
     char why[256];
-    const char *refusal = reload_refusal(srv->current, next, why, sizeof(why));
+    const char *refusal =
+        reload_refusal(srv->current, next, srv->options->strict, why, sizeof(why));
     if (refusal) {
         fprintf(stderr, "causeway: reload rejected: %s; still serving the previous configuration\n",
                 refusal);
@@ -489,6 +512,10 @@ int cw_cli_run(int argc, char **argv)
     const struct cw_snapshot *snap = first->gen.snapshot;
     if (first->loaded.unreadable) {
         fprintf(stderr, "causeway run: a configuration path cannot be read; not starting\n");
+        rc = 1;
+    } else if (o.strict && count_invalid(first)) {
+        fprintf(stderr, "causeway run: --strict: %u object(s) INVALID (above); not starting\n",
+                count_invalid(first));
         rc = 1;
     } else if (snap->listeners.n == 0) {
         fprintf(stderr, "causeway run: nothing to serve: no VirtualGateway listener selects this "
