@@ -1054,8 +1054,9 @@ class HttpLoad:
     `errors` as (monotonic time, what)."""
 
     def __init__(self, port, host, path, keepalive=2, fresh=0, pause=0.001, label=None,
-                 check=None):
+                 check=None, addr=GW):
         self.port, self.host, self.path, self.pause = port, host, path, pause
+        self.addr = addr
         self.label = label or (lambda resp: resp.text.strip())
         self.check = check
         self.lock = threading.Lock()
@@ -1081,7 +1082,7 @@ class HttpLoad:
             k += 1
             try:
                 if conn is None:
-                    conn = Conn(GW, self.port, timeout=5)
+                    conn = Conn(self.addr, self.port, timeout=5)
                 resp = self._answer(conn, i, k, keep)
                 if not keep or (resp.header("Connection") or "").lower() == "close":
                     conn.close()
