@@ -25,7 +25,8 @@ static void html(FILE *out, const char *s)
 
 static const char style[] =
     "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
-    "table{border-collapse:collapse;margin:.3em 0 1.2em}"
+    "table{border-collapse:collapse;margin:.3em 0 1.2em;min-width:46em}"
+    "caption{text-align:left;font-weight:600;padding:.2em 0}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
     "th{background:#f3f3f3}td.n{text-align:right}"
     ".available{color:#075e07;font-weight:600}.ejected{color:#a40000;font-weight:600}"
