@@ -20,6 +20,17 @@ static void key(FILE *out, const char *name, const char *value)
         fputs("null", out);
 }
 
+static void write_locality(FILE *out, const struct cw_locality *l)
+{
+    fputc('{', out);
+    key(out, "region", l->region);
+    fputc(',', out);
+    key(out, "zone", l->zone);
+    fputc(',', out);
+    key(out, "subzone", l->subzone);
+    fputc('}', out);
+}
+
 static const char *route_kind(enum cw_route_kind k)
 {
     return k == CW_ROUTE_FORWARD           ? "forward"
@@ -100,14 +111,10 @@ static void write_cluster(FILE *out, const struct cw_cluster *c)
         const struct cw_endpoint *e = &c->endpoints.v[i];
         fputs(i ? ",{" : "{", out);
         key(out, "address", e->address);
-        fprintf(out, ",\"port\":%u,\"hostname\":%s,\"priority\":%u,\"locality\":{", e->port,
+        fprintf(out, ",\"port\":%u,\"hostname\":%s,\"priority\":%u,\"locality\":", e->port,
                 e->is_hostname ? "true" : "false", e->priority);
-        key(out, "region", e->locality.region);
+        write_locality(out, &e->locality);
         fputc(',', out);
-        key(out, "zone", e->locality.zone);
-        fputc(',', out);
-        key(out, "subzone", e->locality.subzone);
-        fputs("},", out);
         key(out, "source", e->source);
         fputs("}", out);
     }
@@ -132,13 +139,9 @@ void cw_admin_config_dump(const struct cw_admin_source *src, struct cw_admin_rep
 {
     const struct cw_snapshot *snap = src->gen->snapshot;
     FILE *out = r->out;
-    fprintf(out, "{\"generation\":%llu,\"locality\":{", (unsigned long long)src->generation);
-    key(out, "region", snap->locality.region);
-    fputc(',', out);
-    key(out, "zone", snap->locality.zone);
-    fputc(',', out);
-    key(out, "subzone", snap->locality.subzone);
-    fputs("},\"listeners\":[", out);
+    fprintf(out, "{\"generation\":%llu,\"locality\":", (unsigned long long)src->generation);
+    write_locality(out, &snap->locality);
+    fputs(",\"listeners\":[", out);
     for (uint32_t i = 0; i < snap->listeners.n; i++) {
         fputs(i ? ",\n" : "\n", out);
         write_listener(out, snap->listeners.v[i]);

@@ -295,115 +295,109 @@ static void tls(FILE *out)
 
 /* ---- endpoints ---- */
 
-typedef void (*endpoint_fn)(FILE *out, const struct cw_upstream_cluster *uc,
-                            const struct cw_endpoint_view *v, const char **kv);
+/* Writes the samples of family <name> for endpoint <v>; kv[0..3] hold its service and address
+ * labels, and there is room for three more pairs. */
+typedef void (*endpoint_fn)(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                            const char **kv);
 
-/* Calls <fn> for every endpoint of the served configuration, with labels service and address
- * in kv[0..3] (kv has room for three more pairs). */
-static void each_endpoint(FILE *out, const struct cw_admin_source *src, uint64_t now,
-                          endpoint_fn fn)
+static void endpoint_state(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                           const char **kv)
 {
-    const struct cw_upstreams *u = src->gen->upstreams;
-    for (uint32_t c = 0; c < u->n; c++)
-        for (uint32_t i = 0; i < u->clusters[c].n_hosts; i++) {
-            struct cw_endpoint_view v;
-            cw_admin_endpoint_view(&u->clusters[c].hosts[i], now, &v);
-            const char *kv[12] = {"service", u->clusters[c].cluster->name, "address",
-                                  u->clusters[c].hosts[i].text, NULL};
-            fn(out, &u->clusters[c], &v, kv);
-        }
-}
-
-static void endpoint_state(FILE *out, const struct cw_upstream_cluster *uc,
-                           const struct cw_endpoint_view *v, const char **kv)
-{
-    (void)uc;
     char priority[16];
     snprintf(priority, sizeof(priority), "%u", v->host->priority);
     kv[4] = "locality", kv[5] = v->host->locality, kv[6] = "priority", kv[7] = priority;
     kv[8] = "state", kv[10] = NULL;
     kv[9] = "available";
-    sample(out, "causeway_upstream_endpoint_state", kv, !v->ejected);
+    sample(out, name, kv, !v->ejected);
     kv[9] = "ejected";
-    sample(out, "causeway_upstream_endpoint_state", kv, v->ejected);
+    sample(out, name, kv, v->ejected);
 }
 
-static void endpoint_requests(FILE *out, const struct cw_upstream_cluster *uc,
-                              const struct cw_endpoint_view *v, const char **kv)
+static void endpoint_requests(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                              const char **kv)
 {
-    (void)uc;
-    sample(out, "causeway_upstream_requests_total", kv, v->attempts);
+    sample(out, name, kv, v->attempts);
 }
 
-static void endpoint_in_flight(FILE *out, const struct cw_upstream_cluster *uc,
-                               const struct cw_endpoint_view *v, const char **kv)
+static void endpoint_in_flight(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                               const char **kv)
 {
-    (void)uc;
-    sample(out, "causeway_upstream_requests_active", kv, v->in_flight);
+    sample(out, name, kv, v->in_flight);
 }
 
-static void endpoint_failures(FILE *out, const struct cw_upstream_cluster *uc,
-                              const struct cw_endpoint_view *v, const char **kv)
+static void endpoint_failures(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                              const char **kv)
 {
-    (void)uc;
     kv[4] = "reason", kv[6] = NULL;
     for (unsigned k = 0; k < CW_FAILURE_KINDS; k++) {
         kv[5] = cw_failure_kind_names[k];
-        sample(out, "causeway_upstream_failures_total", kv, v->failures[k]);
+        sample(out, name, kv, v->failures[k]);
     }
 }
 
-static void endpoint_ejections(FILE *out, const struct cw_upstream_cluster *uc,
-                               const struct cw_endpoint_view *v, const char **kv)
+static void endpoint_ejections(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                               const char **kv)
 {
-    (void)uc;
     kv[4] = "reason", kv[6] = NULL;
     for (unsigned r = 0; r < CW_EJECT_REASONS; r++) {
         kv[5] = cw_ejection_reason_names[r];
-        sample(out, "causeway_upstream_ejections_total", kv, v->host->health->ejected_for[r]);
+        sample(out, name, kv, v->host->health->ejected_for[r]);
     }
 }
 
-static void endpoint_returns(FILE *out, const struct cw_upstream_cluster *uc,
-                             const struct cw_endpoint_view *v, const char **kv)
+static void endpoint_returns(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                             const char **kv)
 {
-    (void)uc;
     kv[4] = "reason", kv[5] = "ejection_time_over", kv[6] = NULL;
-    sample(out, "causeway_upstream_returns_total", kv, v->returns);
+    sample(out, name, kv, v->returns);
 }
 
-static void endpoint_refusals(FILE *out, const struct cw_upstream_cluster *uc,
-                              const struct cw_endpoint_view *v, const char **kv)
+static void endpoint_refusals(FILE *out, const char *name, const struct cw_endpoint_view *v,
+                              const char **kv)
 {
-    (void)uc;
-    sample(out, "causeway_upstream_ejections_refused_total", kv, v->refusals);
+    sample(out, name, kv, v->refusals);
 }
 
+static const struct {
+    const char *name, *type, *help;
+    endpoint_fn write;
+} endpoint_families[] = {
+    {"causeway_upstream_endpoint_state", "gauge",
+     "1 for the state the endpoint is in (available or ejected), 0 for the other.", endpoint_state},
+    {"causeway_upstream_requests_total", "counter",
+     "Requests and TCP connections sent to the endpoint (every attempt).", endpoint_requests},
+    {"causeway_upstream_requests_active", "gauge",
+     "Requests and TCP connections at the endpoint not finished yet.", endpoint_in_flight},
+    {"causeway_upstream_failures_total", "counter",
+     "Failed attempts at the endpoint, by reason: connect (refused, unreachable, connect "
+     "timeout), tls (upstream handshake), reset (closed before responding), timeout (no "
+     "response in time), 5xx (answered 5xx).",
+     endpoint_failures},
+    {"causeway_upstream_ejections_total", "counter",
+     "Outlier-detection ejections of the endpoint, by the threshold that tripped.",
+     endpoint_ejections},
+    {"causeway_upstream_returns_total", "counter", "Ejected endpoints returned to service.",
+     endpoint_returns},
+    {"causeway_upstream_ejections_refused_total", "counter",
+     "Ejections maxEjectionPercent refused.", endpoint_refusals},
+};
+
+/* Every endpoint family, each over every endpoint of the served configuration. */
 static void endpoints(FILE *out, const struct cw_admin_source *src, uint64_t now)
 {
-    family(out, "causeway_upstream_endpoint_state", "gauge",
-           "1 for the state the endpoint is in (available or ejected), 0 for the other.");
-    each_endpoint(out, src, now, endpoint_state);
-    family(out, "causeway_upstream_requests_total", "counter",
-           "Requests and TCP connections sent to the endpoint (every attempt).");
-    each_endpoint(out, src, now, endpoint_requests);
-    family(out, "causeway_upstream_requests_active", "gauge",
-           "Requests and TCP connections at the endpoint not finished yet.");
-    each_endpoint(out, src, now, endpoint_in_flight);
-    family(out, "causeway_upstream_failures_total", "counter",
-           "Failed attempts at the endpoint, by reason: connect (refused, unreachable, connect "
-           "timeout), tls (upstream handshake), reset (closed before responding), timeout (no "
-           "response in time), 5xx (answered 5xx).");
-    each_endpoint(out, src, now, endpoint_failures);
-    family(out, "causeway_upstream_ejections_total", "counter",
-           "Outlier-detection ejections of the endpoint, by the threshold that tripped.");
-    each_endpoint(out, src, now, endpoint_ejections);
-    family(out, "causeway_upstream_returns_total", "counter",
-           "Ejected endpoints returned to service.");
-    each_endpoint(out, src, now, endpoint_returns);
-    family(out, "causeway_upstream_ejections_refused_total", "counter",
-           "Ejections maxEjectionPercent refused.");
-    each_endpoint(out, src, now, endpoint_refusals);
+    const struct cw_upstreams *u = src->gen->upstreams;
+    for (size_t f = 0; f < sizeof(endpoint_families) / sizeof(endpoint_families[0]); f++) {
+        family(out, endpoint_families[f].name, endpoint_families[f].type,
+               endpoint_families[f].help);
+        for (uint32_t c = 0; c < u->n; c++)
+            for (uint32_t i = 0; i < u->clusters[c].n_hosts; i++) {
+                struct cw_endpoint_view v;
+                cw_admin_endpoint_view(&u->clusters[c].hosts[i], now, &v);
+                const char *kv[12] = {"service", u->clusters[c].cluster->name, "address",
+                                      u->clusters[c].hosts[i].text, NULL};
+                endpoint_families[f].write(out, endpoint_families[f].name, &v, kv);
+            }
+    }
 }
 
 /* ---- per service ---- */

@@ -23,44 +23,23 @@ from pathlib import Path
 
 import pytest
 
-from backends import (Deadline, base_manifests, dest, external_endpoint, external_service, get,
-                      join, outlier_detection_policy, route_table, stop_process, wait_until)
+from backends import get, outlier_detection_policy, stop_process, wait_until
+from test_resilience_http import HOST, IN_DALLAS, LOC, api
 
 GW = "127.0.9.1"
 DALLAS = "127.0.9.41"
 ASHBURN = "127.0.9.42"
 PROMETHEUS = ("127.0.9.2", 44090)
-HOST = "api.example.com"
-IN_DALLAS = ["--locality", "us-south/dallas"]
-LOC = {"dallas": "us-south/dallas", "ashburn": "us-east/ashburn"}
 
 
 # ---- set-up --------------------------------------------------------------------------------
 
 def inventory_api(port, backend_port, *policies):
     """Listener `port`; RouteTable gw/api sends api.example.com to data/inventory:80, whose
-    endpoints are Dallas (P0 from the gateway in Dallas) and Ashburn (P1), on `backend_port`
-    and `backend_port` + 1."""
-    return join(
-        base_manifests([(port, "http")]),
-        external_service("inventory", 80, hosts=["inventory.external"],
-                         selector={"app": "inventory"}, port_name="http", target_port="http",
-                         labels={"failover": "true"}),
-        external_endpoint("inventory-dallas", DALLAS, backend_port, {"app": "inventory"},
-                          port_name="http", locality=LOC["dallas"]),
-        external_endpoint("inventory-ashburn", ASHBURN, backend_port + 1, {"app": "inventory"},
-                          port_name="http", locality=LOC["ashburn"]),
-        route_table("api", [HOST], f"""
-            http:
-            - name: inventory
-              matchers:
-              - uri:
-                  prefix: /
-              forwardTo:
-                destinations:
-                {dest("inventory", 80)}
-        """),
-        *policies)
+    endpoints are Dallas (P0 from the gateway in Dallas, under outlier detection) and Ashburn
+    (P1), on `backend_port` and `backend_port` + 1."""
+    return api(port, [("dallas", DALLAS, backend_port, LOC["dallas"]),
+                      ("ashburn", ASHBURN, backend_port + 1, LOC["ashburn"])], *policies)
 
 
 def backends(stack, port, dallas_status=200):
