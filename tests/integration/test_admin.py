@@ -195,6 +195,8 @@ def test_metrics_count_requests_by_route_service_and_status_class(stack, tmp_pat
                   service="data/inventory:80") >= 1
     assert sample(text, "causeway_config_generation") == 1
     assert sample(text, "causeway_ready") == 1
+    # The upstream connections stay pooled (keep-alive to nginx): open, not in use.
+    assert 1 <= sample(text, "causeway_upstream_connections_active") <= 5
     # Connection: close on every request: nothing stays open on the client side.
     wait_until(lambda: sample(admin(gw, "/metrics").text,
                               "causeway_downstream_connections_active") == 0, 5,
