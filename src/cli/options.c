@@ -5,7 +5,9 @@
 
 #include "util/text.h"
 
-void cw_common_options_init(struct cw_common_options *o)
+static int parse_locality(struct cw_common_options *o, const char *text);
+
+int cw_common_options_init(struct cw_common_options *o)
 {
     memset(o, 0, sizeof(*o));
     cw_arena_init(&o->arena);
@@ -13,6 +15,13 @@ void cw_common_options_init(struct cw_common_options *o)
     o->gateway.name = "causeway";
     o->gateway.ns = "default";
     o->gateway.locality = (struct cw_locality){"", "", ""};
+    const char *env = getenv("CAUSEWAY_LOCALITY");
+    if (env && *env && parse_locality(o, env) != 0) {
+        fprintf(stderr, "causeway: CAUSEWAY_LOCALITY must be region[/zone[/subZone]], got %s\n",
+                env);
+        return 2;
+    }
+    return 0;
 }
 
 void cw_common_options_deinit(struct cw_common_options *o)

@@ -30,7 +30,10 @@ enum cw_opt_result {
     CW_OPT_ERROR,
 };
 
-void cw_common_options_init(struct cw_common_options *o);
+/* The defaults, and --locality from the environment's CAUSEWAY_LOCALITY (as a Kubernetes
+ * Downward API sets it from the node's topology labels; --locality still wins). 0, or 2 (the
+ * exit status) with a message when the variable cannot be read as a locality. */
+int cw_common_options_init(struct cw_common_options *o);
 void cw_common_options_deinit(struct cw_common_options *o);
 
 /*

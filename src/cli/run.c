@@ -37,6 +37,7 @@ struct run_options {
     bool no_watch; /* --watch off: only SIGHUP reloads */
     const char *admin;          /* ADDR:PORT, or NULL for --admin off */
     uint64_t shutdown_delay_ms; /* not ready, yet accepting, this long before draining */
+    bool strict;                /* --strict: nothing INVALID is started or reloaded */
 };
 
 #define DEFAULT_ADMIN "127.0.0.1:9901"
@@ -86,6 +87,8 @@ static void usage(FILE *out)
           "                           before it sleeps, which spares the sending core a\n"
           "                           wake-up (default on: 20); an idle worker never\n"
           "                           polls. It costs CPU per request: see BENCHMARKS.md\n"
+          "      --strict             refuse to start, or to reload, while any object is\n"
+          "                           INVALID (the running configuration keeps serving)\n"
           "      --watch on|off       reload when a -c manifest or a certificate, key or CA\n"
           "                           file in use changes (default on); off: SIGHUP only\n"
           "  -h, --help               show this help\n"
@@ -202,6 +205,9 @@ static int parse_args(struct run_options *o, int argc, char **argv)
         } else if (!strcmp(arg, "--shutdown-delay")) {
             if (duration_option(arg, v, &o->shutdown_delay_ms) != 0)
                 return 2;
+        } else if (!strcmp(arg, "--strict")) { /* takes no value */
+            o->strict = true;
+            continue;
         } else if (!strcmp(arg, "--watch") && v && (!strcmp(v, "on") || !strcmp(v, "off"))) {
             o->no_watch = !strcmp(v, "off");
         } else if (!strcmp(arg, "--bind") && v) {
@@ -277,8 +283,17 @@ static void build_hosts(struct served *s, struct served *previous)
 }
 
 /* Why <next> cannot replace <current> without a restart, or NULL. */
+/* How many objects of <s> are INVALID. */
+static unsigned count_invalid(const struct served *s)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < s->loaded.tr.n_statuses; i++)
+        n += s->loaded.tr.statuses[i].approval == CW_APPROVAL_INVALID;
+    return n;
+}
+
 static const char *reload_refusal(const struct served *current, const struct served *next,
-                                  char *buf, size_t size)
+                                  bool strict, char *buf, size_t size)
 {
     const struct cw_snapshot *a = current->gen.snapshot, *b = next->gen.snapshot;
     if (next->loaded.unreadable)
@@ -300,11 +315,18 @@ static const char *reload_refusal(const struct served *current, const struct ser
             snprintf(buf, size, "listener %u is gone; restart to apply", x->port);
             return buf;
         }
-        if (x->http != y->http) {
+        /* HTTP and TCP sessions, and SNI pass-through, are chosen per socket when it opens;
+         * TLS termination is chosen per connection, so http <-> https needs no restart. */
+        if (x->http != y->http || x->passthrough != y->passthrough) {
             snprintf(buf, size, "listener %u changed from %s to %s; restart to apply", x->port,
-                     x->http ? "http" : "tcp", y->http ? "http" : "tcp");
+                     cw_snapshot_listener_kind(x), cw_snapshot_listener_kind(y));
             return buf;
         }
+    }
+    unsigned invalid = count_invalid(next);
+    if (strict && invalid) {
+        snprintf(buf, size, "--strict: %u object(s) INVALID (above)", invalid);
+        return buf;
     }
     return NULL;
 }
@@ -367,7 +389,8 @@ static void reload(struct server *srv, const char *cause, enum cw_reload_trigger
     fprintf(stderr, "causeway: %s, reloading\n", cause);
     struct served *next = load_served(srv->options);
     char why[256];
-    const char *refusal = reload_refusal(srv->current, next, why, sizeof(why));
+    const char *refusal =
+        reload_refusal(srv->current, next, srv->options->strict, why, sizeof(why));
     if (refusal) {
         fprintf(stderr, "causeway: reload rejected: %s; still serving the previous configuration\n",
                 refusal);
@@ -607,7 +630,10 @@ int cw_cli_run(int argc, char **argv)
                                .idle_ms = 60000,
                                .drain_ms = 10000}},
     };
-    cw_common_options_init(&o.common);
+    if (cw_common_options_init(&o.common) != 0) {
+        cw_common_options_deinit(&o.common);
+        return 2;
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.proxy.workers = cpus > 0 ? (unsigned)cpus : 1;
     int rc = parse_args(&o, argc, argv);
@@ -619,6 +645,10 @@ int cw_cli_run(int argc, char **argv)
     const struct cw_snapshot *snap = first->gen.snapshot;
     if (first->loaded.unreadable) {
         fprintf(stderr, "causeway run: a configuration path cannot be read; not starting\n");
+        rc = 1;
+    } else if (o.strict && count_invalid(first)) {
+        fprintf(stderr, "causeway run: --strict: %u object(s) INVALID (above); not starting\n",
+                count_invalid(first));
         rc = 1;
     } else if (snap->listeners.n == 0) {
         fprintf(stderr, "causeway run: nothing to serve: no VirtualGateway listener selects this "

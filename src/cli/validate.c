@@ -93,7 +93,10 @@ static int parse_args(struct cw_common_options *o, bool *plan, int argc, char **
 int cw_cli_validate(int argc, char **argv)
 {
     struct cw_common_options o;
-    cw_common_options_init(&o);
+    if (cw_common_options_init(&o) != 0) {
+        cw_common_options_deinit(&o);
+        return 2;
+    }
     bool plan = false;
     int rc = parse_args(&o, &plan, argc, argv);
     if (rc >= 0) {

@@ -18,7 +18,6 @@
 #include "config/kinds.h"
 #include "config/yaml.h"
 #include "util/strmap.h"
-#include "util/utf8.h"
 #include "util/xalloc.h"
 
 struct load {
@@ -413,29 +412,6 @@ static void report_size(struct load *l, uint64_t size)
                  CW_CONFIG_MAX_FILE_BYTES >> 20);
 }
 
-/* Manifests are UTF-8 text (as Kubernetes reads them). Anything else is refused before
- * libfyaml sees it: its reader never returns on some invalid bytes (a 3-byte directive line
- * "%\x88\n" hangs it), and a hung reload would take the control thread with it. */
-static bool is_utf8(struct load *l, const char *text, size_t len)
-{
-    size_t bad = cw_utf8_valid_prefix(text, len);
-    if (bad == len)
-        return true;
-    uint32_t line = 1, col = 1;
-    for (size_t i = 0; i < bad; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
-            col++;
-        }
-    }
-    cw_diags_add(l->diags, CW_SEV_ERROR, l->file, line, col, NULL, NULL,
-                 "not UTF-8 text: byte 0x%02x cannot start or continue a character here",
-                 (unsigned char)text[bad]);
-    return false;
-}
-
 static int load_yaml(struct load *l, const char *text, size_t len)
 {
     l->cfg->files++;
@@ -443,7 +419,7 @@ static int load_yaml(struct load *l, const char *text, size_t len)
         report_size(l, len);
         return -1;
     }
-    if (!is_utf8(l, text, len))
+    if (!cw_manifest_text_check(text, len, l->diags, l->file))
         return -1;
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
@@ -463,6 +439,11 @@ static int load_yaml(struct load *l, const char *text, size_t len)
         read_stream(l, &r);
     else
         cw_diags_add(l->diags, CW_SEV_ERROR, l->file, 0, 0, NULL, NULL, "cannot read file");
+    if (r.too_deep)
+        cw_diags_add(l->diags, CW_SEV_ERROR, l->file, r.too_deep_line, r.too_deep_col, NULL, NULL,
+                     "YAML nesting over the limit of %u levels (what this collection holds would "
+                     "be at level %u): the rest of the file is not read",
+                     CW_YAML_MAX_DEPTH, CW_YAML_MAX_DEPTH + 1);
     report_yaml_errors(l, diag);
     cw_yaml_reader_deinit(&r);
     fy_diag_destroy(diag);

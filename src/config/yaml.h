@@ -28,6 +28,13 @@
 #include "util/diag.h"
 #include "util/strmap.h"
 
+/*
+ * Whether <text> may be given to libfyaml: UTF-8 made of YAML's printable characters
+ * (manifest_text.c says why). Otherwise reports the first offending character with its position
+ * in <diags> under <file> and returns false.
+ */
+bool cw_manifest_text_check(const char *text, size_t len, struct cw_diags *diags, const char *file);
+
 enum cw_ynode_type {
     CW_YNODE_SCALAR,
     CW_YNODE_SEQUENCE,
@@ -67,6 +74,8 @@ struct cw_yaml_reader {
     struct cw_arena arena;   /* the documents' nodes; dropped between documents when large */
     struct cw_ynode **stack; /* children of the collections still open, innermost last */
     uint32_t n_stack, cap_stack;
+    bool too_deep; /* a collection opened CW_YAML_MAX_DEPTH levels deep, at this position: */
+    uint32_t too_deep_line, too_deep_col;
 };
 
 /* Prepares <r> to read <text>; libfyaml's syntax errors are collected by <diag>. Returns 0, or
@@ -79,7 +88,9 @@ void cw_yaml_reader_deinit(struct cw_yaml_reader *r);
 /*
  * Reads the next document. Returns 1 with its root in <root> (an empty document has an empty
  * scalar as root), 0 at the end of the stream or -1 at a syntax error (collected by the reader's
- * diag; the stream ends there). The document's nodes stay valid until the next call.
+ * diag) or at a collection nested CW_YAML_MAX_DEPTH levels deep (<too_deep> and its position;
+ * the root is level 1): the stream ends there. The document's nodes stay valid until the next
+ * call.
  */
 int cw_yaml_read_document(struct cw_yaml_reader *r, struct cw_ynode **root);
 

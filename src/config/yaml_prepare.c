@@ -2,7 +2,7 @@
  * cw_yaml_prepare (yaml.h): one walk over an unresolved document that binds aliases, bounds
  * their expansion, finds duplicate keys and merges merge keys, in time linear in the document.
  *
- * The walk recurses over the document as written, whose depth libfyaml's parser already bounds;
+ * The walk recurses over the document as written, whose depth the reader already bounds;
  * an alias is never walked into, only measured by what its anchor was found to hold.
  */
 #include <stdarg.h>

@@ -8,17 +8,18 @@
  * costing more, in libfyaml 0.7.12 it loses memory and returns unwritten bytes for '''' (see
  * single_quoted and fuzz/README.md).
  *
- * libfyaml's parser bounds nesting (64 levels) and so the recursion of everything that walks a
- * tree; it reports a deeper document as a syntax error.
+ * Nesting is bounded here: libfyaml's event parser does not bound it (its document builder did,
+ * with the same limit and position), and everything that walks a tree recurses over it.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "config/yaml.h"
 #include "util/xalloc.h"
 
-/* Collections open at once; libfyaml's parser stops at 64 levels ("Max depth exceeded"). */
-#define OPEN_MAX 128
+/* Collections open at once: the one that would be the CW_YAML_MAX_DEPTH-th is refused. */
+#define OPEN_MAX (CW_YAML_MAX_DEPTH - 1)
 
 /* Nodes of earlier documents are dropped at a document's start once they take this much. */
 #define KEEP_BYTES (4u << 20)
@@ -170,14 +171,30 @@ static const char *scalar_text(struct cw_yaml_reader *r, struct fy_token *tok, u
     return formatted_text(r, tok, len);
 }
 
-/* Position of <tok> (1-based), or 0:0 without one. */
-static void position(struct cw_ynode *node, struct fy_token *tok)
+/* Position of <tok> (1-based) in <line, col>, or nothing without one. */
+static void mark_of(struct fy_token *tok, uint32_t *line, uint32_t *col)
 {
     const struct fy_mark *m = tok ? fy_token_start_mark(tok) : NULL;
     if (m) {
-        node->line = (uint32_t)m->line + 1;
-        node->col = (uint32_t)m->column + 1;
+        *line = (uint32_t)m->line + 1;
+        *col = (uint32_t)m->column + 1;
     }
+}
+
+static void position(struct cw_ynode *node, struct fy_token *tok)
+{
+    mark_of(tok, &node->line, &node->col);
+}
+
+/* Records that the collection of <e> opens too deep: the stream is not read further. */
+static void too_deep(struct cw_yaml_reader *r, struct fy_event *e)
+{
+    bool seq = e->type == FYET_SEQUENCE_START;
+    struct fy_token *start =
+        seq ? e->sequence_start.sequence_start : e->mapping_start.mapping_start;
+    struct fy_token *anchor = seq ? e->sequence_start.anchor : e->mapping_start.anchor;
+    r->too_deep = true;
+    mark_of(start ? start : anchor, &r->too_deep_line, &r->too_deep_col);
 }
 
 /* A copy of the text of an anchor or alias name: tokens go with their events. */
@@ -255,19 +272,21 @@ static struct cw_ynode *node_of(struct cw_yaml_reader *r, struct fy_event *e, st
         return node;
     case FYET_SEQUENCE_START:
     case FYET_MAPPING_START: {
+        if (*depth >= OPEN_MAX) {
+            too_deep(r, e);
+            return NULL;
+        }
         bool seq = e->type == FYET_SEQUENCE_START;
         node = new_node(r, seq ? CW_YNODE_SEQUENCE : CW_YNODE_MAPPING,
                         seq ? e->sequence_start.anchor : e->mapping_start.anchor);
-        /* The parser's own limit is lower; this one keeps <open> in bounds whatever it is. */
-        if (*depth < OPEN_MAX)
-            open[*depth] = (struct open){node, r->n_stack};
-        (*depth)++;
+        open[(*depth)++] = (struct open){node, r->n_stack};
         return NULL;
     }
     case FYET_SEQUENCE_END:
     case FYET_MAPPING_END:
-        if (*depth == 0 || --(*depth) >= OPEN_MAX)
+        if (*depth == 0) /* cannot happen: the parser pairs starts and ends */
             return NULL;
+        --(*depth);
         close_collection(r, open[*depth].node, open[*depth].first);
         return open[*depth].node;
     default:
@@ -302,6 +321,8 @@ int cw_yaml_read_document(struct cw_yaml_reader *r, struct cw_ynode **root)
                 push(r, node);
         }
         fy_parser_event_free(r->parser, e);
+        if (r->too_deep)
+            return -1;
         if (type == FYET_DOCUMENT_END && in_document) {
             if (!top) { /* cannot happen: a document always has a root node */
                 top = new_node(r, CW_YNODE_SCALAR, NULL);

@@ -362,7 +362,10 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
         cw_out_lit(o, ", ");
     }
     cw_out_str(o, f->client_ip);
-    cw_out_lit(o, "\r\nX-Forwarded-Proto: http\r\n\r\n");
+    if (f->client_tls)
+        cw_out_lit(o, "\r\nX-Forwarded-Proto: https\r\n\r\n");
+    else
+        cw_out_lit(o, "\r\nX-Forwarded-Proto: http\r\n\r\n");
 }
 
 void cw_http_write_response_head(struct cw_out *o, int st, const struct cw_http_head *h, bool close)

@@ -96,6 +96,7 @@ struct cw_forward_head {
     struct cw_span path; /* possibly rewritten request target */
     const char *host;    /* Host to send (rewritten), or NULL to keep the client's */
     const char *client_ip;
+    bool client_tls; /* the client's connection is TLS: X-Forwarded-Proto says https */
     bool upgrade; /* the client asks to switch protocols: Upgrade goes on, with Connection */
 };
 

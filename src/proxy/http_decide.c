@@ -165,7 +165,8 @@ bool cw_http_wants_upgrade(const llhttp_t *p)
  * (no route, no rewrite) gets whole. */
 static void forward(struct cw_http_decision *d, const llhttp_t *p, const struct cw_route *r,
                     int matcher, const struct cw_route_request *req, const struct cw_cluster *cl,
-                    const struct cw_http_head *head, const char *client_ip, struct cw_out *out)
+                    const struct cw_http_head *head, const struct cw_snapshot_listener *l,
+                    const char *client_ip, struct cw_out *out)
 {
     d->route = r;
     d->cluster = cl;
@@ -182,6 +183,7 @@ static void forward(struct cw_http_decision *d, const llhttp_t *p, const struct 
         .path = target,
         .host = upstream_host_header(r, cl),
         .client_ip = client_ip,
+        .client_tls = l->tls != NULL,
         .upgrade = cw_http_wants_upgrade(p),
     };
     cw_http_write_request_head(out, head, &fh);
@@ -242,7 +244,7 @@ void cw_http_decide(struct cw_http_decision *d, const llhttp_t *p, const struct 
     if (!vh) {
         const struct cw_cluster *cl = cw_router_exposed(l, req.host);
         if (cl)
-            forward(d, p, NULL, -1, &req, cl, head, client_ip, out);
+            forward(d, p, NULL, -1, &req, cl, head, l, client_ip, out);
         else
             answer(d, 404, "no route: unknown host", true);
         return;
@@ -265,7 +267,7 @@ void cw_http_decide(struct cw_http_decision *d, const llhttp_t *p, const struct 
         redirect(d, r, req.host, req.path);
         return;
     case CW_ROUTE_FORWARD:
-        forward(d, p, r, matcher, &req, cw_worker_pick_cluster(w, r), head, client_ip, out);
+        forward(d, p, r, matcher, &req, cw_worker_pick_cluster(w, r), head, l, client_ip, out);
         return;
     }
 }

@@ -5,10 +5,12 @@
  * precedence order: when two of a kind select the same service port, the older one applies and
  * the newer gets a WARNING naming it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "translate/distribute.h"
 #include "translate/translate_int.h"
+#include "util/xalloc.h"
 
 struct policy_kind {
     enum cw_kind kind;
@@ -165,9 +167,30 @@ static void warn_failover_without_outlier(struct tr *t)
     }
 }
 
+/* §7.1: a gateway without a locality prioritises nothing, so a failover policy would silently
+ * leave traffic alternating between data centers: the policy says so (once per policy). */
+static void warn_failover_without_locality(struct tr *t)
+{
+    if (t->gw->locality.region[0])
+        return;
+    bool *warned = cw_xcalloc(t->cfg->objects.n + 1, sizeof(*warned));
+    for (uint32_t i = 0; i < t->clusters.n; i++) {
+        struct cw_cluster *c = t->clusters.v[i];
+        if (!c->failover || !c->outlier || cw_failover_distributes(c->failover) ||
+            warned[c->failover->obj.id])
+            continue;
+        warned[c->failover->obj.id] = true;
+        tr_warn(t, &c->failover->obj,
+                "this gateway has no locality (--locality or CAUSEWAY_LOCALITY); failover "
+                "inactive, traffic is spread over every data center");
+    }
+    free(warned);
+}
+
 void tr_policies(struct tr *t)
 {
     run_kind(t, CW_KIND_OUTLIER_DETECTION_POLICY);
     run_kind(t, CW_KIND_FAILOVER_POLICY);
     warn_failover_without_outlier(t);
+    warn_failover_without_locality(t);
 }

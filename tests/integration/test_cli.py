@@ -1,6 +1,8 @@
 """The command line: help texts, usage errors (exit 2), exit codes 0/1, and the three output formats."""
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -342,3 +344,36 @@ def test_locality_is_printed_by_the_plan(causeway, set_a):
     assert r.plan.startswith("gateway locality eu-west-1/eu-west-1b/rack7\n")
     r = causeway.validate(set_a, plan=True, gateway=["--namespace", "gw", "--labels", "app=c-gateway"])
     assert r.plan.startswith("gateway locality (no locality)\n")
+
+
+# ---- the gateway's locality from the environment (Kubernetes Downward API) ----
+
+def _validate_env(causeway, env, *args):
+    return subprocess.run([causeway.binary, "validate", *map(str, args)], capture_output=True,
+                          text=True, timeout=30, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **env})
+
+
+def test_locality_comes_from_causeway_locality_unless_given(causeway):
+    ex = EXAMPLES
+    ident = ["--namespace", "gw", "--labels", "app=c-gateway", "--plan", "-o", "table"]
+    p = _validate_env(causeway, {"CAUSEWAY_LOCALITY": "us-east-1/us-east-1a"},
+                      "-c", ex / "set-a", "-c", ex / "set-b", *ident)
+    assert p.returncode == 0 and "gateway locality us-east-1/us-east-1a" in p.stdout, p
+    p = _validate_env(causeway, {"CAUSEWAY_LOCALITY": "us-east-1/us-east-1a"},
+                      "-c", ex / "set-a", "-c", ex / "set-b", *ident, "--locality", "us-west-2")
+    assert "gateway locality us-west-2\n" in p.stdout, p
+    p = _validate_env(causeway, {"CAUSEWAY_LOCALITY": "a/b/c/d"}, "-c", ex / "set-a")
+    assert p.returncode == 2 and "CAUSEWAY_LOCALITY must be region[/zone[/subZone]]" in p.stderr, p
+
+
+def test_failover_without_a_gateway_locality_is_a_warning(causeway):
+    """§7.1: no locality, no priorities: the FailoverPolicy says its failover is inactive
+    instead of traffic silently alternating between data centers."""
+    ex = EXAMPLES
+    p = _validate_env(causeway, {}, "-c", ex / "set-a", "-c", ex / "set-b", "--namespace", "gw",
+                      "--labels", "app=c-gateway", "-o", "json")
+    fo = [o for o in json.loads(p.stdout)["items"] if o["kind"] == "FailoverPolicy"]
+    states = [o["status"]["common"]["State"] for o in fo]
+    assert states and all(s["approval"] == "WARNING" for s in states), fo
+    assert all("this gateway has no locality" in s["message"] for s in states), fo

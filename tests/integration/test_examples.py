@@ -194,10 +194,14 @@ def run_script(*args):
 def test_run_examples_script(causeway):
     p = run_script(causeway.binary)
     assert p.returncode == 0, p
-    for s in ("set-a", "set-b", "set-c", "set-d", "set-d-linked", "set-e"):
+    for s in ("set-a", "set-b", "set-c", "set-d", "set-d-linked", "set-e", "tls"):
         assert re.search(rf"^=== {s}: causeway validate ", p.stdout, re.M), s
-    assert p.stdout.count("gateway locality us-east-1/us-east-1a") == 6
+    assert p.stdout.count("gateway locality us-east-1/us-east-1a") == 7
     assert "ledger-b" in p.stdout and "INVALID" in p.stdout
+    # the TLS example, with the Secrets the script made: served with TLS on both sides
+    assert "listener 18443 https (VirtualGateway gw/edge-tls)" in p.stdout
+    assert "listener 18444 tls passthrough (VirtualGateway gw/edge-tls)" in p.stdout
+    assert re.search(r"^  tls MUTUAL sni ledger.internal ", p.stdout, re.M)
 
 
 def test_run_examples_script_fails_on_a_broken_binary(tmp_path):

@@ -14,6 +14,7 @@ import http.client
 import os
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
@@ -645,3 +646,36 @@ def test_listeners_listed_in_another_order_are_not_a_listener_change(stack):
     with socket.create_connection((GW, 34018), timeout=5) as s:
         assert echo(s, b"tcp") == b"e:tcp"
     assert echo_srv.accepted == 1
+
+
+def strict_config(port, overlapping):
+    """Listener `port` routing to dallas; with <overlapping>, a second ExternalService on the
+    same address, which the overlap rule (§8.4) makes INVALID."""
+    docs = [base_manifests([(port, "http")]),
+            external_service("dallas", 34140, addresses=[DALLAS]),
+            route_table("web", ["web.example.com"], f"""
+                http:
+                - name: all
+                  forwardTo:
+                    destinations:
+                    {dest("dallas", 34140)}
+            """)]
+    if overlapping:
+        docs.append(external_service("dallas-again", 34140, addresses=[DALLAS]))
+    return join(*docs)
+
+
+def test_strict_refuses_to_start_or_reload_while_anything_is_invalid(stack, tmp_path):
+    dc_nginx(stack, DALLAS, 34140, "dallas")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(strict_config(34020, True))
+    p = subprocess.run([stack.binary, "run", "-c", str(bad), "--namespace", "gw", "--labels",
+                        "app=c-gateway", "--bind", GW, "--strict"],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert p.returncode == 1 and "--strict: 1 object(s) INVALID" in p.stderr, p
+    gw = stack.gateway(strict_config(34021, False), [34021], args=["--strict"])
+    write_config(gw, strict_config(34021, True))
+    line = reload(gw)
+    assert line.startswith(REJECTED + "--strict: 1 object(s) INVALID"), line
+    r = get(34021, "/", host="web.example.com")
+    assert (r.status, r.text) == (200, "dallas\n"), r

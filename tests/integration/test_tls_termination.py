@@ -86,7 +86,7 @@ def plain_nginx(stack, port, name="back", addr=BK):
     return stack.nginx(f"""
         server {{
           listen {addr}:{port};
-          location / {{ return 200 "{name} host=$host uri=$request_uri\\n"; }}
+          location / {{ return 200 "{name} host=$host uri=$request_uri proto=$http_x_forwarded_proto\\n"; }}
         }}
     """, [(addr, port)])
 
@@ -184,7 +184,7 @@ def test_simple_termination_with_curl_and_alpn_http11(stack, pki):
     gw = gateway(stack, https_api(42101, files_tls(pki.api), 42151), 42101)
     r = curl(42101, "/hello", ca=pki.root.cert, args=["-v"])
     assert curl_ok(r), f"{r.stdout}\n{r.stderr}\n{gw.output()}"
-    assert r.stdout.startswith(f"back host={HOST} uri=/hello"), r.stdout
+    assert r.stdout.startswith(f"back host={HOST} uri=/hello proto=https"), r.stdout
     assert r.stdout.rsplit("\n", 1)[-1] == "200 1.1", r.stdout
     assert "ALPN: server accepted http/1.1" in r.stderr, r.stderr
     # python's ssl: ALPN offered h2 and http/1.1: the gateway picks http/1.1

@@ -271,6 +271,43 @@ static void alias_nesting_depth_is_bounded(void **state)
     free(t.s);
 }
 
+/* An ExternalService whose annotation "a" nests <n> flow sequences (levels 4 to n + 3), then GOOD.
+ */
+static char *nested_document(int n)
+{
+    struct text t = {0};
+    add(&t, ES "metadata:\n  name: deep\n  namespace: data\n  annotations:\n    a: ");
+    for (int i = 0; i < n; i++)
+        add(&t, "[");
+    add(&t, "x");
+    for (int i = 0; i < n; i++)
+        add(&t, "]");
+    add(&t, "\nspec: {hosts: [deep.example.com], ports: [{number: 1}]}\n---\n" GOOD);
+    return t.s;
+}
+
+/* Nesting as written: libfyaml's event parser does not bound it (its document builder did). */
+static void nesting_as_written_is_bounded(void **state)
+{
+    (void)state;
+    char *doc = nested_document(61); /* the last list is level 64: what it holds would be 65 */
+    struct cwt_load l;
+    cwt_load_yaml(&l, "t.yaml", doc);
+    assert_string_equal(l.text,
+                        "t.yaml:7:68: error: YAML nesting over the limit of 64 levels (what "
+                        "this collection holds would be at level 65): the rest of the file "
+                        "is not read\n");
+    assert_int_equal(l.cfg.objects.n, 0);
+    cwt_load_free(&l);
+    free(doc);
+    doc = nested_document(60); /* one level less loads, and so does what follows it */
+    cwt_load_yaml(&l, "t.yaml", doc);
+    assert_string_equal(l.text, "");
+    assert_int_equal(l.cfg.objects.n, 2);
+    cwt_load_free(&l);
+    free(doc);
+}
+
 /* ---- duplicate keys: found in linear time, reported with both positions ---- */
 
 /* An ExternalService with <n> labels k0..k<n-1>, then the label <extra> when not NULL. */
@@ -415,6 +452,42 @@ static void text_that_is_not_utf8_is_refused_with_its_position(void **state)
     cwt_load_free(&l);
 }
 
+/* Loads <len> bytes (they may hold a NUL) and returns the diagnostics' text; free it. */
+static char *diags_of(const char *text, size_t len)
+{
+    struct cw_config cfg;
+    struct cw_diags diags;
+    cw_config_init(&cfg);
+    cw_diags_init(&diags);
+    cw_config_load_buffer(&cfg, "bad.yaml", text, len, &diags);
+    char *out = cwt_diags_text(&diags);
+    assert_int_equal(cfg.objects.n, 0);
+    cw_diags_deinit(&diags);
+    cw_config_deinit(&cfg);
+    return out;
+}
+
+/* YAML is printable text: libfyaml 0.7.12 crashed destroying its parser after "? 2:\t\0"
+ * (found by fuzz_yaml), so control characters are refused before it reads anything. */
+static void control_characters_are_refused_with_their_position(void **state)
+{
+    (void)state;
+    char *text = diags_of("? 2:\t\0", 6);
+    assert_string_equal(text, "bad.yaml:1:6: error: not YAML text: the character U+0000 is not "
+                              "allowed (YAML is printable characters, tab, line feed and carriage "
+                              "return)\n");
+    free(text);
+    text = diags_of("a: caf\xc3\xa9\nb: \x1b[0m\n", 16);
+    assert_true(cwt_has_line(text,
+                             "bad.yaml:2:4: error: not YAML text: the character U+001B is not "
+                             "allowed (YAML is printable characters, tab, line feed and "
+                             "carriage return)"));
+    free(text);
+    text = diags_of("a: \xc2\x85 \xc2\x9b\n", 9); /* NEL is allowed, CSI (U+009B) is not */
+    assert_true(cwt_contains(text, "bad.yaml:1:6: error: not YAML text: the character U+009B"));
+    free(text);
+}
+
 /* Found by fuzz_yaml: an empty collection read before any other node (UBSan, test-sanitize). */
 static void empty_collections_are_documents_like_any_other(void **state)
 {
@@ -436,12 +509,14 @@ int main(void)
         cmocka_unit_test(alias_bomb_is_refused_quickly_and_small),
         cmocka_unit_test(alias_limit_is_exact_and_grows_with_the_document),
         cmocka_unit_test(alias_nesting_depth_is_bounded),
+        cmocka_unit_test(nesting_as_written_is_bounded),
         cmocka_unit_test(a_mapping_of_20000_keys_loads_in_linear_time),
         cmocka_unit_test(duplicate_keys_skip_only_their_document),
         cmocka_unit_test(a_file_over_the_size_limit_is_refused),
         cmocka_unit_test(a_fifo_is_refused_without_waiting_for_a_writer),
         cmocka_unit_test(text_that_is_not_utf8_is_refused_with_its_position),
         cmocka_unit_test(empty_collections_are_documents_like_any_other),
+        cmocka_unit_test(control_characters_are_refused_with_their_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,7 +114,7 @@ static void a_long_connection_list_is_honoured_to_the_end(void **state)
     free(got);
 }
 
-static char *request_out(const char *text, const char *host)
+static char *request_out_tls(const char *text, const char *host, bool client_tls)
 {
     parse_llhttp(HTTP_REQUEST, text);
     struct cw_forward_head f = {
@@ -122,11 +122,29 @@ static char *request_out(const char *text, const char *host)
         .path = {"/up", 3},
         .host = host,
         .client_ip = "127.0.0.9",
+        .client_tls = client_tls,
     };
     struct cw_out o = {0};
     cw_http_write_request_head(&o, &head, &f);
     cw_out_put(&o, "", 1);
     return o.p;
+}
+
+static char *request_out(const char *text, const char *host)
+{
+    return request_out_tls(text, host, false);
+}
+
+/* A request that came over TLS (a terminating listener) says so upstream, and a client's own
+ * X-Forwarded-Proto never survives: only the gateway knows how the request came. */
+static void a_request_over_tls_is_forwarded_as_https(void **state)
+{
+    (void)state;
+    char *got = request_out_tls("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: http\r\n\r\n",
+                                NULL, true);
+    assert_string_equal(got, "GET /up HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 127.0.0.9\r\n"
+                             "X-Forwarded-Proto: https\r\n\r\n");
+    free(got);
 }
 
 static void request_heads_get_forwarding_headers(void **state)
@@ -276,6 +294,7 @@ int main(void)
         cmocka_unit_test(a_long_connection_list_is_honoured_to_the_end),
         cmocka_unit_test(request_heads_get_forwarding_headers),
         cmocka_unit_test(a_rewritten_host_replaces_the_clients),
+        cmocka_unit_test(a_request_over_tls_is_forwarded_as_https),
         cmocka_unit_test(an_upgrade_request_keeps_upgrade_and_connection),
         cmocka_unit_test(a_101_keeps_upgrade_and_connection),
         cmocka_unit_test(an_out_buffer_on_borrowed_space_grows_off_it),

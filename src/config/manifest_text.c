@@ -1,0 +1,85 @@
+/*
+ * cw_manifest_text_check (yaml.h): what a manifest's text must be before libfyaml reads it.
+ *
+ * UTF-8, as Kubernetes reads manifests, made only of YAML's printable characters (YAML 1.2 §5.1;
+ * kubectl's decoder refuses control characters too). libfyaml 0.7.12 is not safe on anything
+ * else: it never returns on some invalid UTF-8 ("%\x88\n" hangs it) and it crashes destroying its
+ * parser after reading "? 2:\t\0" (fuzz/README.md). A hung or crashed reload would take the
+ * gateway with it, so such text is refused, with its position, before libfyaml sees it.
+ */
+#include <stdio.h>
+
+#include "config/yaml.h"
+#include "util/utf8.h"
+
+/* Line and column (in characters, 1-based) of byte <at> of <text>. */
+static void position_of(const char *text, size_t at, uint32_t *line, uint32_t *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+            (*col)++;
+        }
+    }
+}
+
+/*
+ * The offset of the first character of valid UTF-8 <text> that YAML does not allow: C0 controls
+ * but tab, line feed and carriage return, DEL, C1 controls but NEL (U+0085), U+FFFE and U+FFFF.
+ * <len> when there is none; <code> receives the character.
+ */
+static size_t first_unprintable(const char *text, size_t len, unsigned *code)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x7f)
+            continue; /* the common case first */
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            *code = c;
+            return i;
+        }
+        if (c == 0x7f) {
+            *code = c;
+            return i;
+        }
+        if (c == 0xc2 && i + 1 < len && s[i + 1] < 0xa0 && s[i + 1] != 0x85) {
+            *code = s[i + 1]; /* 0xc2 0x80-0x9f encodes U+0080-U+009F */
+            return i;
+        }
+        if (c == 0xef && i + 2 < len && s[i + 1] == 0xbf &&
+            (s[i + 2] == 0xbe || s[i + 2] == 0xbf)) {
+            *code = s[i + 2] == 0xbe ? 0xfffe : 0xffff;
+            return i;
+        }
+    }
+    return len;
+}
+
+bool cw_manifest_text_check(const char *text, size_t len, struct cw_diags *diags, const char *file)
+{
+    uint32_t line, col;
+    size_t bad = cw_utf8_valid_prefix(text, len);
+    if (bad < len) {
+        position_of(text, bad, &line, &col);
+        cw_diags_add(diags, CW_SEV_ERROR, file, line, col, NULL, NULL,
+                     "not UTF-8 text: byte 0x%02x cannot start or continue a character here",
+                     (unsigned char)text[bad]);
+        return false;
+    }
+    unsigned code = 0;
+    bad = first_unprintable(text, len, &code);
+    if (bad < len) {
+        position_of(text, bad, &line, &col);
+        cw_diags_add(diags, CW_SEV_ERROR, file, line, col, NULL, NULL,
+                     "not YAML text: the character U+%04X is not allowed (YAML is printable "
+                     "characters, tab, line feed and carriage return)",
+                     code);
+        return false;
+    }
+    return true;
+}
