@@ -9,6 +9,7 @@ packages=(
   libcmocka-dev
   python3-pytest nginx-light libnginx-mod-stream postgresql curl
   wrk haproxy
+  prometheus chromium
 )
 
 missing=()

@@ -76,11 +76,13 @@ start_postgres ashburn 127.0.0.42
 wait_port 127.0.0.41 18081
 wait_port 127.0.0.42 18081
 
+ADMIN=127.0.0.1:9901 # the default, written out
 "$BIN" run -c "$ROOT/examples/quickstart" --locality us-south/dallas --bind 127.0.0.1 \
-    --access-log - &
+    --access-log - --admin "$ADMIN" &
 PIDS+=($!)
 wait_port 127.0.0.1 18080
 wait_port 127.0.0.1 15432
+wait_port 127.0.0.1 9901
 
 cat <<TXT
 
@@ -90,6 +92,11 @@ causeway is serving examples/quickstart as the gateway in Dallas. Try:
   curl -H 'Host: api.example.com' http://127.0.0.1:18080/healthz
   curl -H 'Host: inventory.external' http://127.0.0.1:18080/items
   psql -h 127.0.0.1 -p 15432 -U postgres -c 'select name from dc'
+
+The admin API: http://$ADMIN/ (endpoints by locality and priority, in a browser)
+  curl http://$ADMIN/metrics      # Prometheus
+  curl http://$ADMIN/clusters     # endpoints, their state and load share (JSON)
+  curl http://$ADMIN/events       # ejections, returns, reloads, newest first
 
 Ctrl-C stops causeway and the backends.
 TXT
@@ -109,5 +116,7 @@ check "direct response" bash -c "curl -sf -H 'Host: api.example.com' \
     http://127.0.0.1:18080/healthz | grep -qx ok"
 check "exposed service by its own host" bash -c "curl -sf -H 'Host: inventory.external' \
     http://127.0.0.1:18080/items | grep -q '/items'"
+check "admin API: ready and metrics" bash -c "curl -sf http://$ADMIN/ready | grep -qx ready && \
+    curl -sf http://$ADMIN/metrics | grep -q '^causeway_http_requests_total{listener=\"18080\"'"
 check "psql through the TCP route" bash -c "psql -h 127.0.0.1 -p 15432 -U postgres -tA \
     -c 'select name from dc' | grep -Eq '^(dallas|ashburn)$'"

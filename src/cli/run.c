@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "admin/admin.h"
 #include "cli/cli.h"
 #include "cli/file_watch.h"
 #include "cli/options.h"
@@ -23,6 +24,8 @@
 #include "snapshot/snapshot.h"
 #include "translate/translate.h"
 #include "upstream/outlier.h"
+#include "util/event_log.h"
+#include "util/stats.h"
 #include "util/text.h"
 #include "util/xalloc.h"
 
@@ -32,8 +35,12 @@ struct run_options {
     const char *access_log;
     bool json_log;
     bool no_watch; /* --watch off: only SIGHUP reloads */
-    bool strict;   /* --strict: nothing INVALID is started or reloaded */
+    const char *admin;          /* ADDR:PORT, or NULL for --admin off */
+    uint64_t shutdown_delay_ms; /* not ready, yet accepting, this long before draining */
+    bool strict;                /* --strict: nothing INVALID is started or reloaded */
 };
+
+#define DEFAULT_ADMIN "127.0.0.1:9901"
 
 static void usage(FILE *out)
 {
@@ -46,6 +53,7 @@ static void usage(FILE *out)
           "the manifests and certificates; unchanged endpoints keep their outlier state,\n"
           "and a configuration that cannot be served is rejected (the running one keeps\n"
           "serving). Ejections and returns of endpoints are logged on stderr.\n"
+          "SIGUSR1: reopen the access log file (after logrotate moved it).\n"
           "\n"
           "Options:\n",
           out);
@@ -63,6 +71,13 @@ static void usage(FILE *out)
           "      --idle-timeout D     close connections idle for D (default 60s); a request\n"
           "                           body stalled for D gets 408 (client) or 504 (upstream)\n"
           "      --drain-timeout D    on shutdown, in-flight work gets D (default 10s)\n"
+          "      --shutdown-delay D   on SIGTERM, /ready answers 503 at once but the listeners\n"
+          "                           keep accepting for D before draining (default 0), so a\n"
+          "                           load balancer stops sending first\n"
+          "      --admin ADDR:PORT|off\n"
+          "                           the admin API: /ready, /healthz, /metrics (Prometheus),\n"
+          "                           /clusters, /config_dump, /status, /events and a page at /\n"
+          "                           (default " DEFAULT_ADMIN ")\n"
           "      --max-request-body S a request body larger than S (e.g. 10m) gets 413\n"
           "                           (default: no limit; bodies are streamed, never held)\n"
           "      --max-connections N  client connections at once (default: no cap); at the cap\n"
@@ -185,6 +200,11 @@ static int parse_args(struct run_options *o, int argc, char **argv)
                 return 2;
             }
             o->proxy.max_connections = n;
+        } else if (!strcmp(arg, "--admin") && v) {
+            o->admin = strcmp(v, "off") ? v : NULL;
+        } else if (!strcmp(arg, "--shutdown-delay")) {
+            if (duration_option(arg, v, &o->shutdown_delay_ms) != 0)
+                return 2;
         } else if (!strcmp(arg, "--strict")) { /* takes no value */
             o->strict = true;
             continue;
@@ -318,7 +338,18 @@ struct server {
     sigset_t held;          /* signals blocked until the control loop handles them */
     uv_loop_t *loop;
     struct cw_file_watch *watch; /* the -c paths and the TLS files of <current> */
+    struct cw_access_log *access_log;
+    struct cw_admin_source admin; /* what the admin API shows */
+    struct cw_admin *admin_server;
 };
+
+/* The admin API shows <s> from now on. */
+static void show_served(struct server *srv, struct served *s)
+{
+    srv->admin.gen = &s->gen;
+    srv->admin.cfg = &s->loaded.cfg;
+    srv->admin.tr = &s->loaded.tr;
+}
 
 /* How long the watched files must be quiet before a change reloads (a Secret's keys, an
  * editor's temporary file and rename come as one burst). */
@@ -349,8 +380,12 @@ static void watch_files(struct server *srv)
 /* Loads the manifests again and serves them, keeping every unchanged endpoint's health; a
  * configuration that cannot be served leaves the running one untouched. Certificates and keys
  * are read again too: new handshakes use them, open connections keep theirs. */
-static void reload(struct server *srv, const char *cause)
+static void reload(struct server *srv, const char *cause, enum cw_reload_trigger trigger)
 {
+    if (srv->admin.draining) {
+        fprintf(stderr, "causeway: %s while draining; not reloading\n", cause);
+        return;
+    }
     fprintf(stderr, "causeway: %s, reloading\n", cause);
     struct served *next = load_served(srv->options);
     char why[256];
@@ -359,6 +394,9 @@ static void reload(struct server *srv, const char *cause)
     if (refusal) {
         fprintf(stderr, "causeway: reload rejected: %s; still serving the previous configuration\n",
                 refusal);
+        srv->admin.reload_failures[trigger]++;
+        cw_event_log_add(srv->admin.events, "reload-rejected",
+                         (const char *[]){"cause", cause, "reason", refusal, NULL});
         cw_generation_unref(&next->gen);
         watch_files(srv); /* a file may have been replaced: watch where it is now */
         return;
@@ -368,26 +406,42 @@ static void reload(struct server *srv, const char *cause)
     cw_proxy_publish(srv->proxy, &next->gen);
     cw_generation_unref(&srv->current->gen);
     srv->current = next;
+    show_served(srv, next);
+    srv->admin.generation++;
+    srv->admin.reloads[trigger]++;
     fprintf(stderr, "causeway: reloaded: %u listener(s), %u cluster(s)\n",
             next->gen.snapshot->listeners.n, next->gen.snapshot->clusters.n);
+    char generation[24];
+    snprintf(generation, sizeof(generation), "%llu", (unsigned long long)srv->admin.generation);
+    cw_event_log_add(srv->admin.events, "reload",
+                     (const char *[]){"cause", cause, "generation", generation, NULL});
     watch_files(srv);
 }
 
 static void on_files_changed(void *data)
 {
-    reload(data, "configuration or certificate files changed");
+    reload(data, "configuration or certificate files changed", CW_RELOAD_FILES);
 }
 
 static void on_reload_signal(uv_signal_t *sig, int signum)
 {
     (void)signum;
-    reload(sig->data, "SIGHUP received");
+    reload(sig->data, "SIGHUP received", CW_RELOAD_SIGNAL);
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
+static void on_reopen_signal(uv_signal_t *sig, int signum)
 {
-    fprintf(stderr, "causeway: %s received, draining\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    uv_stop(sig->loop);
+    (void)signum;
+    struct server *srv = sig->data;
+    if (!srv->access_log)
+        return;
+    int rc = cw_access_log_reopen(srv->access_log, srv->options->access_log);
+    if (rc != 0)
+        fprintf(stderr, "causeway: SIGUSR1: cannot reopen access log %s: %s; still writing the "
+                        "old file\n",
+                srv->options->access_log, strerror(-rc));
+    else
+        fprintf(stderr, "causeway: SIGUSR1 received, access log reopened\n");
 }
 
 static void print_listeners(const struct run_options *o, const struct cw_snapshot *snap)
@@ -399,11 +453,51 @@ static void print_listeners(const struct run_options *o, const struct cw_snapsho
                 cw_snapshot_listener_kind(snap->listeners.v[i]));
 }
 
-/* The control thread's loop: signals, reloads, ejections. */
+/* The control thread's loop: signals, reloads, ejections, the admin API. */
 struct control {
     uv_loop_t *loop;
-    uv_signal_t sigterm, sigint, sighup;
+    uv_signal_t sigterm, sigint, sighup, sigusr1;
+    uv_timer_t shutdown_delay; /* SIGTERM came: not ready, still accepting */
+    uv_timer_t drain_check;    /* draining: is every worker done? */
+    struct server *srv;
 };
+
+/* Every worker finished its in-flight work (or the drain timeout ended it): stop the loop. */
+static void on_drain_check(uv_timer_t *t)
+{
+    struct control *c = t->data;
+    if (cw_proxy_stopped(c->srv->proxy))
+        uv_stop(t->loop);
+}
+
+#define DRAIN_CHECK_MS 20
+
+/* The shutdown delay is over: the listeners close and in-flight work drains, while the
+ * control loop (and so the admin API) keeps running. */
+static void on_shutdown_delay_over(uv_timer_t *t)
+{
+    struct control *c = t->data;
+    cw_proxy_begin_stop(c->srv->proxy);
+    uv_timer_start(&c->drain_check, on_drain_check, 0, DRAIN_CHECK_MS);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    struct control *c = sig->data;
+    struct server *srv = c->srv;
+    if (srv->admin.draining)
+        return; /* already on its way out */
+    srv->admin.draining = true;
+    const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    uint64_t delay = srv->options->shutdown_delay_ms;
+    fprintf(stderr, "causeway: %s received, draining\n", name);
+    if (delay)
+        fprintf(stderr, "causeway: not ready; the listeners accept for %llu ms more "
+                        "(--shutdown-delay)\n",
+                (unsigned long long)delay);
+    cw_event_log_add(srv->admin.events, "shutdown", (const char *[]){"signal", name, NULL});
+    uv_timer_start(&c->shutdown_delay, on_shutdown_delay_over, delay, 0);
+}
 
 /* Sets up everything the control loop owns before the listeners accept: a gateway that
  * accepts connections is whole (descriptors and all), and a signal that comes early waits,
@@ -411,16 +505,22 @@ struct control {
 static void control_prepare(struct server *srv, struct control *c)
 {
     c->loop = uv_default_loop();
+    c->srv = srv;
     srv->loop = c->loop;
     watch_files(srv);
-    cw_ejection_start(&srv->current->upstreams, c->loop, stderr);
+    cw_ejection_start(&srv->current->upstreams, c->loop, stderr, srv->admin.events);
     uv_signal_init(c->loop, &c->sigterm);
     uv_signal_init(c->loop, &c->sigint);
     uv_signal_init(c->loop, &c->sighup);
-    c->sighup.data = srv;
+    uv_signal_init(c->loop, &c->sigusr1);
+    uv_timer_init(c->loop, &c->shutdown_delay);
+    uv_timer_init(c->loop, &c->drain_check);
+    c->sigterm.data = c->sigint.data = c->shutdown_delay.data = c->drain_check.data = c;
+    c->sighup.data = c->sigusr1.data = srv;
     uv_signal_start(&c->sigterm, on_signal, SIGTERM);
     uv_signal_start(&c->sigint, on_signal, SIGINT);
     uv_signal_start(&c->sighup, on_reload_signal, SIGHUP);
+    uv_signal_start(&c->sigusr1, on_reopen_signal, SIGUSR1);
 }
 
 static void control_close(struct server *srv, struct control *c)
@@ -428,9 +528,14 @@ static void control_close(struct server *srv, struct control *c)
     cw_ejection_stop(&srv->current->upstreams);
     cw_file_watch_stop(srv->watch);
     srv->watch = NULL;
+    cw_admin_stop(srv->admin_server);
+    srv->admin_server = NULL;
     uv_close((uv_handle_t *)&c->sigterm, NULL);
     uv_close((uv_handle_t *)&c->sigint, NULL);
     uv_close((uv_handle_t *)&c->sighup, NULL);
+    uv_close((uv_handle_t *)&c->sigusr1, NULL);
+    uv_close((uv_handle_t *)&c->shutdown_delay, NULL);
+    uv_close((uv_handle_t *)&c->drain_check, NULL);
     uv_run(c->loop, UV_RUN_DEFAULT);
 }
 
@@ -443,8 +548,25 @@ static void control_run(struct server *srv, struct control *c)
     control_close(srv, c);
 }
 
+/* Starts the admin API (unless --admin off); false after saying why it cannot listen. */
+static bool start_admin(struct server *srv)
+{
+    const char *addr = srv->options->admin;
+    if (!addr)
+        return true;
+    char err[256];
+    srv->admin_server = cw_admin_start(srv->loop, addr, &srv->admin, err, sizeof(err));
+    if (!srv->admin_server) {
+        fprintf(stderr, "causeway run: %s; not starting\n", err);
+        return false;
+    }
+    fprintf(stderr, "causeway: admin API on http://%s/\n", addr);
+    return true;
+}
+
 static int serve(struct run_options *o, struct served *first)
 {
+    cw_stats_init(o->proxy.workers + 1); /* before the hosts: they have a slot per thread */
     build_hosts(first, NULL);
     o->proxy.generation = &first->gen;
     struct cw_access_log log;
@@ -466,23 +588,33 @@ static int serve(struct run_options *o, struct served *first)
     sigaddset(&held, SIGTERM);
     sigaddset(&held, SIGINT);
     sigaddset(&held, SIGHUP);
+    sigaddset(&held, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &held, NULL);
-    struct server srv = {.options = o, .current = first, .held = held};
+    struct server srv = {.options = o,
+                         .current = first,
+                         .held = held,
+                         .access_log = o->access_log ? &log : NULL,
+                         .admin = {.generation = 1, .events = cw_event_log_new()}};
+    show_served(&srv, first);
     struct control control;
     control_prepare(&srv, &control);
-    srv.proxy = cw_proxy_start(&o->proxy);
+    if (start_admin(&srv))
+        srv.proxy = cw_proxy_start(&o->proxy);
     if (!srv.proxy) {
         control_close(&srv, &control);
         if (o->access_log)
             cw_access_log_close(&log);
+        cw_event_log_free(srv.admin.events);
         return 1;
     }
+    srv.admin.serving = true;
     print_listeners(o, first->gen.snapshot);
     cw_generation_ref(&first->gen); /* the caller's reference stays with the caller */
     control_run(&srv, &control);
     cw_generation_unref(&srv.current->gen);
     if (o->access_log)
         cw_access_log_close(&log);
+    cw_event_log_free(srv.admin.events);
     fprintf(stderr, "causeway: stopped\n");
     return 0;
 }
@@ -490,6 +622,7 @@ static int serve(struct run_options *o, struct served *first)
 int cw_cli_run(int argc, char **argv)
 {
     struct run_options o = {
+        .admin = DEFAULT_ADMIN,
         .proxy = {.bind = "0.0.0.0",
                   .timeouts = {.connect_ms = 2000,
                                .request_headers_ms = 10000,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/intern.h"
+#include "util/stats.h"
 #include "util/xalloc.h"
 
 /* One TLS record's worth of plaintext: buffers up to this size go out as one record. */
@@ -132,6 +133,14 @@ static void deliver_read_end(struct cw_transport *t, int status)
     t->read_cb(t, status, &none);
 }
 
+/* A finished handshake, counted by side and by whether a session was resumed. */
+static void count_handshake(const struct tls_state *ts)
+{
+    struct cw_thread_stats *s = cw_stats();
+    int side = ts->client ? CW_TLS_UPSTREAM_SIDE : CW_TLS_CLIENT_SIDE;
+    cw_stat_add(SSL_session_reused(ts->ssl) ? &s->tls_resumed[side] : &s->tls_full[side], 1);
+}
+
 /* Drives the handshake one step. True when it is done and the connection can carry bytes. */
 static bool step_handshake(struct cw_transport *t)
 {
@@ -140,6 +149,7 @@ static bool step_handshake(struct cw_transport *t)
     int rc = SSL_do_handshake(ts->ssl);
     if (rc == 1) {
         ts->handshaking = false;
+        count_handshake(ts);
         if (ts->client)
             t->connect_cb(t, 0);
         return !t->sock.closing;
@@ -152,6 +162,7 @@ static bool step_handshake(struct cw_transport *t)
         return false;
     }
     failed(ts, e);
+    cw_stat_add(&cw_stats()->tls_failed[ts->client ? CW_TLS_UPSTREAM_SIDE : CW_TLS_CLIENT_SIDE], 1);
     ts->handshaking = false;
     cw_sock_watch(&t->sock, 0, NULL);
     if (ts->client) {

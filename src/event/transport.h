@@ -54,6 +54,7 @@ struct cw_transport {
     cw_transport_read_cb read_cb;
     cw_transport_status_cb connect_cb, shutdown_cb;
     cw_transport_close_cb close_cb;
+    uint64_t connect_ms; /* the owner's: loop time its connect began (connect-time metrics) */
 };
 
 /* ---- starting one (plain TCP) ---- */

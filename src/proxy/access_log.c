@@ -22,6 +22,20 @@ int cw_access_log_open(struct cw_access_log *log, const char *path, bool json)
     return log->fd < 0 ? -errno : 0;
 }
 
+int cw_access_log_reopen(struct cw_access_log *log, const char *path)
+{
+    if (!strcmp(path, "-"))
+        return 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    /* dup2 swaps the file under the same descriptor at once: a worker's write goes wholly to
+     * the old file or wholly to the new one, and nobody holds a descriptor that goes away. */
+    int rc = dup3(fd, log->fd, O_CLOEXEC) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
 void cw_access_log_close(struct cw_access_log *log)
 {
     if (log->fd > STDERR_FILENO)

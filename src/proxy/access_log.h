@@ -45,6 +45,10 @@ struct cw_access_record {
 int cw_access_log_open(struct cw_access_log *log, const char *path, bool json);
 void cw_access_log_close(struct cw_access_log *log);
 
+/* Opens <path> again (logrotate moved it away) and writes there from now on; the workers may be
+ * writing meanwhile. Control thread. Returns 0 or -errno (the old file is kept). */
+int cw_access_log_reopen(struct cw_access_log *log, const char *path);
+
 /* Formats <r> into <buf> (the worker's). */
 void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *buf,
                        const struct cw_access_record *r);

@@ -56,6 +56,7 @@ struct cw_h1_conn {
     struct cw_h1_conn *next, *prev; /* pool list */
     uint64_t idle_since;
     bool reused, closing, head_done, in_pool, head_only;
+    bool counted; /* connected: counted open in the metrics until closed or handed over */
     bool is_plain;       /* this response took the fast path */
     bool parser_started; /* llhttp has seen bytes of this response */
     bool paused;         /* bytes were handed over and wait to be taken */
@@ -118,6 +119,14 @@ static void on_closed(struct cw_transport *t)
     free_conn(t->data);
 }
 
+/* The connection is no longer this client's to count as open. */
+static void uncount(struct cw_h1_conn *u)
+{
+    if (u->counted)
+        cw_upstream_closed();
+    u->counted = false;
+}
+
 static void close_up(struct cw_h1_conn *u)
 {
     if (u->closing)
@@ -126,6 +135,7 @@ static void close_up(struct cw_h1_conn *u)
     u->data = NULL;
     unlink_pool(u);
     drop_work(u);
+    uncount(u);
     cw_transport_close(&u->tr, on_closed);
 }
 
@@ -564,6 +574,8 @@ static void on_connected(struct cw_transport *t, int status)
         return;
     }
     u->tls_handshake = cw_upstream_tls_handshake(t);
+    cw_upstream_connected(u->pools->io, t, &u->ups->clusters[u->cluster].hosts[u->host_index]);
+    u->counted = true;
     set_reading(u, true);
     u->ev->on_connect(u->data);
 }
@@ -650,6 +662,7 @@ int cw_h1_detach(struct cw_h1_conn *u, struct cw_transport_handoff *h, char *res
     memcpy(rest, u->work->bytes + u->parsed, n);
     *rest_len = n;
     u->closing = true; /* nothing more happens on <u>; its memory goes with the detach */
+    uncount(u); /* the tunnel counts it from now on */
     u->data = NULL;
     drop_work(u);
     return 0;

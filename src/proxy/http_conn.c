@@ -161,6 +161,22 @@ static void log_request(struct http_conn *c)
     cw_access_log_add(log, &c->w->log, &r);
 }
 
+static void count_request(struct http_conn *c)
+{
+    const struct request *rq = c->rq;
+    cw_request_metrics_count(&(struct cw_request_done){
+        .listener = c->listener->port,
+        .status = rq->status,
+        .route = rq->route,
+        .cluster = rq->cluster,
+        .bytes_in = rq->bytes_in,
+        .bytes_out = rq->bytes_out,
+        .duration_ms = cw_worker_now(c->w) - rq->start_ms,
+        .retries = rq->forwarding ? cw_exchange_retries(&rq->ex) : 0,
+        .attempts = rq->forwarding ? &rq->ex.attempts : NULL,
+    });
+}
+
 static void save_log_text(struct request *rq, const char *method, struct cw_span path,
                           struct cw_span host)
 {
@@ -183,6 +199,7 @@ static void end_request(struct http_conn *c)
             rq->reason = rq->ex.reason;
         cw_exchange_end(&rq->ex);
     }
+    count_request(c);
     log_request(c);
     free(rq->log_text);
     cw_out_free(&rq->head_out);

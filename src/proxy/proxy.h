@@ -78,6 +78,13 @@ struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg);
  */
 void cw_proxy_publish(struct cw_proxy *p, struct cw_generation *g);
 
+/* Stops accepting and lets in-flight work drain (up to the drain timeout), without waiting.
+ * Control thread. */
+void cw_proxy_begin_stop(struct cw_proxy *p);
+
+/* True once every worker is done draining: cw_proxy_stop then returns at once. */
+bool cw_proxy_stopped(struct cw_proxy *p);
+
 /* Stops accepting, drains, closes, joins and frees. Control thread. */
 void cw_proxy_stop(struct cw_proxy *p);
 

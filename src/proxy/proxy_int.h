@@ -48,6 +48,7 @@ struct cw_worker {
     struct cw_io_loop io; /* its sockets and timers */
     pthread_t thread;
     atomic_bool stop_requested;               /* set by the control thread, which then wakes <io> */
+    atomic_bool finished;                     /* its loop ended: the thread can be joined */
     struct cw_generation *gen;                /* served to new connections and requests */
     _Atomic(struct cw_generation *) next_gen; /* published by the control thread */
     struct cw_timer drain_timer;
@@ -137,6 +138,21 @@ cw_accept_fn cw_session_accept_for(const struct cw_snapshot_listener *l);
  * server handshake when the listener terminates TLS, plain TCP otherwise (as
  * cw_transport_adopt: on failure <fd> is closed). */
 int cw_session_adopt(struct cw_worker_listener *wl, struct cw_transport *t, int fd, void *data);
+
+/* A finished HTTP request or TCP connection, as the metrics count it. */
+struct cw_request_done {
+    uint16_t listener;
+    bool tcp;
+    int status; /* HTTP status; 0 for TCP */
+    const struct cw_route *route;     /* NULL: none */
+    const struct cw_cluster *cluster; /* NULL: none */
+    uint64_t bytes_in, bytes_out, duration_ms;
+    uint32_t retries;
+    const struct cw_attempts *attempts; /* its hosts stop counting it in flight; NULL: none */
+};
+
+/* Counts <d> in the calling worker's series (request_metrics.c). */
+void cw_request_metrics_count(const struct cw_request_done *d);
 
 /* Monotonic milliseconds of the worker's loop. */
 static inline uint64_t cw_worker_now(struct cw_worker *w)

@@ -74,6 +74,9 @@ static const struct cw_route *route_for(const struct cw_snapshot_listener *l, co
 
 static void log_refused(struct sni_session *s)
 {
+    /* Counted as a TCP connection with no route, as the access log shows it. */
+    cw_request_metrics_count(&(struct cw_request_done){
+        .listener = s->listener->port, .tcp = true, .bytes_in = s->len});
     const struct cw_access_log *log = s->w->cfg->access_log;
     if (!log)
         return;

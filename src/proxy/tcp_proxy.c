@@ -61,6 +61,7 @@ struct tunnel {
     uint64_t start_ms, last_activity_ms;
     int open_handles;
     bool connected, closing, up_open;
+    bool up_counted; /* the upstream connection is counted open in the metrics */
     const char *reason;
     const char *up_tls; /* the upstream's TLS handshake: "full", "resumed"; NULL: plain TCP */
     /* what the client sent before the upstream's first byte, for one replay elsewhere */
@@ -121,6 +122,23 @@ static void log_tunnel(struct tunnel *t)
     cw_access_log_add(log, &t->w->log, &r);
 }
 
+static void count_tunnel(const struct tunnel *t)
+{
+    cw_stat_add(&cw_stats()->tunnels_closed, 1);
+    cw_request_metrics_count(&(struct cw_request_done){
+        .listener = t->listener->port,
+        .tcp = !t->from_http,
+        .status = t->from_http ? 101 : 0,
+        .route = t->route,
+        .cluster = t->uc ? t->uc->cluster : NULL,
+        .bytes_in = t->to_up.bytes + (t->from_http ? t->http.bytes_in : 0),
+        .bytes_out = t->to_down.bytes + (t->from_http ? t->http.bytes_out : 0),
+        .duration_ms = cw_worker_now(t->w) - t->start_ms,
+        .retries = cw_attempts_retries(&t->attempts),
+        .attempts = t->uc ? &t->attempts : NULL,
+    });
+}
+
 static void report(struct tunnel *t, int status, const char *cause);
 
 /* Drops one open handle; the tunnel is logged and freed with the last. */
@@ -130,6 +148,7 @@ static void release(struct tunnel *t)
         return;
     if (t->outcome_pending) /* the client left first: the upstream did nothing wrong */
         report(t, 200, NULL);
+    count_tunnel(t);
     log_tunnel(t);
     cw_worker_untrack(t->w, &t->link);
     free(t->to_up.buf);
@@ -160,6 +179,9 @@ static void close_tunnel(struct tunnel *t, const char *reason)
         t->reason = reason;
     cw_timer_stop(&t->w->io, &t->timer);
     cw_transport_close(&t->down, on_closed);
+    if (t->up_counted)
+        cw_upstream_closed();
+    t->up_counted = false;
     if (t->up_open)
         cw_transport_close(&t->up, on_closed);
 }
@@ -515,6 +537,8 @@ static void on_connected(struct cw_transport *tr, int status)
     cw_timer_stop(&t->w->io, &t->timer);
     t->reason = NULL;
     t->up_tls = cw_upstream_tls_handshake(tr);
+    cw_upstream_connected(&t->w->io, tr, t->attempts.host);
+    t->up_counted = true;
     t->outcome_pending = true; /* a success once the upstream speaks (or the client leaves) */
     start_streaming(t);
     send_initial(t);
@@ -552,6 +576,7 @@ static void try_connect(struct tunnel *t)
                                                           on_connected)
                                    : cw_upstream_connect(&t->w->io, &t->up, t->uc, h, false, t,
                                                          on_connected);
+        t->up.connect_ms = cw_worker_now(t->w);
         if (rc == 0)
             break;
         if (cw_err_is_local_shortage(rc)) { /* the gateway's own want: no endpoint is blamed */
@@ -598,6 +623,7 @@ static void init_tunnel(struct tunnel *t, struct cw_worker *w, struct cw_generat
     t->timer.data = t;
     t->open_handles = 1;
     cw_worker_track(w, &t->link);
+    cw_stat_add(&cw_stats()->tunnels_opened, 1);
 }
 
 /* Connects the tunnel to an endpoint of <c>, the cluster its route chose (NULL: none). */
@@ -689,12 +715,15 @@ void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u)
     t->open_handles = 1;
     t->replay_off = true; /* the upstream already answered: nothing is replayed */
     cw_worker_track(w, &t->link);
+    cw_stat_add(&cw_stats()->tunnels_opened, 1);
     if (cw_transport_take(&w->io, &t->up, &u->upstream, t) != 0) {
         close_tunnel(t, "upstream lost in the switch");
         return;
     }
     t->up_open = true;
     t->open_handles++;
+    t->up_counted = true;
+    cw_stat_add(&cw_stats()->upstream_opened, 1);
     start_streaming(t);
     inject(t, &t->to_down, u->to_client, u->to_client_len);
     inject(t, &t->to_up, u->to_upstream, u->to_upstream_len);

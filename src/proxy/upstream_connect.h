@@ -18,6 +18,12 @@ int cw_upstream_connect(struct cw_io_loop *io, struct cw_transport *t,
                         const struct cw_upstream_cluster *uc, const struct cw_host *h, bool http,
                         void *data, cw_transport_status_cb cb);
 
+/* The connect of <t> to <h> succeeded: its time is observed and the connection counted open
+ * until cw_upstream_closed (the metrics). Worker threads. */
+void cw_upstream_connected(struct cw_io_loop *io, const struct cw_transport *t,
+                           const struct cw_host *h);
+void cw_upstream_closed(void);
+
 /* Why the connect of <t> failed with <status>: the TLS reason ("upstream TLS: certificate
  * verify failed: ...") or the socket's ("connect refused"). */
 const char *cw_upstream_connect_failure(const struct cw_transport *t, int status);

@@ -13,6 +13,7 @@
 #include "proxy/proxy_int.h"
 #include "event/sock.h"
 #include "snapshot/snapshot.h"
+#include "util/request_stats.h"
 #include "util/xalloc.h"
 
 void cw_worker_track(struct cw_worker *w, struct cw_conn_link *link)
@@ -22,6 +23,7 @@ void cw_worker_track(struct cw_worker *w, struct cw_conn_link *link)
     w->conns.next->prev = link;
     w->conns.next = link;
     w->active++;
+    cw_stat_add(&cw_stats()->client_opened, 1);
 }
 
 /* Nothing is left to serve: the loop ends once its deferred work is done. */
@@ -41,6 +43,7 @@ void cw_worker_untrack(struct cw_worker *w, struct cw_conn_link *link)
     link->next->prev = link->prev;
     link->next = link->prev = link;
     w->active--;
+    cw_stat_add(&cw_stats()->client_closed, 1);
     if (w->accept_full && w->active < w->max_conns && !w->draining)
         resume_accepting(w);
     if (w->draining && w->active == 0)
@@ -225,6 +228,7 @@ static void on_stop(struct cw_worker *w)
 static void *run_worker(void *arg)
 {
     struct cw_worker *w = arg;
+    cw_stats_bind_thread(w->id + 1); /* slot 0 is the control thread's */
     cw_io_update_time(&w->io); /* the loop was made on the control thread a while ago */
     cw_h1_pools_init(&w->h1_pools, &w->io, &w->blocks, w->gen->upstreams, w->cfg->timeouts.idle_ms);
     w->h1_pools.make_room = make_room;
@@ -239,6 +243,7 @@ static void *run_worker(void *arg)
     }
     cw_io_loop_run(&w->io);
     cw_access_log_flush_if(w);
+    atomic_store(&w->finished, true);
     return NULL;
 }
 
@@ -279,6 +284,9 @@ static void on_reload(struct cw_worker *w)
     free_cluster_state(w);
     struct cw_generation *old = w->gen;
     w->gen = next;
+    /* The old configuration's memory may be reused for new routes once it goes. */
+    if (cw_stats()->requests)
+        cw_request_table_forget_keys(cw_stats()->requests);
     alloc_cluster_state(w);
     cw_h1_pools_init(&w->h1_pools, &w->io, &w->blocks, next->upstreams, w->cfg->timeouts.idle_ms);
     w->h1_pools.make_room = make_room;
@@ -316,6 +324,9 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     w->exchange_env = (struct cw_exchange_env){
         .io = &w->io, .pools = &w->h1_pools, .timeouts = &w->cfg->timeouts};
     alloc_cluster_state(w);
+    struct cw_thread_stats *st = cw_stats_slot(id + 1);
+    if (!st->requests && id + 1 < cw_stats_slots()) /* kept for a later scrape: never freed */
+        st->requests = cw_request_table_new();
     if (cw_io_loop_init(&w->io) != 0) {
         perror("causeway: worker event loop");
         return -1;
@@ -401,12 +412,26 @@ struct cw_proxy *cw_proxy_start(const struct cw_proxy_config *cfg)
     return p;
 }
 
-void cw_proxy_stop(struct cw_proxy *p)
+void cw_proxy_begin_stop(struct cw_proxy *p)
 {
     for (unsigned i = 0; i < p->n_workers; i++) {
-        atomic_store(&p->workers[i].stop_requested, true);
+        if (atomic_exchange(&p->workers[i].stop_requested, true))
+            continue;
         cw_io_wake(&p->workers[i].io);
     }
+}
+
+bool cw_proxy_stopped(struct cw_proxy *p)
+{
+    for (unsigned i = 0; i < p->n_workers; i++)
+        if (!atomic_load(&p->workers[i].finished))
+            return false;
+    return true;
+}
+
+void cw_proxy_stop(struct cw_proxy *p)
+{
+    cw_proxy_begin_stop(p);
     for (unsigned i = 0; i < p->n_workers; i++) {
         pthread_join(p->workers[i].thread, NULL);
         free_worker(&p->workers[i]);

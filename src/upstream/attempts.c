@@ -15,7 +15,14 @@ const struct cw_host *cw_attempts_next(struct cw_attempts *a)
         return NULL;
     a->tried[a->n_tried++] = (uint32_t)h;
     a->host = &a->uc->hosts[h];
+    cw_stat_add(&cw_host_counters(a->host)->attempts, 1);
     return a->host;
+}
+
+void cw_attempts_finish(const struct cw_attempts *a)
+{
+    for (uint32_t i = 0; i < a->n_tried; i++)
+        cw_stat_add(&cw_host_counters(&a->uc->hosts[a->tried[i]])->finished, 1);
 }
 
 void cw_attempts_report(const struct cw_attempts *a, int status, const char *cause)

@@ -29,6 +29,10 @@ const struct cw_host *cw_attempts_next(struct cw_attempts *a);
  * <cause>. Nothing without a current host. */
 void cw_attempts_report(const struct cw_attempts *a, int status, const char *cause);
 
+/* The request or connection is over: its hosts no longer count it in flight (once, on the
+ * worker that made the attempts). */
+void cw_attempts_finish(const struct cw_attempts *a);
+
 /* Attempts after the first, for the access log. */
 static inline uint32_t cw_attempts_retries(const struct cw_attempts *a)
 {

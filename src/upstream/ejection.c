@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "upstream/outlier.h"
+#include "util/event_log.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
 
@@ -32,6 +33,7 @@ struct cw_ejection_queue {
     CW_VEC(struct ejected_host) ejected; /* control thread only */
     struct cw_upstreams *upstreams;
     FILE *events;
+    struct cw_event_log *log; /* the same events, kept for the admin API; may be NULL */
     int open_handles; /* wake and return_timer until their close completes; the last frees q */
 };
 
@@ -65,15 +67,23 @@ static void format_loads(const struct cw_upstream_cluster *uc, char *out, size_t
         len += (size_t)snprintf(out + len, size - len, "%s%u", p ? "/" : "", load[p]);
 }
 
-/* "event=<what> service=... endpoint=... locality=... priority=N" then <detail>, one line. */
+/* "event=<what> service=... endpoint=... locality=... priority=N" then <detail>, one line;
+ * and the same as a structured event with <fields> (key, value, ..., NULL) for /events. */
 static void event_line(struct cw_ejection_queue *q, const char *what,
                        const struct cw_upstream_cluster *uc, const struct cw_host *h,
-                       const char *detail)
+                       const char *detail, const char *const *fields)
 {
-    if (!q->events)
-        return;
     char loads[128];
     format_loads(uc, loads, sizeof(loads));
+    char priority[16];
+    snprintf(priority, sizeof(priority), "%u", h->priority);
+    const char *kv[24] = {"service", uc->cluster->name, "endpoint", h->text, "locality",
+                          h->locality, "priority", priority, "priority_loads", loads};
+    for (unsigned i = 10; fields && *fields && i < 22; i++)
+        kv[i] = *fields++;
+    cw_event_log_add(q->log, what, kv);
+    if (!q->events)
+        return;
     fprintf(q->events,
             "causeway: event=%s service=%s endpoint=%s locality=%s priority=%u %s "
             "priority_loads=%s\n",
@@ -117,7 +127,13 @@ static void eject(struct cw_ejection_queue *q, const struct ejection_request *rq
                  "endpoints already ejected\"",
                  rq->count, rq->threshold, rq->cause, od->max_ejection_percent, uc->n_ejected,
                  uc->n_hosts);
-        event_line(q, "eject-refused", uc, h, detail);
+        hh->refusals++;
+        char reason[256], refused[128];
+        snprintf(reason, sizeof(reason), "%u %s, last: %s", rq->count, rq->threshold, rq->cause);
+        snprintf(refused, sizeof(refused), "maxEjectionPercent %u: %u of %u endpoints already ejected",
+                 od->max_ejection_percent, uc->n_ejected, uc->n_hosts);
+        event_line(q, "eject-refused", uc, h, detail,
+                   (const char *[]){"reason", reason, "refused", refused, NULL});
         return;
     }
     uint32_t m = hh->returned_at_ms
@@ -126,6 +142,9 @@ static void eject(struct cw_ejection_queue *q, const struct ejection_request *rq
     hh->multiplier = cw_outlier_bumped(m, od->base_ejection_ms);
     uint64_t duration = cw_outlier_ejection_ms(hh->multiplier, od->base_ejection_ms);
     hh->ejections++;
+    hh->last_reason = strstr(rq->threshold, "gateway") ? CW_EJECT_CONSECUTIVE_GATEWAY_ERRORS
+                                                       : CW_EJECT_CONSECUTIVE_ERRORS;
+    hh->ejected_for[hh->last_reason]++;
     hh->ejected_at_ms = now;
     hh->return_at_ms = now + duration;
     atomic_store(&hh->ejected, true);
@@ -135,7 +154,13 @@ static void eject(struct cw_ejection_queue *q, const struct ejection_request *rq
     snprintf(detail, sizeof(detail),
              "reason=\"%u %s, last: %s\" ejection=%u multiplier=%u duration_ms=%llu", rq->count,
              rq->threshold, rq->cause, hh->ejections, hh->multiplier, (unsigned long long)duration);
-    event_line(q, "eject", uc, h, detail);
+    char reason[256], ejection[16], duration_ms[24];
+    snprintf(reason, sizeof(reason), "%u %s, last: %s", rq->count, rq->threshold, rq->cause);
+    snprintf(ejection, sizeof(ejection), "%u", hh->ejections);
+    snprintf(duration_ms, sizeof(duration_ms), "%llu", (unsigned long long)duration);
+    event_line(q, "eject", uc, h, detail,
+               (const char *[]){"reason", reason, "ejection", ejection, "duration_ms", duration_ms,
+                                NULL});
     arm_return_timer(q, now);
 }
 
@@ -171,10 +196,16 @@ static void return_host(struct cw_ejection_queue *q, const struct ejected_host *
     uc->n_ejected--;
     set_available(uc, h, +1);
     atomic_store(&hh->ejected, false);
+    hh->returns++;
     char detail[128];
     snprintf(detail, sizeof(detail), "ejection=%u ejected_ms=%llu", hh->ejections,
              (unsigned long long)(now - hh->ejected_at_ms));
-    event_line(q, "return", uc, h, detail);
+    char ejection[16], ejected_ms[24];
+    snprintf(ejection, sizeof(ejection), "%u", hh->ejections);
+    snprintf(ejected_ms, sizeof(ejected_ms), "%llu", (unsigned long long)(now - hh->ejected_at_ms));
+    event_line(q, "return", uc, h, detail,
+               (const char *[]){"reason", "ejection time over", "ejection", ejection, "ejected_ms",
+                                ejected_ms, NULL});
 }
 
 static void on_return_timer(uv_timer_t *t)
@@ -248,12 +279,14 @@ void cw_ejection_adopt(struct cw_upstreams *current, struct cw_upstreams *next)
     collect_ejected(q, uv_now(q->wake.loop));
 }
 
-void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events)
+void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events,
+                       struct cw_event_log *log)
 {
     struct cw_ejection_queue *q = cw_xcalloc(1, sizeof(*q));
     uv_mutex_init(&q->lock);
     q->upstreams = u;
     q->events = events;
+    q->log = log;
     uv_async_init(loop, &q->wake, on_wake);
     q->wake.data = q;
     uv_timer_init(loop, &q->return_timer);

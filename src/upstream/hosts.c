@@ -179,13 +179,21 @@ static struct cw_host_health *health_for(struct cw_strmap *previous, const char 
     }
     struct cw_host_health *hh = cw_xcalloc(1, sizeof(*hh));
     atomic_init(&hh->refs, 1);
+    hh->counters = aligned_alloc(64, cw_stats_slots() * sizeof(*hh->counters));
+    if (!hh->counters) {
+        fputs("causeway: out of memory\n", stderr);
+        abort();
+    }
+    memset(hh->counters, 0, cw_stats_slots() * sizeof(*hh->counters));
     return hh;
 }
 
 void cw_host_health_unref(struct cw_host_health *hh)
 {
-    if (hh && atomic_fetch_sub(&hh->refs, 1) == 1)
+    if (hh && atomic_fetch_sub(&hh->refs, 1) == 1) {
+        free(hh->counters);
         free(hh);
+    }
 }
 
 #define MAX_ADDRESSES_PER_NAME 16

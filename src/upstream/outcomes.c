@@ -3,6 +3,8 @@
  * consecutive-error counters are shared by all workers, so they are atomics; a success writes
  * them only when they are not already zero, which keeps the healthy path free of shared writes.
  */
+#include <string.h>
+
 #include "upstream/outlier.h"
 
 static bool is_gateway_error(int status)
@@ -33,9 +35,26 @@ static const char *status_cause(int status)
     return status >= 500 && status <= 505 ? names[status - 500] : "HTTP 5xx";
 }
 
+/* The kind of a local failure, from the cause the proxy gives it ("connect refused",
+ * "connect timeout", "upstream TLS: ...", "upstream timeout", "upstream reset ..."). */
+static enum cw_failure_kind failure_kind(int status, const char *cause)
+{
+    if (!cause)
+        return CW_FAILURE_5XX;
+    if (!strncmp(cause, "connect", 7))
+        return CW_FAILURE_CONNECT;
+    if (!strncmp(cause, "upstream TLS", 12))
+        return CW_FAILURE_TLS;
+    if (strstr(cause, "timeout"))
+        return CW_FAILURE_TIMEOUT;
+    return status == CW_LOCAL_FAILURE ? CW_FAILURE_RESET : CW_FAILURE_5XX;
+}
+
 void cw_host_report(struct cw_upstreams *u, const struct cw_upstream_cluster *uc, uint32_t h,
                     int status, const char *cause)
 {
+    if (status >= 500)
+        cw_stat_add(&cw_host_counters(&uc->hosts[h])->failures[failure_kind(status, cause)], 1);
     const struct cw_outlier_config *od = uc->outlier;
     if (!od)
         return;

@@ -42,9 +42,12 @@ uint64_t cw_outlier_ejection_ms(uint32_t multiplier, uint64_t base_ms);
 /*
  * Starts ejecting hosts of <u> on <loop>: hosts that reach a threshold (cw_host_report) are
  * ejected at once, subject to maxEjectionPercent, and return exactly when their time is up.
- * Every ejection, refused ejection and return is written as one line to <events>.
+ * Every ejection, refused ejection and return is written as one line to <events> and kept in
+ * <log> (either may be NULL).
  */
-void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events);
+struct cw_event_log;
+void cw_ejection_start(struct cw_upstreams *u, uv_loop_t *loop, FILE *events,
+                       struct cw_event_log *log);
 
 /*
  * Makes the control thread serve <next>, a build made with <current> as its previous: hosts are

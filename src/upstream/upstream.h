@@ -23,6 +23,32 @@
 
 #include "snapshot/snapshot_types.h"
 #include "util/diag.h"
+#include "util/stats.h"
+
+/* Why an attempt on a host failed, for the metrics. */
+enum cw_failure_kind {
+    CW_FAILURE_CONNECT, /* refused, unreachable, connect timeout */
+    CW_FAILURE_TLS,     /* the upstream TLS handshake */
+    CW_FAILURE_RESET,   /* closed or reset before a response */
+    CW_FAILURE_TIMEOUT, /* no response in time */
+    CW_FAILURE_5XX,     /* the upstream answered 5xx */
+    CW_FAILURE_KINDS
+};
+
+/* Why a host was ejected: the threshold that tripped. */
+enum cw_ejection_reason {
+    CW_EJECT_CONSECUTIVE_ERRORS,
+    CW_EJECT_CONSECUTIVE_GATEWAY_ERRORS,
+    CW_EJECT_REASONS
+};
+
+/* One thread's counts for one host (util/stats.h: written by that thread only). */
+struct cw_host_counters {
+    _Atomic uint64_t attempts; /* requests and connections sent its way */
+    _Atomic uint64_t finished; /* of those, the ones whose request or connection ended */
+    _Atomic uint64_t failures[CW_FAILURE_KINDS];
+    struct cw_histogram connect; /* time to a usable connection (TLS handshake included) */
+} __attribute__((aligned(64)));
 
 /*
  * Outlier-detection state of one host. Workers touch only the atomics; the rest belongs to the
@@ -36,9 +62,14 @@ struct cw_host_health {
     _Atomic uint32_t consecutive_gateway_errors; /* 502/503/504 and local failures */
     _Atomic bool ejected;                        /* out of the pool: never chosen */
     _Atomic bool eject_pending;                  /* handed to the control thread, not yet seen */
+    struct cw_host_counters *counters;           /* one per stats slot (cw_stats_slots) */
     /* control thread only */
     uint32_t multiplier;     /* Envoy's backoff: the k of "base × k" */
     uint32_t ejections;      /* how many times this host was ejected */
+    uint32_t ejected_for[CW_EJECT_REASONS]; /* the same, by reason */
+    uint32_t returns;                       /* ejections that ended */
+    uint32_t refusals;                      /* ejections maxEjectionPercent refused */
+    enum cw_ejection_reason last_reason;
     uint64_t ejected_at_ms;  /* monotonic, last ejection */
     uint64_t return_at_ms;   /* monotonic, when the current ejection ends */
     uint64_t returned_at_ms; /* monotonic, last return; 0 = never ejected */
@@ -171,6 +202,12 @@ uint32_t cw_priority_loads(const uint32_t *available, const uint32_t *total, uin
  */
 void cw_host_report(struct cw_upstreams *u, const struct cw_upstream_cluster *uc, uint32_t h,
                     int status, const char *cause);
+
+/* The calling thread's counters for host <h> (util/stats.h). */
+static inline struct cw_host_counters *cw_host_counters(const struct cw_host *h)
+{
+    return &h->health->counters[cw_stats_index];
+}
 
 /* Status a local failure is reported as. */
 #define CW_LOCAL_FAILURE 503

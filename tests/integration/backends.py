@@ -351,7 +351,7 @@ class Gateway:
     """One `causeway run` process serving manifests from a directory, listening on GW."""
 
     def __init__(self, binary, workdir, manifests, ports, workers=1, log_format="text",
-                 args=(), bind=GW, drain_timeout="2s"):
+                 args=(), bind=GW, drain_timeout="2s", admin=None):
         self.binary, self.workdir = binary, Path(workdir)
         self.ports, self.bind = list(ports), bind
         self.config = self.workdir / "manifests"
@@ -364,7 +364,10 @@ class Gateway:
         self.drain_timeout = drain_timeout
         self.argv = [str(binary), "run", "-c", str(self.config), *IDENTITY, "--bind", bind,
                      "--workers", str(workers), "--access-log", str(self.access_log),
-                     "--log-format", log_format, "--drain-timeout", drain_timeout, *map(str, args)]
+                     "--log-format", log_format, "--drain-timeout", drain_timeout,
+                     # Without an admin address of its own, no admin port: gateways of one
+                     # test (and helper processes) would otherwise share 127.0.0.1:9901.
+                     "--admin", admin or "off", *map(str, args)]
         self.proc = None
 
     def start(self):

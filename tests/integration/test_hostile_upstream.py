@@ -78,7 +78,8 @@ def test_a_second_causeway_on_the_same_port_does_not_start(stack, causeway, tmp_
     first = gateway(stack, 38029, 38079)
     manifests = first.config / "all.yaml"
     proc = subprocess.run([causeway.binary, "run", "-c", str(manifests), "--namespace", "gw",
-                           "--labels", "app=c-gateway", "--bind", GW, "--workers", "1"],
+                           "--labels", "app=c-gateway", "--bind", GW, "--workers", "1",
+                           "--admin", "off"],
                           capture_output=True, text=True, timeout=10)
     assert proc.returncode != 0, proc
     assert (f"cannot listen on {GW}:38029: the port is already in use by another process"

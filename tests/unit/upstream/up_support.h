@@ -36,7 +36,7 @@ static inline void world_start(struct world *w, const char *endpoints_and_polici
     assert_non_null(w->db);
     uv_loop_init(&w->loop);
     w->events_file = open_memstream(&w->events, &w->events_len);
-    cw_ejection_start(&w->ups, &w->loop, w->events_file);
+    cw_ejection_start(&w->ups, &w->loop, w->events_file, NULL);
 }
 
 static inline void world_stop(struct world *w)
