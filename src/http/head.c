@@ -204,6 +204,7 @@ static const struct known_name name_host = KNOWN("host");
 static const struct known_name name_upgrade = KNOWN("upgrade");
 static const struct known_name name_xff = KNOWN("x-forwarded-for");
 static const struct known_name name_xfp = KNOWN("x-forwarded-proto");
+static const struct known_name name_request_id = KNOWN("x-request-id");
 
 /* The names a Connection header lists ("Connection: close, x-secret"): those headers are
  * hop-by-hop too. Split once per head, not once per header. */
@@ -340,6 +341,8 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
         bool kept_upgrade = f->upgrade && is_name(hd->name, &name_upgrade);
         if ((hop_by_hop(&conn, hd->name) && !kept_upgrade) || is_name(hd->name, &name_xfp))
             continue;
+        if (f->request_id && is_name(hd->name, &name_request_id))
+            continue; /* the id the gateway decided on goes instead (below) */
         if (is_name(hd->name, &name_xff)) {
             xff = &hd->value;
             continue;
@@ -354,6 +357,11 @@ void cw_http_write_request_head(struct cw_out *o, const struct cw_http_head *h,
     if (f->host) {
         cw_out_lit(o, "Host: ");
         cw_out_str(o, f->host);
+        cw_out_lit(o, "\r\n");
+    }
+    if (f->request_id) {
+        cw_out_lit(o, "X-Request-Id: ");
+        cw_out_str(o, f->request_id);
         cw_out_lit(o, "\r\n");
     }
     cw_out_lit(o, "X-Forwarded-For: ");

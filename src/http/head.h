@@ -97,6 +97,7 @@ struct cw_forward_head {
     const char *host;    /* Host to send (rewritten), or NULL to keep the client's */
     const char *client_ip;
     bool client_tls; /* the client's connection is TLS: X-Forwarded-Proto says https */
+    const char *request_id; /* sent as X-Request-Id in place of the client's, or NULL */
     bool upgrade; /* the client asks to switch protocols: Upgrade goes on, with Connection */
 };
 

@@ -1,5 +1,6 @@
 #include "proxy/access_log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proxy/response_flags.h"
 #include "snapshot/snapshot_types.h"
 #include "util/xalloc.h"
 
@@ -155,6 +157,17 @@ static const char *dash(const char *s)
     return s && *s ? s : "-";
 }
 
+/* A time in µs: the number, or "-" (text) / null (JSON) when there is none. */
+static void put_us(struct cw_log_buffer *b, const char *key, int64_t us, bool json)
+{
+    if (json)
+        put(b, us < 0 ? ",\"%s\":null" : ",\"%s\":%lld", key, (long long)us);
+    else if (us < 0)
+        put(b, " %s=-", key);
+    else
+        put(b, " %s=%lld", key, (long long)us);
+}
+
 /* The text format: quoted fields for what the client sent, escaped tokens for the names the
  * configuration gives (route, service, endpoint, locality), so neither can fake a field. */
 static void put_text_log(struct cw_log_buffer *b, const char *ts, const struct cw_access_record *r)
@@ -179,6 +192,13 @@ static void put_text_log(struct cw_log_buffer *b, const char *ts, const struct c
         put(b, " priority=-");
     put(b, " in=%llu out=%llu duration_ms=%llu retries=%u", (unsigned long long)r->bytes_in,
         (unsigned long long)r->bytes_out, (unsigned long long)r->duration_ms, r->retries);
+    char flags[16];
+    cw_response_flags(r->reason, r->retries, flags, sizeof(flags));
+    put_text(b, "client", dash(r->client), AS_TOKEN);
+    put_text(b, "request_id", dash(r->request_id), IN_QUOTES);
+    put_us(b, "upstream_connect_us", r->upstream_connect_us, false);
+    put_us(b, "upstream_response_us", r->upstream_response_us, false);
+    put(b, " flags=%s", flags);
     if (r->sni)
         put_text(b, "sni", r->sni, IN_QUOTES);
     if (r->upstream_tls)
@@ -215,6 +235,13 @@ void cw_access_log_add(const struct cw_access_log *log, struct cw_log_buffer *b,
     put(b, ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%llu,\"retries\":%u",
         (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
         (unsigned long long)r->duration_ms, r->retries);
+    char flags[16];
+    cw_response_flags(r->reason, r->retries, flags, sizeof(flags));
+    put_json(b, "client", r->client, true);
+    put_json(b, "request_id", r->request_id, true);
+    put_us(b, "upstream_connect_us", r->upstream_connect_us, true);
+    put_us(b, "upstream_response_us", r->upstream_response_us, true);
+    put_json(b, "flags", strcmp(flags, "-") ? flags : NULL, true);
     put_json(b, "sni", r->sni, true);
     put_json(b, "upstream_tls", r->upstream_tls, true);
     put_json(b, "reason", r->reason, true);
@@ -233,4 +260,41 @@ void cw_access_log_flush(const struct cw_access_log *log, struct cw_log_buffer *
         off += (size_t)n;
     }
     b->len = 0;
+}
+
+char *cw_log_text_new(const struct cw_span *fields, unsigned n)
+{
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += fields[i].len + 1;
+    char *text = cw_xmalloc(len ? len : 1), *p = text;
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(p, fields[i].p, fields[i].len);
+        p += fields[i].len;
+        *p++ = '\0';
+    }
+    return text;
+}
+
+const char *cw_log_text_field(const char *text, unsigned i)
+{
+    if (!text)
+        return "-";
+    while (i--)
+        text += strlen(text) + 1;
+    return text;
+}
+
+void cw_client_text(char *out, const char *ip, uint16_t port)
+{
+    snprintf(out, CW_CLIENT_TEXT, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+uint16_t cw_sockaddr_port(const struct sockaddr_storage *peer)
+{
+    if (peer->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)peer)->sin_port);
+    if (peer->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
+    return 0;
 }

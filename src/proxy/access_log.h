@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
+#include "http/head.h"
+
 struct cw_access_log {
     int fd;
     bool json;
@@ -36,10 +40,28 @@ struct cw_access_record {
     uint64_t bytes_in, bytes_out;
     uint64_t duration_ms;
     uint32_t retries;
+    const char *client;       /* "ip:port" of the client's connection */
+    const char *request_id;   /* the X-Request-Id sent upstream (HTTP) */
+    int64_t upstream_connect_us;  /* the last attempt's connect, 0 pooled, -1 none */
+    int64_t upstream_response_us; /* request head out to response head in, -1 none */
     const char *sni;          /* the TLS server name a pass-through connection asked for */
     const char *upstream_tls; /* "full" or "resumed": the upstream TLS handshake; NULL: plain */
     const char *reason; /* why a local reply or a close happened, or NULL */
 };
+
+/* "ip:port" ("[v6]:port") of a client, for the log: CW_CLIENT_TEXT bytes at most. */
+#define CW_CLIENT_TEXT 56
+void cw_client_text(char *out, const char *ip, uint16_t port);
+
+/* The port of <peer> (IPv4 or IPv6), 0 for another family. */
+uint16_t cw_sockaddr_port(const struct sockaddr_storage *peer);
+
+/* What a request's log line needs of its head, copied while the head is there: <n> fields,
+ * each NUL-terminated, in one allocation (the caller frees it). */
+char *cw_log_text_new(const struct cw_span *fields, unsigned n);
+
+/* Field <i> of such a text, or "-" when <text> is NULL. */
+const char *cw_log_text_field(const char *text, unsigned i);
 
 /* Opens <path> ("-" = stdout) for appending. Returns 0 or -errno. */
 int cw_access_log_open(struct cw_access_log *log, const char *path, bool json);

@@ -70,6 +70,10 @@ struct cw_exchange {
     const char *reason; /* why the last attempt failed, for the access log */
     const char *up_tls; /* the upstream connection's TLS handshake: "full", "resumed", NULL */
     int status;         /* of the response, or of the local answer on failure */
+    /* The last attempt's times, for the access log, in µs: its connect (0 for a pooled
+     * connection) and from the request head going out to the response head; -1 when none. */
+    int64_t connect_us, response_us;
+    uint64_t connect_start_ns, sent_ns;
     bool head_sent;     /* the request head is on its way: body bytes may follow */
     bool body_given;    /* some request body bytes went upstream: no retry any more */
     bool req_done;      /* the last request body byte was given */

@@ -49,7 +49,7 @@ struct request {
     const char *reason;
     const struct cw_route *route;
     const struct cw_cluster *cluster;
-    char *log_text; /* "METHOD\0path\0host\0" copied for the access log */
+    char *log_text; /* "METHOD\0path\0host\0request id\0" copied for the access log */
     struct cw_out head_out;      /* the request head sent upstream (on head_space when it fits) */
     struct cw_chunked_tail tail; /* of a chunked request body */
     uint64_t start_ms, bytes_in, bytes_out;
@@ -85,6 +85,7 @@ struct http_conn {
     bool up_writing;    /* request bytes given to the exchange are not all out */
     bool response_done; /* the queued client write is the last of the response */
     char client_ip[INET6_ADDRSTRLEN];
+    uint16_t client_port; /* for the access log */
 };
 
 static void process(struct http_conn *c);
@@ -131,9 +132,11 @@ static void log_request(struct http_conn *c)
     struct request *rq = c->rq;
     if (!log)
         return;
-    const char *method = rq->log_text ? rq->log_text : "-";
-    const char *path = rq->log_text ? method + strlen(method) + 1 : "-";
-    const char *host = rq->log_text ? path + strlen(path) + 1 : "-";
+    const char *method = cw_log_text_field(rq->log_text, 0);
+    const char *path = cw_log_text_field(rq->log_text, 1);
+    const char *host = cw_log_text_field(rq->log_text, 2);
+    char client[CW_CLIENT_TEXT];
+    cw_client_text(client, c->client_ip, c->client_port);
     char route[256];
     const struct cw_host *h = rq->forwarding ? cw_exchange_host(&rq->ex) : NULL;
     if (rq->route)
@@ -156,6 +159,10 @@ static void log_request(struct http_conn *c)
         .duration_ms = cw_worker_now(c->w) - rq->start_ms,
         .retries = rq->forwarding ? cw_exchange_retries(&rq->ex) : 0,
         .upstream_tls = rq->forwarding ? rq->ex.up_tls : NULL,
+        .client = client,
+        .request_id = cw_log_text_field(rq->log_text, 3),
+        .upstream_connect_us = rq->forwarding ? rq->ex.connect_us : -1,
+        .upstream_response_us = rq->forwarding ? rq->ex.response_us : -1,
         .reason = rq->reason,
     };
     cw_access_log_add(log, &c->w->log, &r);
@@ -178,16 +185,11 @@ static void count_request(struct http_conn *c)
 }
 
 static void save_log_text(struct request *rq, const char *method, struct cw_span path,
-                          struct cw_span host)
+                          struct cw_span host, const char *request_id)
 {
-    size_t ml = strlen(method);
-    char *p = cw_xmalloc(ml + path.len + host.len + 3);
-    memcpy(p, method, ml + 1);
-    memcpy(p + ml + 1, path.p, path.len);
-    p[ml + 1 + path.len] = '\0';
-    memcpy(p + ml + 2 + path.len, host.p, host.len);
-    p[ml + 2 + path.len + host.len] = '\0';
-    rq->log_text = p;
+    struct cw_span fields[] = {{method, strlen(method)}, path, host,
+                               {request_id, strlen(request_id)}};
+    rq->log_text = cw_log_text_new(fields, 4);
 }
 
 /* Logs the request and ends its exchange; the block stays for pipelined bytes. */
@@ -560,16 +562,16 @@ static void on_request_head(struct http_conn *c)
     rq->head_only = p->method == HTTP_HEAD;
     rq->idempotent = is_idempotent(p->method);
     c->keep_alive = llhttp_should_keep_alive(p);
-    if (c->w->cfg->access_log) { /* copied only when someone reads it */
-        const struct cw_span *host = cw_http_header(&rq->head, "host");
-        save_log_text(rq, llhttp_method_name((llhttp_method_t)p->method), rq->head.url,
-                      host ? *host : (struct cw_span){"", 0});
-    }
     struct cw_http_decision d;
     cw_out_borrow(&rq->head_out, rq->head_space, sizeof(rq->head_space));
     cw_http_writer_lend(&c->out, rq->reply_space, sizeof(rq->reply_space));
     cw_http_decide(&d, p, &rq->head, c->listener, c->w->cfg->max_request_body, c->client_ip,
-                   c->w, &rq->head_out);
+                   c->w, &c->w->request_ids, &rq->head_out);
+    if (c->w->cfg->access_log) { /* copied only when someone reads it */
+        const struct cw_span *host = cw_http_header(&rq->head, "host");
+        save_log_text(rq, llhttp_method_name((llhttp_method_t)p->method), rq->head.url,
+                      host ? *host : (struct cw_span){"", 0}, d.request_id);
+    }
     rq->route = d.route;
     rq->cluster = d.cluster;
     if (d.status) {
@@ -807,6 +809,8 @@ static void switch_protocols(struct http_conn *c)
         abort_request(c, "protocol switch failed");
         return;
     }
+    char client_text[CW_CLIENT_TEXT];
+    cw_client_text(client_text, c->client_ip, c->client_port);
     struct cw_upgrade u = {
         .gen = c->gen,
         .listener = c->listener,
@@ -814,6 +818,7 @@ static void switch_protocols(struct http_conn *c)
         .attempts = &rq->ex.attempts,
         .client = client,
         .upstream = up,
+        .client_text = client_text,
         .to_client = to_client,
         .to_client_len = head.len + rest,
         .to_upstream = rq->bytes + c->parsed,
@@ -916,6 +921,7 @@ static void forward(struct http_conn *c, const struct cw_http_decision *d, struc
 static void client_address(struct http_conn *c, const struct sockaddr_storage *peer)
 {
     strcpy(c->client_ip, "unknown");
+    c->client_port = cw_sockaddr_port(peer);
     if (peer->ss_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->client_ip,
                   sizeof(c->client_ip));

@@ -184,6 +184,7 @@ static void forward(struct cw_http_decision *d, const llhttp_t *p, const struct 
         .host = upstream_host_header(r, cl),
         .client_ip = client_ip,
         .client_tls = l->tls != NULL,
+        .request_id = d->request_id,
         .upgrade = cw_http_wants_upgrade(p),
     };
     cw_http_write_request_head(out, head, &fh);
@@ -191,9 +192,12 @@ static void forward(struct cw_http_decision *d, const llhttp_t *p, const struct 
 
 void cw_http_decide(struct cw_http_decision *d, const llhttp_t *p, const struct cw_http_head *head,
                     const struct cw_snapshot_listener *l, uint64_t max_body,
-                    const char *client_ip, struct cw_worker *w, struct cw_out *out)
+                    const char *client_ip, struct cw_worker *w, struct cw_request_ids *ids,
+                    struct cw_out *out)
 {
-    memset(d, 0, offsetof(struct cw_http_decision, extra) + 1);
+    memset(d, 0, offsetof(struct cw_http_decision, request_id));
+    d->extra[0] = '\0';
+    cw_request_id(head, ids, d->request_id);
     struct cw_route_request req = {.method = llhttp_method_name((llhttp_method_t)p->method),
                                    .head = head,
                                    .port = l->port};

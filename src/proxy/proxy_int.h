@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "event/block_pool.h"
+#include "proxy/request_id.h"
 #include "event/transport.h"
 #include "event/loop.h"
 #include "proxy/access_log.h"
@@ -56,6 +57,7 @@ struct cw_worker {
     uint32_t n_listeners;
     struct cw_pick_cursor *cursors; /* per cluster: this worker's choice state */
     uint32_t weight_counter;        /* spreads requests over weighted destinations */
+    struct cw_request_ids request_ids; /* makes the ids of requests that come without one */
     struct cw_block_pool blocks;    /* the work blocks of requests and responses in hand */
     struct cw_h1_pools h1_pools;    /* idle upstream HTTP connections */
     struct cw_exchange_env exchange_env;
@@ -99,6 +101,7 @@ struct cw_upgrade {
     const struct cw_route *route;
     const struct cw_attempts *attempts; /* the host that answered, and the tries before */
     struct cw_transport_handoff client, upstream; /* the connections, TLS state and all */
+    const char *client_text; /* "ip:port" of the client, for the access log */
     const char *to_client; /* the 101 head and what the upstream sent after it */
     size_t to_client_len;
     const char *to_upstream; /* what the client sent after its request head */
@@ -117,12 +120,16 @@ struct cw_passthrough {
     const struct cw_snapshot_listener *listener;
     const struct cw_route *route;
     const char *sni;
+    const char *client; /* "ip:port", for the access log */
     const char *hello;
     size_t hello_len;
 };
 
 /* Starts the tunnel of <p>: the ClientHello first, then bytes both ways, never decrypted. */
 void cw_tcp_proxy_passthrough(struct cw_worker *w, const struct cw_passthrough *p);
+
+/* "ip:port" of <peer> into <out> (CW_CLIENT_TEXT bytes; tcp_proxy.c). */
+void cw_peer_text(char *out, const struct sockaddr_storage *peer);
 
 /* The accept handler of SNI pass-through listeners (sni_session.c). */
 void cw_sni_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer);

@@ -26,6 +26,7 @@ struct sni_session {
     const struct cw_route *route; /* chosen: the tunnel takes over when the socket is handed on */
     const char *reason;           /* why it was closed, for the access log */
     char sni[256];
+    char client[CW_CLIENT_TEXT]; /* "ip:port", for the access log */
     bool closing;
     size_t len;
     unsigned char hello[CW_CLIENT_HELLO_MAX + 1024]; /* the largest hello in its records */
@@ -84,6 +85,9 @@ static void log_refused(struct sni_session *s)
         .protocol = "tcp",
         .listener = s->listener->port,
         .sni = s->sni[0] ? s->sni : NULL,
+        .client = s->client,
+        .upstream_connect_us = -1,
+        .upstream_response_us = -1,
         .priority = -1,
         .bytes_in = s->len,
         .duration_ms = 0,
@@ -133,6 +137,7 @@ static void hand_over(struct sni_session *s)
         .listener = s->listener,
         .route = s->route,
         .sni = s->sni,
+        .client = s->client,
         .hello = (const char *)s->hello,
         .hello_len = s->len,
     };
@@ -192,7 +197,6 @@ static void force_close(struct cw_conn_link *link)
 
 void cw_sni_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer)
 {
-    (void)peer;
     struct cw_worker *w = wl->worker;
     struct sni_session *s = cw_xmalloc(sizeof(*s));
     memset(s, 0, offsetof(struct sni_session, hello)); /* the hello bytes need no clearing */
@@ -201,6 +205,7 @@ void cw_sni_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_
         return;
     }
     s->w = w;
+    cw_peer_text(s->client, peer);
     s->gen = cw_generation_ref(w->gen);
     s->listener = wl->listener;
     s->link.force_close = force_close;

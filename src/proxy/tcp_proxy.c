@@ -9,6 +9,7 @@
  * reading while that buffer waits to be written (backpressure); EOF on one side becomes a
  * shutdown of the other (half-close).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,7 @@ struct tunnel {
     char *initial;
     size_t initial_len;
     char *sni; /* the server name that chose the route, for the access log */
+    char client[CW_CLIENT_TEXT]; /* "ip:port" of the client, for the access log */
     bool plain_upstream;
 };
 
@@ -104,15 +106,19 @@ static void log_tunnel(struct tunnel *t)
         .duration_ms = cw_worker_now(t->w) - t->start_ms,
         .retries = cw_attempts_retries(&t->attempts),
         .sni = t->sni,
+        .client = t->client,
+        .upstream_connect_us = -1,
+        .upstream_response_us = -1,
         .upstream_tls = t->up_tls,
         .reason = t->reason,
     };
     if (t->from_http) {
         const struct cw_upgrade_log *u = &t->http;
         r.protocol = "http";
-        r.method = u->text ? u->text : "-";
-        r.path = u->text ? r.method + strlen(r.method) + 1 : "-";
-        r.host = u->text ? r.path + strlen(r.path) + 1 : "-";
+        r.method = cw_log_text_field(u->text, 0);
+        r.path = cw_log_text_field(u->text, 1);
+        r.host = cw_log_text_field(u->text, 2);
+        r.request_id = cw_log_text_field(u->text, 3);
         r.route = t->route ? route : "exposed";
         r.status = 101;
         r.bytes_in += u->bytes_in;
@@ -643,14 +649,25 @@ static void start_tunnel(struct tunnel *t, const struct cw_cluster *c)
     try_connect(t);
 }
 
+/* "ip:port" of <peer> into <out> (CW_CLIENT_TEXT bytes). */
+void cw_peer_text(char *out, const struct sockaddr_storage *peer)
+{
+    char ip[INET6_ADDRSTRLEN] = "unknown";
+    if (peer->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
+    else if (peer->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip, sizeof(ip));
+    cw_client_text(out, ip, cw_sockaddr_port(peer));
+}
+
 void cw_tcp_proxy_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer)
 {
-    (void)peer;
     struct tunnel *t = cw_xcalloc(1, sizeof(*t));
     if (cw_session_adopt(wl, &t->down, fd, t) != 0) {
         free(t);
         return;
     }
+    cw_peer_text(t->client, peer);
     init_tunnel(t, wl->worker, wl->worker->gen, wl->listener);
     start_tunnel(t, choose_cluster(t));
 }
@@ -666,6 +683,7 @@ void cw_tcp_proxy_passthrough(struct cw_worker *w, const struct cw_passthrough *
     t->route = p->route;
     t->plain_upstream = true;
     t->sni = cw_xstrdup(p->sni);
+    snprintf(t->client, sizeof(t->client), "%s", p->client);
     t->initial = cw_xmalloc(p->hello_len);
     memcpy(t->initial, p->hello, p->hello_len);
     t->initial_len = p->hello_len;
@@ -710,6 +728,7 @@ void cw_tcp_proxy_upgrade(struct cw_worker *w, const struct cw_upgrade *u)
     t->start_ms = u->log.start_ms;
     t->http = u->log;
     t->from_http = true;
+    snprintf(t->client, sizeof(t->client), "%s", u->client_text);
     t->link.force_close = force_close;
     t->timer.data = t;
     t->open_handles = 1;

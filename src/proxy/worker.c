@@ -314,6 +314,7 @@ static int init_worker(struct cw_proxy *p, struct cw_worker *w, unsigned id)
     w->gen = cw_generation_ref(p->cfg->generation);
     const struct cw_snapshot *snap = w->gen->snapshot;
     w->id = id;
+    cw_request_ids_seed(&w->request_ids);
     w->proxy = p;
     w->cfg = p->cfg;
     w->conns.next = w->conns.prev = &w->conns;

@@ -320,6 +320,9 @@ TEXT_LOG_RE = re.compile(
     r' route=(?P<route>\S+) service=(?P<service>\S+) endpoint=(?P<endpoint>\S+)'
     r' locality=(?P<locality>\S+) priority=(?P<priority>\S+) in=(?P<bytes_in>\d+)'
     r' out=(?P<bytes_out>\d+) duration_ms=(?P<duration_ms>\d+) retries=(?P<retries>\d+)'
+    r' client=(?P<client>\S+) request_id="(?P<request_id>(?:[^"\\]|\\.)*)"'
+    r' upstream_connect_us=(?P<upstream_connect_us>-|\d+)'
+    r' upstream_response_us=(?P<upstream_response_us>-|\d+) flags=(?P<flags>\S+)'
     r'(?: sni="(?P<sni>(?:[^"\\]|\\.)*)")?(?: upstream_tls=(?P<upstream_tls>full|resumed))?'
     r' reason="(?P<reason>(?:[^"\\]|\\.)*)"$')
 

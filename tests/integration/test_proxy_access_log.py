@@ -12,7 +12,8 @@ from backends import (DALLAS, GW, NOWHERE, Conn, HalfCloseServer, SilentServer, 
 
 JSON_KEYS = {"time", "protocol", "listener", "method", "path", "host", "status", "route",
              "service", "endpoint", "locality", "priority", "bytes_in", "bytes_out",
-             "duration_ms", "retries", "sni", "upstream_tls", "reason"}
+             "duration_ms", "retries", "client", "request_id", "upstream_connect_us",
+             "upstream_response_us", "flags", "sni", "upstream_tls", "reason"}
 
 
 def start(stack, fmt, http_port, tcp_port, nginx_port, tcp_backend_port, **kw):
@@ -175,3 +176,130 @@ def test_failed_upstream_is_named_in_access_log(stack):
     recs = gw.log_records(2, requests_only=True)
     assert recs[0]["endpoint"] == f"{NOWHERE}:32410" and recs[0]["priority"] == "0", recs[0]
     assert recs[1]["endpoint"] == f"{DALLAS}:32409" and recs[1]["priority"] == "0", recs[1]
+
+
+# ---- client, request id, upstream times, response flags (issue 15 item 5) -----------------
+
+UUID4 = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+
+
+def echo_id_nginx(stack, port):
+    stack.nginx(f"""
+        server {{ listen {DALLAS}:{port};
+                  location / {{ return 200 "id=$http_x_request_id\\n"; }} }}
+    """, [(DALLAS, port)])
+
+
+def id_gateway(stack, port, nginx_port):
+    return stack.gateway(join(
+        base_manifests([(port, "http")]),
+        external_service("web", nginx_port, addresses=[DALLAS]),
+        route_table("web", ["id.example.com"], f"""
+            http:
+            - name: all
+              forwardTo:
+                destinations:
+                {dest("web", nginx_port)}
+        """)), [port], log_format="json")
+
+
+def test_request_id_is_kept_when_sane_else_made_and_always_forwarded(stack):
+    import re
+    echo_id_nginx(stack, 32420)
+    gw = id_gateway(stack, 31420, 32420)
+    sent = [
+        ("trace-1.a:b_C", "trace-1.a:b_C"),           # kept
+        ('bad id"\\x', None),                         # a quote, a space: replaced
+        ("x" * 129, None),                            # too long: replaced
+        (None, None),                                 # none: made
+    ]
+    for given, kept in sent:
+        extra = [("X-Request-Id", given)] if given is not None else []
+        r = get(31420, "/", host="id.example.com", headers=extra)
+        upstream = r.text.strip().removeprefix("id=")
+        if kept:
+            assert upstream == kept, r.text
+        else:
+            assert re.match(UUID4, upstream), r.text
+    # two ids: neither is trusted
+    c = Conn(GW, 31420)
+    try:
+        c.send(b"GET / HTTP/1.1\r\nHost: id.example.com\r\nX-Request-Id: a\r\n"
+               b"X-Request-Id: b\r\nConnection: close\r\n\r\n")
+        two = c.read_response()
+    finally:
+        c.close()
+    assert re.match(UUID4, two.text.strip().removeprefix("id=")), two.text
+    recs = gw.log_records(5, requests_only=True)
+    assert recs[0]["request_id"] == "trace-1.a:b_C"
+    # what the upstream got is what the log says
+    assert all(re.match(UUID4, r["request_id"]) for r in recs[1:]), recs
+    assert len({r["request_id"] for r in recs}) == 5
+
+
+def test_client_address_and_upstream_times_are_logged(stack):
+    echo_id_nginx(stack, 32421)
+    gw = id_gateway(stack, 31421, 32421)
+    c = Conn(GW, 31421)
+    try:
+        local = c.sock.getsockname()
+        for _ in range(2):  # the second request reuses the pooled upstream connection
+            c.send(request("GET", "/", "id.example.com"))
+            assert c.read_response().status == 200
+    finally:
+        c.close()
+    recs = gw.log_records(2, requests_only=True)
+    assert all(r["client"] == f"{local[0]}:{local[1]}" for r in recs), recs
+    first, second = recs
+    assert first["upstream_connect_us"] > 0 and first["upstream_response_us"] >= 0, first
+    assert second["upstream_connect_us"] == 0, second  # pooled: no connect
+    assert first["flags"] is None and second["flags"] is None
+
+
+def test_response_flags_name_why(stack):
+    stack.server(SilentServer, DALLAS, 32422)
+    gw = stack.gateway(join(
+        base_manifests([(31422, "http")]),
+        external_service("nowhere", 32423, addresses=[NOWHERE]),
+        external_service("silent", 32422, addresses=[DALLAS]),
+        external_service("two", 32424, selector={"app": "two"}, hosts=["two.internal"]),
+        external_endpoint("two-a", NOWHERE, 32424, {"app": "two"}),
+        external_endpoint("two-b", "127.0.0.45", 32424, {"app": "two"}),
+        route_table("f", ["f.example.com"], f"""
+            http:
+            - name: refused
+              matchers: [{{uri: {{prefix: /refused}}}}]
+              forwardTo:
+                destinations:
+                {dest("nowhere", 32423)}
+            - name: retried
+              matchers: [{{uri: {{prefix: /retried}}}}]
+              forwardTo:
+                destinations:
+                {dest("two", 32424)}
+            - name: silent
+              matchers: [{{uri: {{prefix: /silent}}}}]
+              forwardTo:
+                destinations:
+                {dest("silent", 32422)}
+        """),
+    ), [31422], log_format="json", args=["--upstream-timeout", "300ms"])
+    assert get(31422, "/refused", host="f.example.com").status == 502
+    assert get(31422, "/retried", host="f.example.com").status == 502
+    assert get(31422, "/silent", host="f.example.com").status == 504
+    assert get(31422, "/x", host="unknown.example.com").status == 404
+    c = Conn(GW, 31422)
+    try:
+        c.send(b"GET / HTTP/1.1\r\nHost: f.example.com\r\nContent-Length: 1\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n")
+        assert c.read_response().status == 400
+    finally:
+        c.close()
+    recs = gw.log_records(5)
+    flags = {r["path"]: r["flags"] for r in recs}
+    assert flags["/refused"] == "UF", recs
+    assert flags["/retried"] == "UF,URX", recs
+    assert flags["/silent"] == "UT", recs
+    assert flags["/x"] == "NR", recs
+    assert flags["-"] == "DPE", recs  # refused before it was a request: no method, no path
+    assert recs[0]["upstream_response_us"] is None  # it never answered
