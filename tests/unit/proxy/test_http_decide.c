@@ -68,7 +68,9 @@ static void decide(struct decided *r, const char *text)
     p.data = &r->head;
     assert_int_equal(llhttp_execute(&p, text, strlen(text)), HPE_PAUSED);
     /* One cluster per route: no worker is needed to pick among weights. */
-    cw_http_decide(&r->d, &p, &r->head, trt_need_listener(&x, 8080), 0, "127.0.0.9", NULL, &r->out);
+    static struct cw_request_ids ids = {{1, 2}};
+    cw_http_decide(&r->d, &p, &r->head, trt_need_listener(&x, 8080), 0, "127.0.0.9", NULL, &ids,
+                   &r->out);
     cw_out_put(&r->out, "", 1);
 }
 
