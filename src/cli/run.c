@@ -14,9 +14,12 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "cli/dns_options.h"
 #include "cli/file_watch.h"
 #include "cli/options.h"
 #include "config/config.h"
+#include "dns/endpoint_names.h"
+#include "dns/resolver.h"
 #include "event/loop.h"
 #include "proxy/access_log.h"
 #include "proxy/proxy.h"
@@ -32,6 +35,7 @@ struct run_options {
     const char *access_log;
     bool json_log;
     bool no_watch; /* --watch off: only SIGHUP reloads */
+    struct cw_dns_options dns;
 };
 
 static void usage(FILE *out)
@@ -72,8 +76,10 @@ static void usage(FILE *out)
           "                           wake-up (default on: 20); an idle worker never\n"
           "                           polls. It costs CPU per request: see BENCHMARKS.md\n"
           "      --watch on|off       reload when a -c manifest or a certificate, key or CA\n"
-          "                           file in use changes (default on); off: SIGHUP only\n"
-          "  -h, --help               show this help\n"
+          "                           file in use changes (default on); off: SIGHUP only\n",
+          out);
+    cw_dns_options_help(out, true);
+    fputs("  -h, --help               show this help\n"
           "\n"
           "Durations use Go syntax: 500ms, 2s, 1m30s.\n",
           out);
@@ -125,14 +131,13 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        switch (cw_common_option(&o->common, argc, argv, &i)) {
-        case CW_OPT_TAKEN:
+        enum cw_opt_result r = cw_common_option(&o->common, argc, argv, &i);
+        if (r == CW_OPT_UNKNOWN)
+            r = cw_dns_option(&o->dns, true, argc, argv, &i, "run");
+        if (r == CW_OPT_TAKEN)
             continue;
-        case CW_OPT_ERROR:
+        if (r == CW_OPT_ERROR)
             return 2;
-        case CW_OPT_UNKNOWN:
-            break;
-        }
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             usage(stdout);
             return 0;
@@ -202,7 +207,7 @@ static int parse_args(struct run_options *o, int argc, char **argv)
         fprintf(stderr, "causeway run: give at least one -c PATH (see --help)\n");
         return 2;
     }
-    return -1;
+    return cw_dns_options_check(&o->dns, "run") ? 2 : -1;
 }
 
 /* Tells the operator, once, what is not served and why. */
@@ -217,10 +222,17 @@ static void report_statuses(const struct cw_config *cfg, const struct cw_transla
     }
 }
 
-/* One loaded configuration and the hosts it names: what the workers serve (a generation). */
+/* One loaded configuration. The generations built from it share it: the one a reload builds,
+ * and those a DNS change builds (new addresses, same configuration). */
+struct loaded_config {
+    _Atomic uint32_t refs; /* generations; the last may let go on a worker */
+    struct cw_loaded loaded;
+};
+
+/* A loaded configuration and the hosts it names now: what the workers serve (a generation). */
 struct served {
     struct cw_generation gen; /* first: the proxy hands back &gen */
-    struct cw_loaded loaded;
+    struct loaded_config *config;
     struct cw_upstreams upstreams;
 };
 
@@ -228,30 +240,45 @@ static void release_served(struct cw_generation *g)
 {
     struct served *s = (struct served *)g;
     cw_upstreams_free(&s->upstreams);
-    cw_loaded_free(&s->loaded);
+    if (atomic_fetch_sub(&s->config->refs, 1) == 1) {
+        cw_loaded_free(&s->config->loaded);
+        free(s->config);
+    }
     free(s);
 }
 
-/* Loads and translates the -c paths; the statuses are reported, the hosts not yet built. */
-static struct served *load_served(const struct run_options *o)
+/* A generation of <config> (taking a reference), its hosts not yet built. */
+static struct served *served_of(struct loaded_config *config)
 {
     struct served *s = cw_xcalloc(1, sizeof(*s));
-    cw_load_and_translate(&o->common, &s->loaded);
-    report_statuses(&s->loaded.cfg, &s->loaded.tr);
-    s->gen.snapshot = s->loaded.tr.snapshot;
+    atomic_fetch_add(&config->refs, 1);
+    s->config = config;
+    s->gen.snapshot = config->loaded.tr.snapshot;
     s->gen.upstreams = &s->upstreams;
     atomic_init(&s->gen.refs, 1);
     s->gen.release = release_served;
     return s;
 }
 
-/* Resolves the endpoints of <s>, sharing host health with <previous> when given. */
-static void build_hosts(struct served *s, struct served *previous)
+/* Loads and translates the -c paths; the statuses are reported, the hosts not yet built. */
+static struct served *load_served(const struct run_options *o)
+{
+    struct loaded_config *config = cw_xcalloc(1, sizeof(*config));
+    cw_load_and_translate(&o->common, &config->loaded);
+    report_statuses(&config->loaded.cfg, &config->loaded.tr);
+    return served_of(config);
+}
+
+/* Builds the hosts of <s> from the addresses <resolver> knows now (NULL: names have none yet),
+ * sharing host health with <previous> when given. */
+static void build_hosts(struct served *s, struct served *previous,
+                        struct cw_dns_resolver *resolver)
 {
     struct cw_diags diags;
     cw_diags_init(&diags);
+    struct cw_name_lookup names = {.addresses = cw_dns_resolver_addresses, .ctx = resolver};
     cw_upstreams_build(&s->upstreams, s->gen.snapshot, previous ? &previous->upstreams : NULL,
-                       &diags);
+                       resolver ? &names : NULL, &diags);
     cw_diags_print(&diags, stderr);
     cw_diags_deinit(&diags);
 }
@@ -261,10 +288,11 @@ static const char *reload_refusal(const struct served *current, const struct ser
                                   char *buf, size_t size)
 {
     const struct cw_snapshot *a = current->gen.snapshot, *b = next->gen.snapshot;
-    if (next->loaded.unreadable)
+    if (next->config->loaded.unreadable)
         return "a configuration path cannot be read";
-    if (next->loaded.diags.errors) {
-        snprintf(buf, size, "the configuration has %u error(s) (above)", next->loaded.diags.errors);
+    if (next->config->loaded.diags.errors) {
+        snprintf(buf, size, "the configuration has %u error(s) (above)",
+                 next->config->loaded.diags.errors);
         return buf;
     }
     if (a->listeners.n != b->listeners.n) {
@@ -296,6 +324,7 @@ struct server {
     sigset_t held;          /* signals blocked until the control loop handles them */
     uv_loop_t *loop;
     struct cw_file_watch *watch; /* the -c paths and the TLS files of <current> */
+    struct cw_dns_resolver *resolver; /* the names of <current>'s endpoints */
 };
 
 /* How long the watched files must be quiet before a change reloads (a Secret's keys, an
@@ -324,6 +353,25 @@ static void watch_files(struct server *srv)
     srv->watch = cw_file_watch_start(srv->loop, paths, n, RELOAD_QUIET_MS, on_files_changed, srv);
 }
 
+/* Looks up the endpoint names of <s> (each at once, also those already known). */
+static void want_names(struct cw_dns_resolver *r, const struct served *s)
+{
+    const char **names;
+    uint32_t n = cw_dns_endpoint_names(s->gen.snapshot, &names);
+    cw_dns_resolver_want(r, names, n);
+    free(names);
+}
+
+/* Builds the hosts of <next> and hands it to the workers in place of the current generation. */
+static void serve_next(struct server *srv, struct served *next)
+{
+    build_hosts(next, srv->current, srv->resolver);
+    cw_ejection_adopt(&srv->current->upstreams, &next->upstreams);
+    cw_proxy_publish(srv->proxy, &next->gen);
+    cw_generation_unref(&srv->current->gen);
+    srv->current = next;
+}
+
 /* Loads the manifests again and serves them, keeping every unchanged endpoint's health; a
  * configuration that cannot be served leaves the running one untouched. Certificates and keys
  * are read again too: new handshakes use them, open connections keep theirs. */
@@ -340,14 +388,20 @@ static void reload(struct server *srv, const char *cause)
         watch_files(srv); /* a file may have been replaced: watch where it is now */
         return;
     }
-    build_hosts(next, srv->current);
-    cw_ejection_adopt(&srv->current->upstreams, &next->upstreams);
-    cw_proxy_publish(srv->proxy, &next->gen);
-    cw_generation_unref(&srv->current->gen);
-    srv->current = next;
+    want_names(srv->resolver, next); /* every name again at once; new ones join when answered */
+    serve_next(srv, next);
     fprintf(stderr, "causeway: reloaded: %u listener(s), %u cluster(s)\n",
             next->gen.snapshot->listeners.n, next->gen.snapshot->clusters.n);
     watch_files(srv);
+}
+
+/* Some name's addresses changed: the same configuration with the hosts the names give now. An
+ * address that stays keeps its health record; work on one that left finishes on the generation
+ * it started with. */
+static void on_names_changed(void *data)
+{
+    struct server *srv = data;
+    serve_next(srv, served_of(srv->current->config));
 }
 
 static void on_files_changed(void *data)
@@ -405,6 +459,7 @@ static void control_close(struct server *srv, struct control *c)
     cw_ejection_stop(&srv->current->upstreams);
     cw_file_watch_stop(srv->watch);
     srv->watch = NULL;
+    cw_dns_resolver_close(srv->resolver);
     uv_close((uv_handle_t *)&c->sigterm, NULL);
     uv_close((uv_handle_t *)&c->sigint, NULL);
     uv_close((uv_handle_t *)&c->sighup, NULL);
@@ -420,9 +475,38 @@ static void control_run(struct server *srv, struct control *c)
     control_close(srv, c);
 }
 
+/* How long start waits for the first answers: then the listeners open whatever is missing
+ * (those names join as they resolve). c-ares gives a silent server 1s + 2s. */
+#define START_RESOLUTION_WAIT_MS 3500
+
+static void warn_unresolved(void *data, const struct cw_external_service *es, const char *name,
+                            const char *reason)
+{
+    (void)data;
+    fprintf(stderr, "causeway: ExternalService %s/%s: WARNING: %s does not resolve: %s\n",
+            es->obj.meta.ns, es->obj.meta.name, name, reason);
+}
+
+/* Starts resolving the endpoint names of <first> on the control loop and waits (bounded) for
+ * their first answers, so that a gateway that starts serves resolved names at once; names
+ * that did not resolve are WARNINGs. Returns NULL after printing why the resolver cannot run. */
+static struct cw_dns_resolver *start_resolution(const struct run_options *o, struct served *first)
+{
+    struct cw_dns_resolver *r;
+    char why[512];
+    struct cw_dns_resolver_config cfg = cw_dns_resolver_config_of(&o->dns, stderr);
+    if (cw_dns_resolver_new(&r, uv_default_loop(), &cfg, why, sizeof(why)) != 0) {
+        fprintf(stderr, "causeway run: %s\n", why);
+        return NULL;
+    }
+    want_names(r, first);
+    cw_dns_resolver_settle(r, START_RESOLUTION_WAIT_MS);
+    cw_dns_each_unresolved(first->gen.snapshot, r, warn_unresolved, NULL);
+    return r;
+}
+
 static int serve(struct run_options *o, struct served *first)
 {
-    build_hosts(first, NULL);
     o->proxy.generation = &first->gen;
     struct cw_access_log log;
     if (o->access_log) {
@@ -434,6 +518,13 @@ static int serve(struct run_options *o, struct served *first)
         }
         o->proxy.access_log = &log;
     }
+    struct cw_dns_resolver *resolver = start_resolution(o, first);
+    if (!resolver) {
+        if (o->access_log)
+            cw_access_log_close(&log);
+        return 1;
+    }
+    build_hosts(first, NULL, resolver);
     signal(SIGPIPE, SIG_IGN);
     /* Held until the control loop's handlers are installed: a SIGTERM that comes while the
      * listeners already accept is then a drain, not a default death. The workers, started
@@ -444,7 +535,11 @@ static int serve(struct run_options *o, struct served *first)
     sigaddset(&held, SIGINT);
     sigaddset(&held, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &held, NULL);
-    struct server srv = {.options = o, .current = first, .held = held};
+    struct server srv = {.options = o,
+                         .current = first,
+                         .held = held,
+                         .resolver = resolver};
+    cw_dns_resolver_on_change(resolver, on_names_changed, &srv);
     struct control control;
     control_prepare(&srv, &control);
     srv.proxy = cw_proxy_start(&o->proxy);
@@ -475,6 +570,7 @@ int cw_cli_run(int argc, char **argv)
                                .drain_ms = 10000}},
     };
     cw_common_options_init(&o.common);
+    cw_dns_options_init(&o.dns);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.proxy.workers = cpus > 0 ? (unsigned)cpus : 1;
     int rc = parse_args(&o, argc, argv);
@@ -484,7 +580,7 @@ int cw_cli_run(int argc, char **argv)
     }
     struct served *first = load_served(&o);
     const struct cw_snapshot *snap = first->gen.snapshot;
-    if (first->loaded.unreadable) {
+    if (first->config->loaded.unreadable) {
         fprintf(stderr, "causeway run: a configuration path cannot be read; not starting\n");
         rc = 1;
     } else if (snap->listeners.n == 0) {

@@ -4,14 +4,24 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "cli/cli.h"
+#include "cli/dns_options.h"
+#include "cli/dns_plan.h"
 #include "cli/options.h"
 #include "cli/plan_output.h"
 #include "cli/status_output.h"
 #include "config/config.h"
+#include "dns/endpoint_names.h"
+#include "dns/resolver.h"
 #include "translate/translate.h"
+
+/* validate waits this long for its lookups (c-ares gives a silent server 1s + 2s). */
+#define LOOKUP_WAIT_MS 3500
+#define LOOKUP_WAIT_TEXT "3.5s"
 
 static void usage(FILE *out)
 {
@@ -26,8 +36,14 @@ static void usage(FILE *out)
     cw_common_options_help(out);
     fputs("  -o, --output FORMAT      table (default), yaml or json: the status blocks\n"
           "      --plan               also print what this gateway would serve: listeners,\n"
-          "                           hosts, routes, clusters, endpoint priorities\n"
-          "  -h, --help               show this help\n"
+          "                           hosts, routes, clusters, endpoint priorities, and each\n"
+          "                           endpoint name with its addresses and their expiry\n",
+          out);
+    cw_dns_options_help(out, false);
+    fputs("  -h, --help               show this help\n"
+          "\n"
+          "Endpoint names are looked up once (at most " LOOKUP_WAIT_TEXT "); a name that does not\n"
+          "resolve makes its ExternalService WARNING, as `run` would at start.\n"
           "\n"
           "Exit status: 0 nothing is INVALID, 1 something is INVALID or a file has an error,\n"
           "2 usage error.\n",
@@ -47,18 +63,18 @@ static int parse_output(const char *v, enum cw_output_format *out)
     return 0;
 }
 
-static int parse_args(struct cw_common_options *o, bool *plan, int argc, char **argv)
+static int parse_args(struct cw_common_options *o, struct cw_dns_options *dns, bool *plan,
+                      int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        switch (cw_common_option(o, argc, argv, &i)) {
-        case CW_OPT_TAKEN:
+        enum cw_opt_result r = cw_common_option(o, argc, argv, &i);
+        if (r == CW_OPT_UNKNOWN)
+            r = cw_dns_option(dns, false, argc, argv, &i, "validate");
+        if (r == CW_OPT_TAKEN)
             continue;
-        case CW_OPT_ERROR:
+        if (r == CW_OPT_ERROR)
             return 2;
-        case CW_OPT_UNKNOWN:
-            break;
-        }
         if (!strcmp(arg, "--plan")) {
             *plan = true;
             continue;
@@ -90,22 +106,74 @@ static int parse_args(struct cw_common_options *o, bool *plan, int argc, char **
     return -1;
 }
 
+struct unresolved_marks {
+    struct cw_translation *tr;
+    struct cw_arena *arena;
+};
+
+/* A name that does not resolve makes its service WARNING (an INVALID one stays INVALID). */
+static void mark_unresolved(void *data, const struct cw_external_service *es, const char *name,
+                            const char *reason)
+{
+    struct unresolved_marks *m = data;
+    struct cw_status *st = &m->tr->statuses[es->obj.id];
+    const char *why = cw_arena_printf(m->arena, "%s does not resolve: %s", name, reason);
+    if (st->approval == CW_APPROVAL_ACCEPTED) {
+        st->approval = CW_APPROVAL_WARNING;
+        m->tr->warnings++;
+        st->message = why;
+    } else if (st->approval == CW_APPROVAL_WARNING) {
+        st->message = st->message ? cw_arena_cat(m->arena, st->message, "; ", why, NULL) : why;
+    }
+}
+
+/* Looks up every endpoint name of <l> (bounded), marks the services whose names do not
+ * resolve, and returns the resolver for the plan; NULL when it cannot run (said on stderr). */
+static struct cw_dns_resolver *resolve_names(const struct cw_dns_options *dns, struct cw_loaded *l,
+                                             struct cw_arena *arena)
+{
+    struct cw_dns_resolver *r;
+    char why[512];
+    struct cw_dns_resolver_config cfg = cw_dns_resolver_config_of(dns, NULL);
+    if (cw_dns_resolver_new(&r, uv_default_loop(), &cfg, why, sizeof(why)) != 0) {
+        fprintf(stderr, "causeway validate: %s\n", why);
+        return NULL;
+    }
+    const char **names;
+    uint32_t n = cw_dns_endpoint_names(l->tr.snapshot, &names);
+    cw_dns_resolver_want(r, names, n);
+    free(names);
+    cw_dns_resolver_settle(r, LOOKUP_WAIT_MS);
+    struct unresolved_marks marks = {.tr = &l->tr, .arena = arena};
+    cw_dns_each_unresolved(l->tr.snapshot, r, mark_unresolved, &marks);
+    return r;
+}
+
 int cw_cli_validate(int argc, char **argv)
 {
     struct cw_common_options o;
     cw_common_options_init(&o);
+    struct cw_dns_options dns;
+    cw_dns_options_init(&dns);
     bool plan = false;
-    int rc = parse_args(&o, &plan, argc, argv);
+    int rc = parse_args(&o, &dns, &plan, argc, argv);
     if (rc >= 0) {
         cw_common_options_deinit(&o);
         return rc;
     }
     struct cw_loaded l;
     cw_load_and_translate(&o, &l);
+    struct cw_dns_resolver *resolver = resolve_names(&dns, &l, &o.arena);
     cw_print_statuses(stdout, o.output, &l.cfg, &l.tr);
     if (plan) {
         fputc('\n', stdout);
         cw_print_plan(stdout, l.tr.snapshot);
+        if (resolver)
+            cw_print_dns_plan(stdout, l.tr.snapshot, resolver);
+    }
+    if (resolver) {
+        cw_dns_resolver_close(resolver);
+        uv_run(uv_default_loop(), UV_RUN_DEFAULT); /* the close completes and frees it */
     }
     rc = (l.tr.invalid > 0 || l.diags.errors > 0) ? 1 : 0;
     cw_loaded_free(&l);
