@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "dns/endpoint_names.h"
 #include "dns/resolver.h"
+#include "dns/responder.h"
 #include "event/loop.h"
 #include "proxy/access_log.h"
 #include "proxy/proxy.h"
@@ -324,7 +325,8 @@ struct server {
     sigset_t held;          /* signals blocked until the control loop handles them */
     uv_loop_t *loop;
     struct cw_file_watch *watch; /* the -c paths and the TLS files of <current> */
-    struct cw_dns_resolver *resolver; /* the names of <current>'s endpoints */
+    struct cw_dns_resolver *resolver;   /* the names of <current>'s endpoints */
+    struct cw_dns_responder *responder; /* --dns-listen, or NULL */
 };
 
 /* How long the watched files must be quiet before a change reloads (a Secret's keys, an
@@ -390,6 +392,8 @@ static void reload(struct server *srv, const char *cause)
     }
     want_names(srv->resolver, next); /* every name again at once; new ones join when answered */
     serve_next(srv, next);
+    if (srv->responder)
+        cw_dns_responder_serve(srv->responder, next->gen.snapshot);
     fprintf(stderr, "causeway: reloaded: %u listener(s), %u cluster(s)\n",
             next->gen.snapshot->listeners.n, next->gen.snapshot->clusters.n);
     watch_files(srv);
@@ -459,7 +463,9 @@ static void control_close(struct server *srv, struct control *c)
     cw_ejection_stop(&srv->current->upstreams);
     cw_file_watch_stop(srv->watch);
     srv->watch = NULL;
-    cw_dns_resolver_close(srv->resolver);
+    cw_dns_resolver_close(srv->resolver); /* first: forwarded queries end before the responder */
+    if (srv->responder)
+        cw_dns_responder_close(srv->responder);
     uv_close((uv_handle_t *)&c->sigterm, NULL);
     uv_close((uv_handle_t *)&c->sigint, NULL);
     uv_close((uv_handle_t *)&c->sighup, NULL);
@@ -505,6 +511,29 @@ static struct cw_dns_resolver *start_resolution(const struct run_options *o, str
     return r;
 }
 
+/* The responder (--dns-listen) for the names of <first>, in <*out> (NULL without the option).
+ * Returns 0, or -1 after saying why it cannot listen. */
+static int start_responder(const struct run_options *o, struct served *first,
+                           struct cw_dns_resolver *resolver, struct cw_dns_responder **out)
+{
+    *out = NULL;
+    if (!o->dns.listen)
+        return 0;
+    struct cw_dns_responder_config cfg = {.listen = o->dns.listen,
+                                          .advertised = o->dns.advertised,
+                                          .n_advertised = o->dns.n_advertised,
+                                          .ttl_s = o->dns.answer_ttl_s,
+                                          .forward_to = o->dns.forward ? resolver : NULL};
+    char why[512];
+    if (cw_dns_responder_start(out, uv_default_loop(), &cfg, first->gen.snapshot, why,
+                               sizeof(why)) != 0) {
+        fprintf(stderr, "causeway run: %s\n", why);
+        return -1;
+    }
+    fprintf(stderr, "causeway: DNS responder on %s (UDP and TCP)\n", o->dns.listen);
+    return 0;
+}
+
 static int serve(struct run_options *o, struct served *first)
 {
     o->proxy.generation = &first->gen;
@@ -525,6 +554,14 @@ static int serve(struct run_options *o, struct served *first)
         return 1;
     }
     build_hosts(first, NULL, resolver);
+    struct cw_dns_responder *responder;
+    if (start_responder(o, first, resolver, &responder) != 0) {
+        cw_dns_resolver_close(resolver);
+        uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+        if (o->access_log)
+            cw_access_log_close(&log);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     /* Held until the control loop's handlers are installed: a SIGTERM that comes while the
      * listeners already accept is then a drain, not a default death. The workers, started
@@ -538,7 +575,8 @@ static int serve(struct run_options *o, struct served *first)
     struct server srv = {.options = o,
                          .current = first,
                          .held = held,
-                         .resolver = resolver};
+                         .resolver = resolver,
+                         .responder = responder};
     cw_dns_resolver_on_change(resolver, on_names_changed, &srv);
     struct control control;
     control_prepare(&srv, &control);

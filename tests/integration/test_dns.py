@@ -246,3 +246,129 @@ def test_two_names_in_two_localities_fail_over_like_two_addresses(stack, dns, ba
     wait_served_by(43006, BACKENDS[1], 10, gw)
     assert [served_by(43006)[1] for _ in range(6)] == [BACKENDS[1]] * 6
 
+
+# ---- the responder -------------------------------------------------------------------------
+
+RESPONDER = ["--dns-listen", f"{GW}:{RESPONDER_PORT}", "--advertise-address", GW,
+             "--advertise-address", "fd00::90", "--dns-answer-ttl", "7s"]
+
+
+@pytest.fixture(scope="module")
+def postgres_db():
+    pg = Postgres(PG, PG_PORT)
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
+
+
+def answers(name, *args, qtype="A", port=RESPONDER_PORT):
+    out = dig(GW, port, name, "+short", *args, qtype=qtype)
+    assert out is not None, f"no answer for {name}"
+    return out.split()
+
+
+def status_of(name, *args, qtype="A"):
+    out = dig(GW, RESPONDER_PORT, name, *args, qtype=qtype)
+    assert out is not None, f"no answer for {name}"
+    return out.split("status: ", 1)[1].split(",", 1)[0]
+
+
+def database(pg_port):
+    """Listener 43060 (TCP) forwarding to ExternalService data/database (database.external)
+    over the real PostgreSQL; RouteTable host database.internal; HTTP listener 43061 with a
+    RouteTable for api.example.com and *.apps.example.com."""
+    return join(
+        base_manifests([(43060, "tcp"), (43061, "http")]),
+        external_service("database", 5432, protocol="TCP", hosts=["database.external"],
+                         selector={"app": "database"}, port_name="pg", target_port="pg"),
+        external_endpoint("database-1", PG, pg_port, {"app": "database"}, port_name="pg"),
+        tcp_route(43060, "database", 5432),
+        route_table("web", [HOST, "'*.apps.example.com'"], """
+            http:
+            - name: hello
+              directResponse:
+                status: 200
+                body: hello
+        """))
+
+
+def test_responder_answers_the_gateways_names_and_psql_reaches_the_database(stack, postgres_db):
+    """`dig @gateway database.external` answers the advertised address (A and AAAA, TTL
+    --dns-answer-ttl, UDP and TCP) and `psql -h <that address>` reaches PostgreSQL through the
+    gateway's TCP route; RouteTable hosts and wildcard subdomains are answered too."""
+    gw = stack.gateway(database(PG_PORT), [43060, 43061], bind=GW, args=RESPONDER)
+    assert answers("database.external") == [GW]
+    assert answers("DataBase.External.", "+tcp") == [GW]
+    assert answers("database.external", qtype="AAAA") == ["fd00::90"]
+    full = dig(GW, RESPONDER_PORT, "database.external", "+noall", "+answer")
+    assert full.split()[1] == "7", full  # the TTL
+    assert answers("database.internal") == [GW]           # the TCP RouteTable's host
+    assert answers("api.example.com") == [GW]             # an HTTP RouteTable's host
+    assert answers("x.apps.example.com") == [GW]          # wildcard host: its subdomains
+    assert answers("a.b.apps.example.com") == [GW]
+    assert status_of("apps.example.com") == "REFUSED"     # ... not the suffix itself
+    address = answers("database.external")[0]
+    r = psql(address, 43060, "select 6 * 7, current_setting('port')")
+    assert (r.returncode, r.stdout.strip()) == (0, f"42|{PG_PORT}"), f"{r.stderr}\n{gw.output()}"
+
+
+def test_responder_refuses_other_names_and_survives_hostile_queries(stack, postgres_db):
+    """Names it does not serve: REFUSED. Truncated queries, compression loops, huge counts and
+    responses are refused or dropped, and the responder keeps answering (UDP and TCP)."""
+    import struct
+    stack.gateway(database(PG_PORT), [43060, 43061], bind=GW, args=RESPONDER)
+    assert status_of("www.example.org") == "REFUSED"
+    assert status_of("database.external", qtype="MX") == "NOERROR"  # ours, no such record
+
+    def header(qd=1, an=0, ns=0, ar=0, flags=0x0100):
+        return struct.pack(">HHHHHH", 0x4242, flags, qd, an, ns, ar)
+    question = b"\x08database\x08external\x00\x00\x01\x00\x01"
+    hostile = [
+        b"", b"\x42", header()[:11],                           # shorter than a header
+        header() + question[:9],                               # truncated question
+        header() + b"\xc0\x0c\x00\x01\x00\x01",                # pointer to itself: a loop
+        header(0xffff, 0xffff, 0xffff, 0xffff) + question,     # huge counts
+        header(flags=0x8100) + question,                       # a response
+        header() + b"\x3f" + b"a" * 10 + b"\x00\x00\x01\x00\x01",  # label past the end
+        header() + (b"\x3f" + b"a" * 63) * 5 + b"\x00\x00\x01\x00\x01",  # name over 255 bytes
+    ]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(0.3)
+    try:
+        for q in hostile:
+            u.sendto(q, (GW, RESPONDER_PORT))
+            try:
+                reply, _ = u.recvfrom(4096)
+            except socket.timeout:
+                continue  # dropped: nothing to answer
+            assert reply[:2] == b"\x42\x42" and reply[3] & 0x0f in (1, 4, 5), (q, reply)
+            assert struct.unpack(">H", reply[6:8])[0] == 0, (q, reply)  # no answer records
+    finally:
+        u.close()
+    t = socket.create_connection((GW, RESPONDER_PORT), timeout=3)
+    try:  # a frame announcing 65535 bytes and sending 3, then closing
+        t.sendall(b"\xff\xff\x00\x01\x02")
+    finally:
+        t.close()
+    assert answers("database.external") == [GW]
+    assert answers("database.external", "+tcp") == [GW]
+
+
+def test_responder_follows_reloads_and_forwards_other_names(stack, dns, postgres_db, tmp_path):
+    """With --dns-forward other names go to the --dns-server resolvers; a reload that adds a
+    RouteTable host is answered at once."""
+    dns([(BACKENDS[0], "elsewhere.dns.test")])
+    gw = stack.gateway(database(PG_PORT), [43060, 43061], bind=GW,
+                       args=RESPONDER + RESOLVER + ["--dns-forward"])
+    assert answers("elsewhere.dns.test") == [BACKENDS[0]]
+    assert status_of("missing.dns.test") == "NXDOMAIN"
+    # dnsmasq refuses names outside its zone; the responder then says SERVFAIL at once
+    assert status_of("new.example.com") == "SERVFAIL"
+    manifests = gw.config / "all.yaml"
+    manifests.write_text(manifests.read_text().replace(f"  - {HOST}\n",
+                                                       f"  - {HOST}\n  - new.example.com\n"))
+    gw.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "causeway: reloaded" in gw.output(), 10, what="reload")
+    assert answers("new.example.com") == [GW]
