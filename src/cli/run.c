@@ -15,12 +15,10 @@
 
 #include "cli/cli.h"
 #include "cli/dns_options.h"
+#include "cli/dns_start.h"
 #include "cli/file_watch.h"
 #include "cli/options.h"
 #include "config/config.h"
-#include "dns/endpoint_names.h"
-#include "dns/resolver.h"
-#include "dns/responder.h"
 #include "event/loop.h"
 #include "proxy/access_log.h"
 #include "proxy/proxy.h"
@@ -355,15 +353,6 @@ static void watch_files(struct server *srv)
     srv->watch = cw_file_watch_start(srv->loop, paths, n, RELOAD_QUIET_MS, on_files_changed, srv);
 }
 
-/* Looks up the endpoint names of <s> (each at once, also those already known). */
-static void want_names(struct cw_dns_resolver *r, const struct served *s)
-{
-    const char **names;
-    uint32_t n = cw_dns_endpoint_names(s->gen.snapshot, &names);
-    cw_dns_resolver_want(r, names, n);
-    free(names);
-}
-
 /* Builds the hosts of <next> and hands it to the workers in place of the current generation. */
 static void serve_next(struct server *srv, struct served *next)
 {
@@ -390,7 +379,7 @@ static void reload(struct server *srv, const char *cause)
         watch_files(srv); /* a file may have been replaced: watch where it is now */
         return;
     }
-    want_names(srv->resolver, next); /* every name again at once; new ones join when answered */
+    cw_cli_dns_want(srv->resolver, next->gen.snapshot); /* every name again at once; new ones join when answered */
     serve_next(srv, next);
     if (srv->responder)
         cw_dns_responder_serve(srv->responder, next->gen.snapshot);
@@ -481,57 +470,12 @@ static void control_run(struct server *srv, struct control *c)
     control_close(srv, c);
 }
 
-/* How long start waits for the first answers: then the listeners open whatever is missing
- * (those names join as they resolve). c-ares gives a silent server 1s + 2s. */
-#define START_RESOLUTION_WAIT_MS 3500
-
 static void warn_unresolved(void *data, const struct cw_external_service *es, const char *name,
                             const char *reason)
 {
     (void)data;
     fprintf(stderr, "causeway: ExternalService %s/%s: WARNING: %s does not resolve: %s\n",
             es->obj.meta.ns, es->obj.meta.name, name, reason);
-}
-
-/* Starts resolving the endpoint names of <first> on the control loop and waits (bounded) for
- * their first answers, so that a gateway that starts serves resolved names at once; names
- * that did not resolve are WARNINGs. Returns NULL after printing why the resolver cannot run. */
-static struct cw_dns_resolver *start_resolution(const struct run_options *o, struct served *first)
-{
-    struct cw_dns_resolver *r;
-    char why[512];
-    struct cw_dns_resolver_config cfg = cw_dns_resolver_config_of(&o->dns, stderr);
-    if (cw_dns_resolver_new(&r, uv_default_loop(), &cfg, why, sizeof(why)) != 0) {
-        fprintf(stderr, "causeway run: %s\n", why);
-        return NULL;
-    }
-    want_names(r, first);
-    cw_dns_resolver_settle(r, START_RESOLUTION_WAIT_MS);
-    cw_dns_each_unresolved(first->gen.snapshot, r, warn_unresolved, NULL);
-    return r;
-}
-
-/* The responder (--dns-listen) for the names of <first>, in <*out> (NULL without the option).
- * Returns 0, or -1 after saying why it cannot listen. */
-static int start_responder(const struct run_options *o, struct served *first,
-                           struct cw_dns_resolver *resolver, struct cw_dns_responder **out)
-{
-    *out = NULL;
-    if (!o->dns.listen)
-        return 0;
-    struct cw_dns_responder_config cfg = {.listen = o->dns.listen,
-                                          .advertised = o->dns.advertised,
-                                          .n_advertised = o->dns.n_advertised,
-                                          .ttl_s = o->dns.answer_ttl_s,
-                                          .forward_to = o->dns.forward ? resolver : NULL};
-    char why[512];
-    if (cw_dns_responder_start(out, uv_default_loop(), &cfg, first->gen.snapshot, why,
-                               sizeof(why)) != 0) {
-        fprintf(stderr, "causeway run: %s\n", why);
-        return -1;
-    }
-    fprintf(stderr, "causeway: DNS responder on %s (UDP and TCP)\n", o->dns.listen);
-    return 0;
 }
 
 static int serve(struct run_options *o, struct served *first)
@@ -547,7 +491,10 @@ static int serve(struct run_options *o, struct served *first)
         }
         o->proxy.access_log = &log;
     }
-    struct cw_dns_resolver *resolver = start_resolution(o, first);
+    /* A gateway that starts serves the names that resolve at once; the others join as they
+     * do (the wait is bounded). */
+    struct cw_dns_resolver *resolver = cw_cli_dns_resolve(&o->dns, first->gen.snapshot, stderr,
+                                                          warn_unresolved, NULL, "run");
     if (!resolver) {
         if (o->access_log)
             cw_access_log_close(&log);
@@ -555,7 +502,7 @@ static int serve(struct run_options *o, struct served *first)
     }
     build_hosts(first, NULL, resolver);
     struct cw_dns_responder *responder;
-    if (start_responder(o, first, resolver, &responder) != 0) {
+    if (cw_cli_dns_responder_start(&o->dns, first->gen.snapshot, resolver, &responder) != 0) {
         cw_dns_resolver_close(resolver);
         uv_run(uv_default_loop(), UV_RUN_DEFAULT);
         if (o->access_log)

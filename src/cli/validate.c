@@ -11,17 +11,12 @@
 #include "cli/cli.h"
 #include "cli/dns_options.h"
 #include "cli/dns_plan.h"
+#include "cli/dns_start.h"
 #include "cli/options.h"
 #include "cli/plan_output.h"
 #include "cli/status_output.h"
 #include "config/config.h"
-#include "dns/endpoint_names.h"
-#include "dns/resolver.h"
 #include "translate/translate.h"
-
-/* validate waits this long for its lookups (c-ares gives a silent server 1s + 2s). */
-#define LOOKUP_WAIT_MS 3500
-#define LOOKUP_WAIT_TEXT "3.5s"
 
 static void usage(FILE *out)
 {
@@ -40,9 +35,12 @@ static void usage(FILE *out)
           "                           endpoint name with its addresses and their expiry\n",
           out);
     cw_dns_options_help(out, false);
+    fputs("      --resolve on|off     look endpoint names up (default on); off: no DNS at all,\n"
+          "                           names are neither checked nor listed by --plan\n",
+          out);
     fputs("  -h, --help               show this help\n"
           "\n"
-          "Endpoint names are looked up once (at most " LOOKUP_WAIT_TEXT "); a name that does not\n"
+          "Endpoint names are looked up once (at most " CW_DNS_FIRST_ANSWERS_TEXT "); a name that does not\n"
           "resolve makes its ExternalService WARNING, as `run` would at start.\n"
           "\n"
           "Exit status: 0 nothing is INVALID, 1 something is INVALID or a file has an error,\n"
@@ -64,7 +62,7 @@ static int parse_output(const char *v, enum cw_output_format *out)
 }
 
 static int parse_args(struct cw_common_options *o, struct cw_dns_options *dns, bool *plan,
-                      int argc, char **argv)
+                      bool *resolve, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -77,6 +75,11 @@ static int parse_args(struct cw_common_options *o, struct cw_dns_options *dns, b
             return 2;
         if (!strcmp(arg, "--plan")) {
             *plan = true;
+            continue;
+        }
+        if (!strcmp(arg, "--resolve") && i + 1 < argc &&
+            (!strcmp(argv[i + 1], "on") || !strcmp(argv[i + 1], "off"))) {
+            *resolve = !strcmp(argv[++i], "on");
             continue;
         }
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -127,43 +130,24 @@ static void mark_unresolved(void *data, const struct cw_external_service *es, co
     }
 }
 
-/* Looks up every endpoint name of <l> (bounded), marks the services whose names do not
- * resolve, and returns the resolver for the plan; NULL when it cannot run (said on stderr). */
-static struct cw_dns_resolver *resolve_names(const struct cw_dns_options *dns, struct cw_loaded *l,
-                                             struct cw_arena *arena)
-{
-    struct cw_dns_resolver *r;
-    char why[512];
-    struct cw_dns_resolver_config cfg = cw_dns_resolver_config_of(dns, NULL);
-    if (cw_dns_resolver_new(&r, uv_default_loop(), &cfg, why, sizeof(why)) != 0) {
-        fprintf(stderr, "causeway validate: %s\n", why);
-        return NULL;
-    }
-    const char **names;
-    uint32_t n = cw_dns_endpoint_names(l->tr.snapshot, &names);
-    cw_dns_resolver_want(r, names, n);
-    free(names);
-    cw_dns_resolver_settle(r, LOOKUP_WAIT_MS);
-    struct unresolved_marks marks = {.tr = &l->tr, .arena = arena};
-    cw_dns_each_unresolved(l->tr.snapshot, r, mark_unresolved, &marks);
-    return r;
-}
-
 int cw_cli_validate(int argc, char **argv)
 {
     struct cw_common_options o;
     cw_common_options_init(&o);
     struct cw_dns_options dns;
     cw_dns_options_init(&dns);
-    bool plan = false;
-    int rc = parse_args(&o, &dns, &plan, argc, argv);
+    bool plan = false, resolve = true;
+    int rc = parse_args(&o, &dns, &plan, &resolve, argc, argv);
     if (rc >= 0) {
         cw_common_options_deinit(&o);
         return rc;
     }
     struct cw_loaded l;
     cw_load_and_translate(&o, &l);
-    struct cw_dns_resolver *resolver = resolve_names(&dns, &l, &o.arena);
+    struct unresolved_marks marks = {.tr = &l.tr, .arena = &o.arena};
+    struct cw_dns_resolver *resolver =
+        resolve ? cw_cli_dns_resolve(&dns, l.tr.snapshot, NULL, mark_unresolved, &marks, "validate")
+                : NULL;
     cw_print_statuses(stdout, o.output, &l.cfg, &l.tr);
     if (plan) {
         fputc('\n', stdout);

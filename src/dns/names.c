@@ -50,6 +50,8 @@ static uint32_t normalise(const struct sockaddr_storage *in, uint32_t n,
     struct sockaddr_storage tmp[CW_DNS_MAX_ADDRESSES * 2];
     if (n > CW_DNS_MAX_ADDRESSES * 2)
         n = CW_DNS_MAX_ADDRESSES * 2;
+    if (n == 0)
+        return 0;
     memcpy(tmp, in, n * sizeof(*in));
     qsort(tmp, n, sizeof(*tmp), compare_addresses);
     uint32_t k = 0;

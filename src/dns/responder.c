@@ -68,6 +68,7 @@ static void on_written(uv_write_t *w, int status)
     (void)status;
     struct tcp_conn *c = w->data;
     free(w);
+    c->pending--;
     free_if_done(c);
 }
 
