@@ -166,10 +166,12 @@ static void log_change(struct cw_dns_resolver *r, const struct cw_dns_name *n,
         fprintf(r->events, "causeway: event=dns-change name=%s added=%s removed=%s addresses=%s%s\n",
                 n->name, added, removed, now, c->dropped ? " reason=stale-for-expired" : "");
     }
+    bool spaced = strchr(n->error, ' ') != NULL; /* "connection refused": quoted */
     if (c->failing)
         fprintf(r->events,
-                "causeway: event=dns-failure name=%s reason=%s failures=%llu serving=%s%s\n",
-                n->name, n->error, (unsigned long long)n->failures_total,
+                "causeway: event=dns-failure name=%s reason=%s%s%s failures=%llu serving=%s%s\n",
+                n->name, spaced ? "\"" : "", n->error, spaced ? "\"" : "",
+                (unsigned long long)n->failures_total,
                 n->state == CW_DNS_STALE ? "last-known-good:" : "nothing",
                 n->state == CW_DNS_STALE ? now : "");
     if (c->recovered)
