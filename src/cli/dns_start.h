@@ -6,6 +6,7 @@
 
 #include "cli/dns_options.h"
 #include "config/config_types.h"
+#include "dns/endpoint_names.h"
 #include "dns/resolver.h"
 #include "dns/responder.h"
 #include "snapshot/snapshot_types.h"
@@ -14,10 +15,6 @@
  * server 1s + 2s). */
 #define CW_DNS_FIRST_ANSWERS_MS 3500
 #define CW_DNS_FIRST_ANSWERS_TEXT "3.5s"
-
-/* Called for each (ExternalService, name) still without an address after the first wait. */
-typedef void cw_dns_unresolved_fn(void *data, const struct cw_external_service *es,
-                                  const char *name, const char *reason);
 
 /*
  * Creates the resolver the options describe on the default loop (<events>: its event lines),

@@ -474,8 +474,8 @@ static void warn_unresolved(void *data, const struct cw_external_service *es, co
                             const char *reason)
 {
     (void)data;
-    fprintf(stderr, "causeway: ExternalService %s/%s: WARNING: %s does not resolve: %s\n",
-            es->obj.meta.ns, es->obj.meta.name, name, reason);
+    fprintf(stderr, "causeway: ExternalService %s/%s: WARNING: %s%s%s\n", es->obj.meta.ns,
+            es->obj.meta.name, name, reason ? " does not resolve: " : "", reason ? reason : "");
 }
 
 static int serve(struct run_options *o, struct served *first)

@@ -120,7 +120,8 @@ static void mark_unresolved(void *data, const struct cw_external_service *es, co
 {
     struct unresolved_marks *m = data;
     struct cw_status *st = &m->tr->statuses[es->obj.id];
-    const char *why = cw_arena_printf(m->arena, "%s does not resolve: %s", name, reason);
+    const char *why = reason ? cw_arena_printf(m->arena, "%s does not resolve: %s", name, reason)
+                             : cw_arena_strdup(m->arena, name);
     if (st->approval == CW_APPROVAL_ACCEPTED) {
         st->approval = CW_APPROVAL_WARNING;
         m->tr->warnings++;

@@ -32,17 +32,35 @@ uint32_t cw_dns_endpoint_names(const struct cw_snapshot *snap, const char ***out
     return n;
 }
 
+/* How many names without an address one service reports by name; the rest are counted. */
+#define NAMED_PER_SERVICE 3
+
+struct tally {
+    const struct cw_external_service *es;
+    uint32_t names;
+};
+
+/* The tally of <es> in <*t> (<*n> of them), added when new. */
+static struct tally *tally_of(struct tally **t, uint32_t *n, const struct cw_external_service *es)
+{
+    for (uint32_t i = 0; i < *n; i++)
+        if ((*t)[i].es == es)
+            return &(*t)[i];
+    *t = cw_xrealloc(*t, (*n + 1) * sizeof(**t));
+    (*t)[*n] = (struct tally){.es = es};
+    return &(*t)[(*n)++];
+}
+
 void cw_dns_each_unresolved(const struct cw_snapshot *snap, const struct cw_dns_resolver *r,
-                            void (*fn)(void *data, const struct cw_external_service *es,
-                                       const char *name, const char *reason),
-                            void *data)
+                            cw_dns_unresolved_fn *fn, void *data)
 {
     /* One report per service and name, though every port of the service is a cluster; the
      * keys ("<service address>|<name>") live in <keys> while the map borrows them. */
     struct cw_strmap told;
     cw_strmap_init(&told);
     char **keys = NULL;
-    uint32_t n_keys = 0;
+    uint32_t n_keys = 0, n_tallies = 0;
+    struct tally *tallies = NULL;
     for (uint32_t c = 0; c < snap->clusters.n; c++) {
         const struct cw_cluster *cl = snap->clusters.v[c];
         for (uint32_t e = 0; e < cl->endpoints.n; e++) {
@@ -59,10 +77,21 @@ void cw_dns_each_unresolved(const struct cw_snapshot *snap, const struct cw_dns_
             keys[n_keys] = cw_xstrdup(key);
             cw_strmap_put_new(&told, keys[n_keys], strlen(key), keys[n_keys]);
             n_keys++;
+            if (tally_of(&tallies, &n_tallies, cl->service)->names++ >= NAMED_PER_SERVICE)
+                continue;
             const char *why = !n || n->state == CW_DNS_PENDING ? "not resolved yet" : n->error;
             fn(data, cl->service, ep->address, why);
         }
     }
+    for (uint32_t i = 0; i < n_tallies; i++) {
+        if (tallies[i].names <= NAMED_PER_SERVICE)
+            continue;
+        char more[64];
+        snprintf(more, sizeof(more), "%u more names do not resolve",
+                 tallies[i].names - NAMED_PER_SERVICE);
+        fn(data, tallies[i].es, more, NULL);
+    }
+    free(tallies);
     cw_strmap_deinit(&told);
     for (uint32_t i = 0; i < n_keys; i++)
         free(keys[i]);

@@ -15,13 +15,21 @@
 
 #define QUERY_TIMEOUT_MS 1000 /* per try and server; c-ares doubles it on each retry */
 #define QUERY_TRIES 2
+/* Lookups running at once; the others wait their turn. Thousands of names whose TTLs expire
+ * together would otherwise leave as one burst that overflows the resolver's (and our own
+ * socket's) queues and comes back as timeouts. */
+#define MAX_IN_FLIGHT 128
+/* Answers that change address sets within this long make one new generation. */
+#define CHANGE_COALESCE_MS 100
 
 struct entry {
     struct cw_dns_name n;
     struct cw_dns_resolver *r;
     uv_timer_t refresh;
-    bool wanted;    /* named by the configuration being served */
-    bool in_flight; /* a lookup is running: another is not started */
+    bool wanted;        /* named by the configuration being served */
+    bool in_flight;     /* a lookup is running: another is not started */
+    bool queued;        /* waiting for a free lookup slot */
+    struct entry *next; /* in the wait queue */
 };
 
 struct poller {
@@ -40,6 +48,9 @@ struct cw_dns_resolver {
     struct entry **entries;
     uint32_t n_entries, cap_entries;
     uint32_t handles_open; /* closed on cw_dns_resolver_close; freed at 0 */
+    uint32_t running;      /* lookups in flight */
+    struct entry *queue_head, *queue_tail; /* lookups waiting for a slot, oldest first */
+    uint32_t unanswered;   /* wanted names without a first answer */
     bool closing;
     struct cw_dns_settings settings;
     FILE *events;
@@ -189,6 +200,7 @@ static void on_coalesced(uv_timer_t *t)
 /* ---- lookups ---- */
 
 static void start_lookup(struct entry *e);
+static void start_waiting_lookups(struct cw_dns_resolver *r);
 
 static void on_refresh_due(uv_timer_t *t)
 {
@@ -242,10 +254,12 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
     struct entry *e = arg;
     struct cw_dns_resolver *r = e->r;
     e->in_flight = false;
+    r->running--;
     if (r->closing || status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
         ares_freeaddrinfo(res);
         return;
     }
+    bool first = e->n.state == CW_DNS_PENDING;
     struct sockaddr_storage before[CW_DNS_MAX_ADDRESSES], got[CW_DNS_MAX_ADDRESSES * 2];
     uint32_t n_before = e->n.n_addrs;
     memcpy(before, e->n.addrs, n_before * sizeof(*before));
@@ -259,18 +273,49 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
         c = cw_dns_name_failed(&e->n, &r->settings, failure_reason(status), now);
     }
     ares_freeaddrinfo(res);
+    if (first && e->wanted)
+        r->unanswered--;
+    bool rebuild = c.addresses;
+    if (first)
+        c.addresses = false; /* a name's first addresses are no event (thousands at start) */
     log_change(r, &e->n, &c, before, n_before);
-    if (c.addresses && !uv_is_active((uv_handle_t *)&r->coalesce))
-        uv_timer_start(&r->coalesce, on_coalesced, 0, 0);
+    if (rebuild && !uv_is_active((uv_handle_t *)&r->coalesce))
+        uv_timer_start(&r->coalesce, on_coalesced, CHANGE_COALESCE_MS, 0);
     if (e->wanted)
         uv_timer_start(&e->refresh, on_refresh_due, e->n.refresh_at_ms - now, 0);
+    start_waiting_lookups(r);
+}
+
+/* Starts lookups from the wait queue while slots are free. */
+static void start_waiting_lookups(struct cw_dns_resolver *r)
+{
+    while (r->queue_head && r->running < MAX_IN_FLIGHT && !r->closing) {
+        struct entry *e = r->queue_head;
+        r->queue_head = e->next;
+        if (!r->queue_head)
+            r->queue_tail = NULL;
+        e->queued = false;
+        e->next = NULL;
+        start_lookup(e);
+    }
 }
 
 static void start_lookup(struct entry *e)
 {
-    if (e->in_flight || e->r->closing)
+    struct cw_dns_resolver *r = e->r;
+    if (e->in_flight || e->queued || r->closing)
         return;
     uv_timer_stop(&e->refresh);
+    if (r->running >= MAX_IN_FLIGHT) {
+        e->queued = true;
+        if (r->queue_tail)
+            r->queue_tail->next = e;
+        else
+            r->queue_head = e;
+        r->queue_tail = e;
+        return;
+    }
+    r->running++;
     e->in_flight = true;
     struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC, .ai_flags = ARES_AI_NOSORT};
     ares_getaddrinfo(e->r->channel, e->n.name, NULL, &hints, on_answer, e);
@@ -307,17 +352,18 @@ void cw_dns_resolver_want(struct cw_dns_resolver *r, const char *const *names, u
         e->wanted = true;
         start_lookup(e);
     }
-    for (uint32_t i = 0; i < r->n_entries; i++)
-        if (!r->entries[i]->wanted)
-            uv_timer_stop(&r->entries[i]->refresh);
+    r->unanswered = 0;
+    for (uint32_t i = 0; i < r->n_entries; i++) {
+        struct entry *e = r->entries[i];
+        if (!e->wanted)
+            uv_timer_stop(&e->refresh);
+        r->unanswered += e->wanted && e->n.state == CW_DNS_PENDING;
+    }
 }
 
 uint32_t cw_dns_resolver_unanswered(const struct cw_dns_resolver *r)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < r->n_entries; i++)
-        n += r->entries[i]->wanted && r->entries[i]->n.state == CW_DNS_PENDING;
-    return n;
+    return r->unanswered;
 }
 
 static void on_settle_deadline(uv_timer_t *t)
