@@ -30,6 +30,15 @@
 #                                          tunnel to the plain bulk backend
 #   BASELINE=PATH         also measure this causeway binary (target "baseline", on 127.0.0.2):
 #                         an A/B of a change within one run
+#   DNS_NAMES=N           (issue 14) the causeway under test also resolves N endpoint names of
+#                         an unrouted ExternalService against a local dnsmasq (127.0.0.53:29053,
+#                         on LOAD_CPU) with TTL DNS_TTL (default 1s): every name re-resolved
+#                         every second. The baseline does not: run with BASELINE= the same
+#                         binary to see what resolution costs the data plane; the control
+#                         thread's CPU over the run is printed at the end (dns.txt). With
+#                         DNS_NAMES the CPU columns of causeway and the baseline count their
+#                         worker threads only (the data plane); the control thread (the main
+#                         thread, which resolves) is reported apart.
 #   PROXY_CPU=0 LOAD_CPU=1
 #   WRK_THREADS=1         wrk threads (the load core is one core: more threads only contend)
 #   QUIET_WAIT=60 QUIET_MAX=0.15   before each measurement wait up to QUIET_WAIT s for a second
@@ -204,8 +213,20 @@ start tcp_bulk "$LOAD_CPU" "$RUN/tcp_bulk.log" "$RUN/tcp_bulk" serve "${BACKEND_
 # causeway runs from a copy: a rebuild during the run cannot change what is measured, and a
 # `pkill causeway` aimed at another instance on a shared machine leaves this one alone.
 cp "$BUILD/causeway" "$RUN/cw-under-test"
+CW_DNS_ARGS=()
+if [ "${DNS_NAMES:-0}" -gt 0 ]; then
+  mkdir -p "$RUN/dns"
+  "$PY" bench/proxy/dns_names.py "$DNS_NAMES" "$RUN/dns/names.yaml" "$RUN/dns-hosts"
+  start dnsmasq "$LOAD_CPU" "$RUN/dnsmasq.log" dnsmasq --keep-in-foreground \
+    --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$RUN/dns-hosts" --bind-interfaces \
+    --listen-address 127.0.0.53 --port 29053 --local=/bench.dns.test/ \
+    --local-ttl="${DNS_TTL:-1}" --user=root --pid-file=
+  sleep 1 # dnsmasq reads 10,000 hosts before it answers
+  CW_DNS_ARGS=(-c "$RUN/dns" --dns-server 127.0.0.53:29053)
+fi
 start causeway "$PROXY_CPU" "$RUN/causeway.log" "$RUN/cw-under-test" run -c "$CW_MANIFESTS" \
-  --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1
+  --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1 ${CW_DNS_ARGS[@]+"${CW_DNS_ARGS[@]}"}
+CW_STARTED_NS=$(date +%s%N)
 if [ -n "${BASELINE:-}" ]; then
   cp "$BASELINE" "$RUN/cw-baseline"
   start baseline "$PROXY_CPU" "$RUN/baseline.log" "$RUN/cw-baseline" run -c "$CW_MANIFESTS" \
@@ -227,7 +248,8 @@ for t in causeway haproxy nginx ${BASELINE:+baseline}; do
     if [ "$t" != nginx ] || [ "$NGINX_TCP" = 1 ]; then wait_listen "${ADDR[$t]:-127.0.0.1}" "${TLSTCP_PORT[$t]}"; fi
   fi
 done
-if grep -E 'INVALID|WARNING' "$RUN/causeway.log" >&2; then
+# (DNS_NAMES: a name still unanswered after the first wait is a WARNING, not a broken setup.)
+if grep -E 'INVALID|WARNING' "$RUN/causeway.log" | grep -v 'does not resolve' >&2; then
   die "causeway rejected part of bench/proxy/manifests (above)"
 fi
 
@@ -285,6 +307,15 @@ for t in $TARGETS; do
     done
   fi
 done
+
+control_ticks() {  # TARGET: its control (main) thread's utime + stime when only the workers
+  # count (DNS_NAMES with causeway or the baseline), else 0
+  if [ "${DNS_NAMES:-0}" -gt 0 ] && { [ "$1" = causeway ] || [ "$1" = baseline ]; }; then
+    sed 's/^.*) //' /proc/"${PID[$1]}"/task/"${PID[$1]}"/stat | awk '{ print $12 + $13 }'
+  else
+    echo 0
+  fi
+}
 
 pids_of() {  # the process and its children (nginx: master and worker)
   local p=$1
@@ -360,7 +391,8 @@ measure() {  # ROUND SCENARIO TARGET
   mapfile -t pids < <(pids_of "${PID[$t]}")
   mapfile -t all < <(for p in "${PIDS[@]}"; do pids_of "$p"; done)
   pidlist=$(IFS=,; echo "${pids[*]}")
-  t0=$(date +%s%N); c0=$(cpu_ticks "${pids[@]}"); a0=$(cpu_ticks "${all[@]}")
+  t0=$(date +%s%N); c0=$(( $(cpu_ticks "${pids[@]}") - $(control_ticks "$t") ))
+  a0=$(cpu_ticks "${all[@]}")
   b0=$(stat_ticks "$PROXY_CPU"); s0=$(stat_ticks all); g0=$(tcp_out_segments)
   PERF_PID=""
   if [[ " ${PERF:-} " == *" $t "* ]]; then
@@ -400,7 +432,8 @@ measure() {  # ROUND SCENARIO TARGET
       ( taskset -c "$LOAD_CPU" "$RUN/tcp_bulk" "${scen#tcp-}" $(tcp_addr "$t") "$bytes" >"$raw" 2>&1
         rc=$?; times >"$raw.times"; exit $rc ) || log "tcp_bulk failed: $raw" ;;
   esac
-  t1=$(date +%s%N); c1=$(cpu_ticks "${pids[@]}"); a1=$(cpu_ticks "${all[@]}")
+  t1=$(date +%s%N); c1=$(( $(cpu_ticks "${pids[@]}") - $(control_ticks "$t") ))
+  a1=$(cpu_ticks "${all[@]}")
   b1=$(stat_ticks "$PROXY_CPU"); s1=$(stat_ticks all); g1=$(tcp_out_segments)
   echo $((g1 - g0)) >"$raw.segments"
   if [ -n "$SYSC_PID" ]; then
@@ -478,3 +511,15 @@ echo
 cat "$RUN/machine.txt"
 echo
 "$PY" bench/proxy/summarise.py "$RUN"
+if [ "${DNS_NAMES:-0}" -gt 0 ]; then
+  # The control thread is causeway's main thread (its TID is the PID).
+  cw=${PID[causeway]}
+  ticks=$(sed 's/^.*) //' /proc/"$cw"/task/"$cw"/stat | awk '{ print $12 + $13 }')
+  secs=$(( ($(date +%s%N) - CW_STARTED_NS) / 1000000 ))
+  hz=$(getconf CLK_TCK)
+  changes=$(grep -c 'event=dns-change' "$RUN/causeway.log" || true)
+  awk -v t="$ticks" -v hz="$hz" -v ms="$secs" -v n="$DNS_NAMES" -v c="$changes" 'BEGIN {
+    printf "DNS: %d names, TTL %ss: control thread %.2f s CPU over %.1f s = %.1f %% of a core (%.1f us per lookup); %d dns-change events\n",
+      n, ENVIRON["DNS_TTL"] ? ENVIRON["DNS_TTL"] : 1, t / hz, ms / 1000, 100 * t / hz / (ms / 1000),
+      1e6 * (t / hz) / (n * ms / 1000 / (ENVIRON["DNS_TTL"] ? ENVIRON["DNS_TTL"] : 1)), c }' | tee "$RUN/dns.txt"
+fi

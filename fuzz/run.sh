@@ -9,7 +9,7 @@ seconds=${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [libFuzzer args]}
 shift 2
 cd "$(dirname "$0")/.."
 failed=()
-for target in request_head response_head chunked_body yaml client_hello; do
+for target in request_head response_head chunked_body yaml client_hello dns_query; do
   mkdir -p "$build/corpus/$target" "$build/artifacts"
   echo "fuzz: $target for ${seconds}s" >&2
   # -timeout: one input taking 10 s is a hang (a gateway reload must never hang).

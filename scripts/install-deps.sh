@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev node-llhttp libfyaml-dev libc-ares-dev libre2-dev liburcu-dev libssl-dev
   libcmocka-dev
-  python3-pytest nginx-light libnginx-mod-stream postgresql curl
+  python3-pytest nginx-light libnginx-mod-stream postgresql curl dnsmasq-base bind9-dnsutils
   wrk haproxy
   prometheus chromium
 )

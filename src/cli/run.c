@@ -15,6 +15,8 @@
 
 #include "admin/admin.h"
 #include "cli/cli.h"
+#include "cli/dns_options.h"
+#include "cli/dns_start.h"
 #include "cli/file_watch.h"
 #include "cli/options.h"
 #include "config/config.h"
@@ -38,6 +40,7 @@ struct run_options {
     const char *admin;          /* ADDR:PORT, or NULL for --admin off */
     uint64_t shutdown_delay_ms; /* not ready, yet accepting, this long before draining */
     bool strict;                /* --strict: nothing INVALID is started or reloaded */
+    struct cw_dns_options dns;
 };
 
 #define DEFAULT_ADMIN "127.0.0.1:9901"
@@ -90,8 +93,10 @@ static void usage(FILE *out)
           "      --strict             refuse to start, or to reload, while any object is\n"
           "                           INVALID (the running configuration keeps serving)\n"
           "      --watch on|off       reload when a -c manifest or a certificate, key or CA\n"
-          "                           file in use changes (default on); off: SIGHUP only\n"
-          "  -h, --help               show this help\n"
+          "                           file in use changes (default on); off: SIGHUP only\n",
+          out);
+    cw_dns_options_help(out, true);
+    fputs("  -h, --help               show this help\n"
           "\n"
           "Durations use Go syntax: 500ms, 2s, 1m30s.\n",
           out);
@@ -143,14 +148,13 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        switch (cw_common_option(&o->common, argc, argv, &i)) {
-        case CW_OPT_TAKEN:
+        enum cw_opt_result r = cw_common_option(&o->common, argc, argv, &i);
+        if (r == CW_OPT_UNKNOWN)
+            r = cw_dns_option(&o->dns, true, argc, argv, &i, "run");
+        if (r == CW_OPT_TAKEN)
             continue;
-        case CW_OPT_ERROR:
+        if (r == CW_OPT_ERROR)
             return 2;
-        case CW_OPT_UNKNOWN:
-            break;
-        }
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             usage(stdout);
             return 0;
@@ -228,7 +232,7 @@ static int parse_args(struct run_options *o, int argc, char **argv)
         fprintf(stderr, "causeway run: give at least one -c PATH (see --help)\n");
         return 2;
     }
-    return -1;
+    return cw_dns_options_check(&o->dns, "run") ? 2 : -1;
 }
 
 /* Tells the operator, once, what is not served and why. */
@@ -243,10 +247,17 @@ static void report_statuses(const struct cw_config *cfg, const struct cw_transla
     }
 }
 
-/* One loaded configuration and the hosts it names: what the workers serve (a generation). */
+/* One loaded configuration. The generations built from it share it: the one a reload builds,
+ * and those a DNS change builds (new addresses, same configuration). */
+struct loaded_config {
+    _Atomic uint32_t refs; /* generations; the last may let go on a worker */
+    struct cw_loaded loaded;
+};
+
+/* A loaded configuration and the hosts it names now: what the workers serve (a generation). */
 struct served {
     struct cw_generation gen; /* first: the proxy hands back &gen */
-    struct cw_loaded loaded;
+    struct loaded_config *config;
     struct cw_upstreams upstreams;
 };
 
@@ -254,52 +265,68 @@ static void release_served(struct cw_generation *g)
 {
     struct served *s = (struct served *)g;
     cw_upstreams_free(&s->upstreams);
-    cw_loaded_free(&s->loaded);
+    if (atomic_fetch_sub(&s->config->refs, 1) == 1) {
+        cw_loaded_free(&s->config->loaded);
+        free(s->config);
+    }
     free(s);
 }
 
-/* Loads and translates the -c paths; the statuses are reported, the hosts not yet built. */
-static struct served *load_served(const struct run_options *o)
+/* A generation of <config> (taking a reference), its hosts not yet built. */
+static struct served *served_of(struct loaded_config *config)
 {
     struct served *s = cw_xcalloc(1, sizeof(*s));
-    cw_load_and_translate(&o->common, &s->loaded);
-    report_statuses(&s->loaded.cfg, &s->loaded.tr);
-    s->gen.snapshot = s->loaded.tr.snapshot;
+    atomic_fetch_add(&config->refs, 1);
+    s->config = config;
+    s->gen.snapshot = config->loaded.tr.snapshot;
     s->gen.upstreams = &s->upstreams;
     atomic_init(&s->gen.refs, 1);
     s->gen.release = release_served;
     return s;
 }
 
-/* Resolves the endpoints of <s>, sharing host health with <previous> when given. */
-static void build_hosts(struct served *s, struct served *previous)
+/* Loads and translates the -c paths; the statuses are reported, the hosts not yet built. */
+static struct served *load_served(const struct run_options *o)
+{
+    struct loaded_config *config = cw_xcalloc(1, sizeof(*config));
+    cw_load_and_translate(&o->common, &config->loaded);
+    report_statuses(&config->loaded.cfg, &config->loaded.tr);
+    return served_of(config);
+}
+
+/* Builds the hosts of <s> from the addresses <resolver> knows now (NULL: names have none yet),
+ * sharing host health with <previous> when given. */
+static void build_hosts(struct served *s, struct served *previous,
+                        struct cw_dns_resolver *resolver)
 {
     struct cw_diags diags;
     cw_diags_init(&diags);
+    struct cw_name_lookup names = {.addresses = cw_dns_resolver_addresses, .ctx = resolver};
     cw_upstreams_build(&s->upstreams, s->gen.snapshot, previous ? &previous->upstreams : NULL,
-                       &diags);
+                       resolver ? &names : NULL, &diags);
     cw_diags_print(&diags, stderr);
     cw_diags_deinit(&diags);
 }
 
-/* Why <next> cannot replace <current> without a restart, or NULL. */
 /* How many objects of <s> are INVALID. */
 static unsigned count_invalid(const struct served *s)
 {
     unsigned n = 0;
-    for (uint32_t i = 0; i < s->loaded.tr.n_statuses; i++)
-        n += s->loaded.tr.statuses[i].approval == CW_APPROVAL_INVALID;
+    for (uint32_t i = 0; i < s->config->loaded.tr.n_statuses; i++)
+        n += s->config->loaded.tr.statuses[i].approval == CW_APPROVAL_INVALID;
     return n;
 }
 
+/* Why <next> cannot replace <current> without a restart, or NULL. */
 static const char *reload_refusal(const struct served *current, const struct served *next,
                                   bool strict, char *buf, size_t size)
 {
     const struct cw_snapshot *a = current->gen.snapshot, *b = next->gen.snapshot;
-    if (next->loaded.unreadable)
+    if (next->config->loaded.unreadable)
         return "a configuration path cannot be read";
-    if (next->loaded.diags.errors) {
-        snprintf(buf, size, "the configuration has %u error(s) (above)", next->loaded.diags.errors);
+    if (next->config->loaded.diags.errors) {
+        snprintf(buf, size, "the configuration has %u error(s) (above)",
+                 next->config->loaded.diags.errors);
         return buf;
     }
     if (a->listeners.n != b->listeners.n) {
@@ -341,14 +368,16 @@ struct server {
     struct cw_access_log *access_log;
     struct cw_admin_source admin; /* what the admin API shows */
     struct cw_admin *admin_server;
+    struct cw_dns_resolver *resolver;   /* the names of <current>'s endpoints */
+    struct cw_dns_responder *responder; /* --dns-listen, or NULL */
 };
 
 /* The admin API shows <s> from now on. */
 static void show_served(struct server *srv, struct served *s)
 {
     srv->admin.gen = &s->gen;
-    srv->admin.cfg = &s->loaded.cfg;
-    srv->admin.tr = &s->loaded.tr;
+    srv->admin.cfg = &s->config->loaded.cfg;
+    srv->admin.tr = &s->config->loaded.tr;
 }
 
 /* How long the watched files must be quiet before a change reloads (a Secret's keys, an
@@ -377,6 +406,18 @@ static void watch_files(struct server *srv)
     srv->watch = cw_file_watch_start(srv->loop, paths, n, RELOAD_QUIET_MS, on_files_changed, srv);
 }
 
+/* Builds the hosts of <next> and hands it to the workers in place of the current generation. */
+static void serve_next(struct server *srv, struct served *next)
+{
+    build_hosts(next, srv->current, srv->resolver);
+    cw_ejection_adopt(&srv->current->upstreams, &next->upstreams);
+    cw_proxy_publish(srv->proxy, &next->gen);
+    cw_generation_unref(&srv->current->gen);
+    srv->current = next;
+    show_served(srv, next); /* the admin API shows what is served, after a reload or a DNS change */
+    srv->admin.generation++;
+}
+
 /* Loads the manifests again and serves them, keeping every unchanged endpoint's health; a
  * configuration that cannot be served leaves the running one untouched. Certificates and keys
  * are read again too: new handshakes use them, open connections keep theirs. */
@@ -401,14 +442,11 @@ static void reload(struct server *srv, const char *cause, enum cw_reload_trigger
         watch_files(srv); /* a file may have been replaced: watch where it is now */
         return;
     }
-    build_hosts(next, srv->current);
-    cw_ejection_adopt(&srv->current->upstreams, &next->upstreams);
-    cw_proxy_publish(srv->proxy, &next->gen);
-    cw_generation_unref(&srv->current->gen);
-    srv->current = next;
-    show_served(srv, next);
-    srv->admin.generation++;
+    cw_cli_dns_want(srv->resolver, next->gen.snapshot); /* every name again at once; new ones join when answered */
+    serve_next(srv, next);
     srv->admin.reloads[trigger]++;
+    if (srv->responder)
+        cw_dns_responder_serve(srv->responder, next->gen.snapshot);
     fprintf(stderr, "causeway: reloaded: %u listener(s), %u cluster(s)\n",
             next->gen.snapshot->listeners.n, next->gen.snapshot->clusters.n);
     char generation[24];
@@ -416,6 +454,15 @@ static void reload(struct server *srv, const char *cause, enum cw_reload_trigger
     cw_event_log_add(srv->admin.events, "reload",
                      (const char *[]){"cause", cause, "generation", generation, NULL});
     watch_files(srv);
+}
+
+/* Some name's addresses changed: the same configuration with the hosts the names give now. An
+ * address that stays keeps its health record; work on one that left finishes on the generation
+ * it started with. */
+static void on_names_changed(void *data)
+{
+    struct server *srv = data;
+    serve_next(srv, served_of(srv->current->config));
 }
 
 static void on_files_changed(void *data)
@@ -530,6 +577,9 @@ static void control_close(struct server *srv, struct control *c)
     srv->watch = NULL;
     cw_admin_stop(srv->admin_server);
     srv->admin_server = NULL;
+    cw_dns_resolver_close(srv->resolver); /* first: forwarded queries end before the responder */
+    if (srv->responder)
+        cw_dns_responder_close(srv->responder);
     uv_close((uv_handle_t *)&c->sigterm, NULL);
     uv_close((uv_handle_t *)&c->sigint, NULL);
     uv_close((uv_handle_t *)&c->sighup, NULL);
@@ -564,10 +614,17 @@ static bool start_admin(struct server *srv)
     return true;
 }
 
+static void warn_unresolved(void *data, const struct cw_external_service *es, const char *name,
+                            const char *reason)
+{
+    (void)data;
+    fprintf(stderr, "causeway: ExternalService %s/%s: WARNING: %s%s%s\n", es->obj.meta.ns,
+            es->obj.meta.name, name, reason ? " does not resolve: " : "", reason ? reason : "");
+}
+
 static int serve(struct run_options *o, struct served *first)
 {
     cw_stats_init(o->proxy.workers + 1); /* before the hosts: they have a slot per thread */
-    build_hosts(first, NULL);
     o->proxy.generation = &first->gen;
     struct cw_access_log log;
     if (o->access_log) {
@@ -578,6 +635,24 @@ static int serve(struct run_options *o, struct served *first)
             return 1;
         }
         o->proxy.access_log = &log;
+    }
+    /* A gateway that starts serves the names that resolve at once; the others join as they
+     * do (the wait is bounded). */
+    struct cw_dns_resolver *resolver = cw_cli_dns_resolve(&o->dns, first->gen.snapshot, stderr,
+                                                          warn_unresolved, NULL, "run");
+    if (!resolver) {
+        if (o->access_log)
+            cw_access_log_close(&log);
+        return 1;
+    }
+    build_hosts(first, NULL, resolver);
+    struct cw_dns_responder *responder;
+    if (cw_cli_dns_responder_start(&o->dns, first->gen.snapshot, resolver, &responder) != 0) {
+        cw_dns_resolver_close(resolver);
+        uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+        if (o->access_log)
+            cw_access_log_close(&log);
+        return 1;
     }
     signal(SIGPIPE, SIG_IGN);
     /* Held until the control loop's handlers are installed: a SIGTERM that comes while the
@@ -594,8 +669,11 @@ static int serve(struct run_options *o, struct served *first)
                          .current = first,
                          .held = held,
                          .access_log = o->access_log ? &log : NULL,
-                         .admin = {.generation = 1, .events = cw_event_log_new()}};
+                         .admin = {.generation = 1, .events = cw_event_log_new()},
+                         .resolver = resolver,
+                         .responder = responder};
     show_served(&srv, first);
+    cw_dns_resolver_on_change(resolver, on_names_changed, &srv);
     struct control control;
     control_prepare(&srv, &control);
     if (start_admin(&srv))
@@ -634,6 +712,7 @@ int cw_cli_run(int argc, char **argv)
         cw_common_options_deinit(&o.common);
         return 2;
     }
+    cw_dns_options_init(&o.dns);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.proxy.workers = cpus > 0 ? (unsigned)cpus : 1;
     int rc = parse_args(&o, argc, argv);
@@ -643,7 +722,7 @@ int cw_cli_run(int argc, char **argv)
     }
     struct served *first = load_served(&o);
     const struct cw_snapshot *snap = first->gen.snapshot;
-    if (first->loaded.unreadable) {
+    if (first->config->loaded.unreadable) {
         fprintf(stderr, "causeway run: a configuration path cannot be read; not starting\n");
         rc = 1;
     } else if (o.strict && count_invalid(first)) {

@@ -4,9 +4,14 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "cli/cli.h"
+#include "cli/dns_options.h"
+#include "cli/dns_plan.h"
+#include "cli/dns_start.h"
 #include "cli/options.h"
 #include "cli/plan_output.h"
 #include "cli/status_output.h"
@@ -26,8 +31,17 @@ static void usage(FILE *out)
     cw_common_options_help(out);
     fputs("  -o, --output FORMAT      table (default), yaml or json: the status blocks\n"
           "      --plan               also print what this gateway would serve: listeners,\n"
-          "                           hosts, routes, clusters, endpoint priorities\n"
-          "  -h, --help               show this help\n"
+          "                           hosts, routes, clusters, endpoint priorities, and each\n"
+          "                           endpoint name with its addresses and their expiry\n",
+          out);
+    cw_dns_options_help(out, false);
+    fputs("      --resolve on|off     look endpoint names up (default on); off: no DNS at all,\n"
+          "                           names are neither checked nor listed by --plan\n",
+          out);
+    fputs("  -h, --help               show this help\n"
+          "\n"
+          "Endpoint names are looked up once (at most " CW_DNS_FIRST_ANSWERS_TEXT "); a name that does not\n"
+          "resolve makes its ExternalService WARNING, as `run` would at start.\n"
           "\n"
           "Exit status: 0 nothing is INVALID, 1 something is INVALID or a file has an error,\n"
           "2 usage error.\n",
@@ -47,20 +61,25 @@ static int parse_output(const char *v, enum cw_output_format *out)
     return 0;
 }
 
-static int parse_args(struct cw_common_options *o, bool *plan, int argc, char **argv)
+static int parse_args(struct cw_common_options *o, struct cw_dns_options *dns, bool *plan,
+                      bool *resolve, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        switch (cw_common_option(o, argc, argv, &i)) {
-        case CW_OPT_TAKEN:
+        enum cw_opt_result r = cw_common_option(o, argc, argv, &i);
+        if (r == CW_OPT_UNKNOWN)
+            r = cw_dns_option(dns, false, argc, argv, &i, "validate");
+        if (r == CW_OPT_TAKEN)
             continue;
-        case CW_OPT_ERROR:
+        if (r == CW_OPT_ERROR)
             return 2;
-        case CW_OPT_UNKNOWN:
-            break;
-        }
         if (!strcmp(arg, "--plan")) {
             *plan = true;
+            continue;
+        }
+        if (!strcmp(arg, "--resolve") && i + 1 < argc &&
+            (!strcmp(argv[i + 1], "on") || !strcmp(argv[i + 1], "off"))) {
+            *resolve = !strcmp(argv[++i], "on");
             continue;
         }
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -90,6 +109,28 @@ static int parse_args(struct cw_common_options *o, bool *plan, int argc, char **
     return -1;
 }
 
+struct unresolved_marks {
+    struct cw_translation *tr;
+    struct cw_arena *arena;
+};
+
+/* A name that does not resolve makes its service WARNING (an INVALID one stays INVALID). */
+static void mark_unresolved(void *data, const struct cw_external_service *es, const char *name,
+                            const char *reason)
+{
+    struct unresolved_marks *m = data;
+    struct cw_status *st = &m->tr->statuses[es->obj.id];
+    const char *why = reason ? cw_arena_printf(m->arena, "%s does not resolve: %s", name, reason)
+                             : cw_arena_strdup(m->arena, name);
+    if (st->approval == CW_APPROVAL_ACCEPTED) {
+        st->approval = CW_APPROVAL_WARNING;
+        m->tr->warnings++;
+        st->message = why;
+    } else if (st->approval == CW_APPROVAL_WARNING) {
+        st->message = st->message ? cw_arena_cat(m->arena, st->message, "; ", why, NULL) : why;
+    }
+}
+
 int cw_cli_validate(int argc, char **argv)
 {
     struct cw_common_options o;
@@ -97,18 +138,30 @@ int cw_cli_validate(int argc, char **argv)
         cw_common_options_deinit(&o);
         return 2;
     }
-    bool plan = false;
-    int rc = parse_args(&o, &plan, argc, argv);
+    struct cw_dns_options dns;
+    cw_dns_options_init(&dns);
+    bool plan = false, resolve = true;
+    int rc = parse_args(&o, &dns, &plan, &resolve, argc, argv);
     if (rc >= 0) {
         cw_common_options_deinit(&o);
         return rc;
     }
     struct cw_loaded l;
     cw_load_and_translate(&o, &l);
+    struct unresolved_marks marks = {.tr = &l.tr, .arena = &o.arena};
+    struct cw_dns_resolver *resolver =
+        resolve ? cw_cli_dns_resolve(&dns, l.tr.snapshot, NULL, mark_unresolved, &marks, "validate")
+                : NULL;
     cw_print_statuses(stdout, o.output, &l.cfg, &l.tr);
     if (plan) {
         fputc('\n', stdout);
         cw_print_plan(stdout, l.tr.snapshot);
+        if (resolver)
+            cw_print_dns_plan(stdout, l.tr.snapshot, resolver);
+    }
+    if (resolver) {
+        cw_dns_resolver_close(resolver);
+        uv_run(uv_default_loop(), UV_RUN_DEFAULT); /* the close completes and frees it */
     }
     rc = (l.tr.invalid > 0 || l.diags.errors > 0) ? 1 : 0;
     cw_loaded_free(&l);

@@ -216,7 +216,9 @@ void cw_exchange_start(struct cw_exchange *ex, const struct cw_exchange_env *env
     ex->uc = &rq->ups->clusters[rq->cluster->index];
     ex->req_done = !rq->has_body;
     cw_attempts_init(&ex->attempts, rq->ups, ex->uc, rq->cursor);
-    if (rq->cluster->unroutable || ex->uc->n_hosts == 0 || !try_next_host(ex))
+    if (ex->uc->unresolved)
+        fail_later(ex, 503, CW_NAME_NOT_RESOLVED);
+    else if (rq->cluster->unroutable || ex->uc->n_hosts == 0 || !try_next_host(ex))
         fail_later(ex, 503, "no healthy upstream");
 }
 

@@ -642,8 +642,8 @@ static void start_tunnel(struct tunnel *t, const struct cw_cluster *c)
     }
     t->uc = &t->gen->upstreams->clusters[c->index];
     cw_attempts_init(&t->attempts, t->gen->upstreams, t->uc, &w->cursors[c->index]);
-    if (c->unroutable) {
-        close_tunnel(t, c->unroutable);
+    if (c->unroutable || t->uc->unresolved) {
+        close_tunnel(t, c->unroutable ? c->unroutable : CW_NAME_NOT_RESOLVED);
         return;
     }
     try_connect(t);

@@ -1,9 +1,9 @@
 /*
- * Building the host records of every cluster: resolve, order by priority, count availability,
- * and carry health over from a previous build so that a reload keeps what was learnt.
+ * Building the host records of every cluster: addresses (names come resolved), order by
+ * priority, count availability, and carry health over from a previous build so that a reload keeps what was learnt.
  */
 #include <arpa/inet.h>
-#include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,9 @@
 #include "upstream/outlier.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
+
+/* Hosts one name may give its endpoint (more records are not used; dns/names.h keeps as many). */
+#define MAX_ADDRESSES_PER_NAME 16
 
 static void format_host(struct cw_host *h)
 {
@@ -42,36 +45,72 @@ static char *format_locality(const struct cw_locality *l)
     return cw_xstrdup(out);
 }
 
-/* Appends the addresses of endpoint <e> to <uc>; <cap> is the room left. */
-static uint32_t resolve_endpoint(struct cw_upstream_cluster *uc, const struct cw_endpoint *e,
-                                 uint32_t cap, struct cw_diags *diags)
+/* Fills host <h> of endpoint <e> at address <a> (its port is the endpoint's). */
+static void fill_host(struct cw_upstream_cluster *uc, struct cw_host *h, const struct cw_endpoint *e,
+                      const struct sockaddr_storage *a)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    if (!e->is_hostname)
-        hints.ai_flags = AI_NUMERICHOST;
-    char port[8];
-    snprintf(port, sizeof(port), "%u", e->port);
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(e->address, port, &hints, &res);
-    if (rc != 0) {
-        cw_diags_add(diags, CW_SEV_WARNING, NULL, 0, 0, uc->cluster->name, NULL,
-                     "endpoint %s does not resolve: %s", e->address, gai_strerror(rc));
-        return 0;
+    memset(&h->addr, 0, sizeof(h->addr));
+    if (a->ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&h->addr;
+        *in = *(const struct sockaddr_in *)a;
+        in->sin_port = htons(e->port);
+        h->addr_len = sizeof(*in);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&h->addr;
+        *in6 = *(const struct sockaddr_in6 *)a;
+        in6->sin6_port = htons(e->port);
+        h->addr_len = sizeof(*in6);
     }
-    uint32_t n = 0;
-    for (struct addrinfo *ai = res; ai && n < cap; ai = ai->ai_next) {
-        struct cw_host *h = &uc->hosts[uc->n_hosts + n];
-        memcpy(&h->addr, ai->ai_addr, ai->ai_addrlen);
-        h->addr_len = ai->ai_addrlen;
-        h->priority = e->priority < CW_MAX_PRIORITIES ? e->priority : CW_MAX_PRIORITIES - 1;
-        h->locality = format_locality(&e->locality);
-        h->dns_name = e->is_hostname ? e->address : NULL;
-        h->tls_session = uc->cluster->tls ? cw_tls_session_slot_new() : NULL;
-        format_host(h);
-        n++;
+    h->priority = e->priority < CW_MAX_PRIORITIES ? e->priority : CW_MAX_PRIORITIES - 1;
+    h->locality = format_locality(&e->locality);
+    h->dns_name = e->is_hostname ? e->address : NULL;
+    h->tls_session = uc->cluster->tls ? cw_tls_session_slot_new() : NULL;
+    format_host(h);
+}
+
+/* The address of an IP-literal endpoint; false when it is not one (translation checked it). */
+static bool literal_address(const char *text, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+        out->ss_family = AF_INET;
+        return true;
     }
-    freeaddrinfo(res);
-    return n;
+    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+        out->ss_family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Appends the hosts of endpoint <e> to <uc> (<cap>: the room left): its address, or every
+ * address <names> has for its name. Sets *<unresolved> when its name has none.
+ */
+static uint32_t add_endpoint_hosts(struct cw_upstream_cluster *uc, const struct cw_endpoint *e,
+                                   uint32_t cap, const struct cw_name_lookup *names,
+                                   bool *unresolved, struct cw_diags *diags)
+{
+    struct sockaddr_storage addrs[MAX_ADDRESSES_PER_NAME];
+    int n = 0;
+    if (!e->is_hostname) {
+        n = literal_address(e->address, &addrs[0]) ? 1 : 0;
+        if (!n)
+            cw_diags_add(diags, CW_SEV_WARNING, NULL, 0, 0, uc->cluster->name, NULL,
+                         "endpoint %s is not an IP address", e->address);
+    } else {
+        n = names ? names->addresses(names->ctx, e->address, addrs, MAX_ADDRESSES_PER_NAME) : -1;
+        if (n < 0) {
+            *unresolved = true;
+            return 0;
+        }
+    }
+    uint32_t k = 0;
+    for (int i = 0; i < n && k < cap; i++)
+        fill_host(uc, &uc->hosts[uc->n_hosts + k++], e, &addrs[i]);
+    return k;
 }
 
 static int by_priority(const void *a, const void *b)
@@ -196,10 +235,9 @@ void cw_host_health_unref(struct cw_host_health *hh)
     }
 }
 
-#define MAX_ADDRESSES_PER_NAME 16
-
 static void build_cluster(struct cw_upstream_cluster *uc, const struct cw_cluster *c,
-                          struct cw_strmap *previous, struct cw_diags *diags)
+                          struct cw_strmap *previous, const struct cw_name_lookup *names,
+                          struct cw_diags *diags)
 {
     uc->cluster = c;
     uc->index = c->index;
@@ -210,6 +248,7 @@ static void build_cluster(struct cw_upstream_cluster *uc, const struct cw_cluste
     uc->hosts = cw_xcalloc(cap ? cap : 1, sizeof(*uc->hosts));
     if (c->distribute)
         uc->localities = cw_xcalloc(cap ? cap : 1, sizeof(*uc->localities));
+    bool unresolved = false;
     for (uint32_t e = 0; e < c->endpoints.n; e++) {
         const struct cw_endpoint *ep = &c->endpoints.v[e];
         /* Istio drops the endpoints of localities a distribute mapping does not name: they
@@ -217,7 +256,7 @@ static void build_cluster(struct cw_upstream_cluster *uc, const struct cw_cluste
         if (c->distribute && ep->locality_weight == 0)
             continue;
         uint32_t first = uc->n_hosts;
-        uc->n_hosts += resolve_endpoint(uc, ep, cap - uc->n_hosts, diags);
+        uc->n_hosts += add_endpoint_hosts(uc, ep, cap - uc->n_hosts, names, &unresolved, diags);
         for (uint32_t h = first; c->distribute && h < uc->n_hosts; h++)
             join_locality_group(uc, &uc->hosts[h], ep->locality_weight);
     }
@@ -228,11 +267,13 @@ static void build_cluster(struct cw_upstream_cluster *uc, const struct cw_cluste
         if (!uc->outlier)
             atomic_store(&h->health->ejected, false);
     }
+    uc->unresolved = unresolved && uc->n_hosts == 0;
     index_hosts(uc);
 }
 
 int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
-                       struct cw_upstreams *previous, struct cw_diags *diags)
+                       struct cw_upstreams *previous, const struct cw_name_lookup *names,
+                       struct cw_diags *diags)
 {
     struct cw_strmap old;
     cw_strmap_init(&old);
@@ -243,7 +284,7 @@ int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
     u->clusters = cw_xcalloc(u->n ? u->n : 1, sizeof(*u->clusters));
     u->queue = previous ? previous->queue : NULL;
     for (uint32_t i = 0; i < u->n; i++)
-        build_cluster(&u->clusters[i], snap->clusters.v[i], &old, diags);
+        build_cluster(&u->clusters[i], snap->clusters.v[i], &old, names, diags);
     cw_strmap_deinit(&old);
     for (uint32_t i = 0; i < n_keys; i++)
         free(keys[i]);

@@ -123,6 +123,9 @@ struct cw_upstream_cluster {
     _Atomic uint32_t *locality_available;
     uint32_t n_localities;
     uint32_t n_ejected; /* control thread only: checked against maxEjectionPercent */
+    /* No host because no endpoint name has an address yet: requests get 503
+     * CW_NAME_NOT_RESOLVED rather than "no healthy upstream". */
+    bool unresolved;
     /* NULL: no OutlierDetectionPolicy selects the service, hosts are never ejected (§7.1). */
     const struct cw_outlier_config *outlier;
     uint32_t index;
@@ -138,15 +141,30 @@ struct cw_upstreams {
 };
 
 /*
- * Builds the host records of every cluster in <snap>, resolving hostname endpoints (blocking
- * getaddrinfo; the dns module will replace this with TTL-aware c-ares lookups). An endpoint that
- * does not resolve is reported in <diags> as a warning and contributes no host.
- * When <previous> is given, a host with the same cluster name and address shares its health
- * record (counters, ejection, multiplier) and the ejection queue is shared too; call
- * cw_ejection_adopt to make the control thread serve the new build. Returns 0.
+ * Where the addresses of hostname endpoints come from: the dns module's resolver on the control
+ * thread (dns/resolver.h), or a test's table. <addresses> writes up to <cap> addresses of <name>
+ * (ports ignored) and returns how many, or -1 when the name has none (never resolved).
+ */
+struct cw_name_lookup {
+    int (*addresses)(void *ctx, const char *name, struct sockaddr_storage *out, uint32_t cap);
+    void *ctx;
+};
+
+/* Why a cluster whose hostname endpoints have no address yet has no host (503 reason). */
+#define CW_NAME_NOT_RESOLVED "endpoint name not resolved"
+
+/*
+ * Builds the host records of every cluster in <snap>. IP endpoints are parsed; hostname
+ * endpoints take the addresses <names> knows now (never a lookup here: no blocking call), one
+ * host per address with the endpoint's locality and priority. A name without addresses (or every
+ * name, when <names> is NULL) contributes no host; a cluster left without any host for that
+ * reason has <unresolved> set. When <previous> is given, a host with the same cluster name and
+ * address shares its health record (counters, ejection, multiplier) and the ejection queue is
+ * shared too; call cw_ejection_adopt to make the control thread serve the new build. Returns 0.
  */
 int cw_upstreams_build(struct cw_upstreams *u, const struct cw_snapshot *snap,
-                       struct cw_upstreams *previous, struct cw_diags *diags);
+                       struct cw_upstreams *previous, const struct cw_name_lookup *names,
+                       struct cw_diags *diags);
 
 void cw_upstreams_free(struct cw_upstreams *u);
 

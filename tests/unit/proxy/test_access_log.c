@@ -60,7 +60,8 @@ static void text_fields_are_quoted_and_escaped(void **state)
                              "\\\"\\x01\\x80\\xff\" status=200 route=gw/api:v1 "
                              "service=data/api:80 endpoint=127.0.0.41:80 "
                              "locality=us-east-1/us-east-1a priority=0 in=0 out=0 duration_ms=0 "
-                             "retries=0 reason=\"no \\\"route\\\"\\x0a\"\n");
+                             "retries=0 client=- request_id=\"-\" upstream_connect_us=0 "
+                             "upstream_response_us=0 flags=- reason=\"no \\\"route\\\"\\x0a\"\n");
     free(got);
 }
 
@@ -81,7 +82,8 @@ static void text_tokens_escape_spaces(void **state)
     got = line_of(&r, false);
     assert_string_equal(got, "http listener=8080 \"- -\" host=\"-\" status=200 route=- "
                              "service=- endpoint=- locality=- priority=- in=0 out=0 "
-                             "duration_ms=0 retries=0 reason=\"-\"\n");
+                             "duration_ms=0 retries=0 client=- request_id=\"-\" upstream_connect_us=0 "
+                             "upstream_response_us=0 flags=- reason=\"-\"\n");
     free(got);
 }
 

@@ -153,7 +153,7 @@ static int setup(void **state)
     trt_run(&F.x, yaml);
     struct cw_diags d;
     cw_diags_init(&d);
-    assert_int_equal(cw_upstreams_build(&F.ups, F.x.tr.snapshot, NULL, &d), 0);
+    assert_int_equal(cw_upstreams_build(&F.ups, F.x.tr.snapshot, NULL, NULL, &d), 0);
     cw_diags_deinit(&d);
     char name[64];
     snprintf(name, sizeof(name), "data/api:%u", F.port);

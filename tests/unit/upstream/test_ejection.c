@@ -203,7 +203,7 @@ static void rebuild_keeps_an_ejection(void **state)
     struct cw_upstreams next;
     struct cw_diags d;
     cw_diags_init(&d);
-    cw_upstreams_build(&next, w.x.tr.snapshot, &w.ups, &d);
+    cw_upstreams_build(&next, w.x.tr.snapshot, &w.ups, NULL, &d);
     cw_diags_deinit(&d);
     cw_ejection_adopt(&w.ups, &next);
     uint32_t db_index = w.db->index; /* w.db points into the build freed next */

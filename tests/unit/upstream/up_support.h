@@ -27,7 +27,7 @@ static inline void world_start(struct world *w, const char *endpoints_and_polici
     db_run(&w->x, endpoints_and_policies, NULL);
     struct cw_diags d;
     cw_diags_init(&d);
-    cw_upstreams_build(&w->ups, w->x.tr.snapshot, NULL, &d);
+    cw_upstreams_build(&w->ups, w->x.tr.snapshot, NULL, NULL, &d);
     cw_diags_deinit(&d);
     w->db = NULL;
     for (uint32_t i = 0; i < w->ups.n; i++)
