@@ -270,6 +270,11 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ---- the listener ---- */
 
+static void on_listener_closed(uv_handle_t *h)
+{
+    free(h->data); /* the struct cw_admin */
+}
+
 static int parse_addr(const char *text, struct sockaddr_storage *ss)
 {
     char host[128];
@@ -314,7 +319,7 @@ struct cw_admin *cw_admin_start(uv_loop_t *loop, const char *addr, const struct 
                  rc == UV_EADDRINUSE ? " (another process has it; choose another with --admin "
                                        "ADDR:PORT, or --admin off)"
                                      : "");
-        uv_close((uv_handle_t *)&a->listener, (uv_close_cb)free);
+        uv_close((uv_handle_t *)&a->listener, on_listener_closed);
         return NULL;
     }
     return a;
@@ -326,5 +331,5 @@ void cw_admin_stop(struct cw_admin *a)
         return;
     while (a->conns)
         close_conn(a->conns);
-    uv_close((uv_handle_t *)&a->listener, (uv_close_cb)free);
+    uv_close((uv_handle_t *)&a->listener, on_listener_closed);
 }

@@ -5,7 +5,7 @@ the lifecycle around it: /ready during --shutdown-delay, SIGUSR1 reopening the a
 reload by a watched file as an event and a metric, an admin port already taken.
 
 Addresses and ports: everything on 127.0.9.0/24 — the gateway on 127.0.9.1 (listeners
-44001-44019, admin 44079-44089), backends "dallas" 127.0.9.41 and "ashburn" 127.0.9.42 on
+44001-44019, admin 44078-44089), backends "dallas" 127.0.9.41 and "ashburn" 127.0.9.42 on
 44021-44049, Prometheus on 127.0.9.2:44090.
 """
 import http.client
@@ -496,3 +496,65 @@ def test_a_watched_file_reload_is_an_event_and_a_metric(stack):
     text = admin(gw, "/metrics").text
     assert sample(text, "causeway_reload_failures_total", trigger="files") == 1
     assert sample(text, "causeway_config_generation") == 2
+
+
+# ---- TLS and TCP counters ------------------------------------------------------------------
+
+def test_tls_handshakes_failures_and_tcp_tunnels_are_counted(stack, tmp_path):
+    from backends import base_manifests, dest, external_service, join, route_table, tcp_route
+    from test_tls_termination import HOST as TLS_HOST, files_tls, listener_extra
+    from tls_pki import PKI
+    pki = PKI(tmp_path / "pki")
+    root = pki.ca("Causeway Test Root")
+    cert = pki.server("api", root, dns=[TLS_HOST])
+    stack.nginx(f"""
+        server {{
+          listen {DALLAS}:44043;
+          location / {{ return 200 "back\\n"; }}
+        }}
+    """, [(DALLAS, 44043)])
+    manifests = join(
+        base_manifests([(44012, "http", listener_extra(files_tls(cert))), (44013, "tcp")]),
+        external_service("back", 44043, addresses=[DALLAS]),
+        route_table("api", [TLS_HOST], f"""
+            http:
+            - name: all
+              forwardTo:
+                destinations:
+                {dest("back", 44043)}
+        """),
+        tcp_route(44013, "back", 44043))
+    gw = stack.gateway(manifests, [44012, 44013], bind=GW, admin=f"{GW}:44078", workers=2)
+    gw.admin_port = 44078
+    wait_until(lambda: port_accepts(GW, 44078), 5, what="the admin API")
+    for _ in range(2):
+        r = subprocess.run(["curl", "-sS", "--max-time", "5", "--cacert", str(root.cert),
+                            "--resolve", f"{TLS_HOST}:44012:{GW}", f"https://{TLS_HOST}:44012/"],
+                           capture_output=True, text=True, timeout=15)
+        assert r.returncode == 0 and r.stdout == "back\n", r
+    with socket.create_connection((GW, 44012), timeout=5) as plain:  # no TLS on a TLS port
+        plain.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            plain.recv(100)
+        except OSError:
+            pass
+    with socket.create_connection((GW, 44013), timeout=5) as tcp:
+        tcp.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := tcp.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"back\n")
+
+    def metrics():
+        return admin(gw, "/metrics").text
+    wait_until(lambda: sample(metrics(), "causeway_tcp_tunnels_active") == 0 and
+               sample(metrics(), "causeway_tls_handshake_failures_total", side="client") == 1, 5,
+               what="the tunnel closed and the failed handshake counted")
+    text = metrics()
+    assert sample(text, "causeway_tls_handshakes_total", side="client", session="full") == 2
+    assert sample(text, "causeway_tls_handshakes_total", side="upstream", session="full") == 0
+    assert sample(text, "causeway_tcp_tunnels_total") == 1
+    assert sample(text, "causeway_tcp_connections_total", listener="44013",
+                  route="gw/db:tcp[0]", service="data/back:44043") == 1
+    assert sample(text, "causeway_received_bytes_total", listener="44013", protocol="tcp") > 0
+    assert sample(text, "causeway_http_requests_total", listener="44012", code_class="2xx") == 2
