@@ -3,9 +3,9 @@
  *
  * UTF-8, as Kubernetes reads manifests, made only of YAML's printable characters (YAML 1.2 §5.1;
  * kubectl's decoder refuses control characters too). libfyaml 0.7.12 is not safe on anything
- * else: it never returns on some invalid UTF-8 ("%\x88\n" hangs it) and it crashes destroying its
- * parser after reading "? 2:\t\0" (fuzz/README.md). A hung or crashed reload would take the
- * gateway with it, so such text is refused, with its position, before libfyaml sees it.
+ * else: it never returns on some invalid UTF-8 ("%\x88\n" hangs it; fuzz/README.md), and a hung
+ * reload would take the gateway with it, so such text is refused, with its position, before
+ * libfyaml sees it.
  */
 #include <stdint.h>
 #include <stdio.h>
