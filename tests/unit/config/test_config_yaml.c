@@ -467,8 +467,8 @@ static char *diags_of(const char *text, size_t len)
     return out;
 }
 
-/* YAML is printable text: libfyaml 0.7.12 crashed destroying its parser after "? 2:\t\0"
- * (found by fuzz_yaml), so control characters are refused before it reads anything. */
+/* YAML is printable text (YAML 1.2 §5.1, as kubectl reads it): control characters are refused
+ * before libfyaml reads anything. "? 2:\t\0" made libfyaml 0.7.12 crash (fuzz_yaml). */
 static void control_characters_are_refused_with_their_position(void **state)
 {
     (void)state;
