@@ -76,6 +76,28 @@ static size_t first_unprintable(const char *text, size_t len, unsigned *code)
     return len;
 }
 
+/*
+ * The offset of a tab on a line that starts (after spaces) with YAML's explicit-key indicator
+ * "? ", or <len>. libfyaml 0.7.12 crashes destroying its parser after such a line ("? 4:\t-",
+ * found by fuzz_yaml); Kubernetes manifests have string keys and never need "?" keys, let alone
+ * tabs in them.
+ */
+static size_t tab_on_explicit_key_line(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && text[i] == ' ')
+            i++;
+        bool explicit_key = i < len && text[i] == '?' && (i + 1 == len || text[i + 1] == ' ' ||
+                                                          text[i + 1] == '\t');
+        for (; i < len && text[i] != '\n'; i++)
+            if (explicit_key && text[i] == '\t')
+                return i;
+        i++;
+    }
+    return len;
+}
+
 bool cw_manifest_text_check(const char *text, size_t len, struct cw_diags *diags, const char *file)
 {
     uint32_t line, col;
@@ -95,6 +117,13 @@ bool cw_manifest_text_check(const char *text, size_t len, struct cw_diags *diags
                      "not YAML text: the character U+%04X is not allowed (YAML is printable "
                      "characters, tab, line feed and carriage return)",
                      code);
+        return false;
+    }
+    bad = tab_on_explicit_key_line(text, len);
+    if (bad < len) {
+        position_of(text, bad, &line, &col);
+        cw_diags_add(diags, CW_SEV_ERROR, file, line, col, NULL, NULL,
+                     "a tab on an explicit-key (\"? \") line is not supported");
         return false;
     }
     return true;

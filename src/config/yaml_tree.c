@@ -11,6 +11,7 @@
  * Nesting is bounded here: libfyaml's event parser does not bound it (its document builder did,
  * with the same limit and position), and everything that walks a tree recurses over it.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,9 +45,35 @@ int cw_yaml_reader_init(struct cw_yaml_reader *r, const char *text, size_t len,
     return fy_parser_set_string(r->parser, text, len);
 }
 
+/*
+ * libfyaml 0.7.12 can crash destroying a parser that stopped on an error: after "? 4:\t-"
+ * (found by fuzz_yaml) fy_parse_cleanup walks an indent stack the error left corrupt, and a
+ * manifest anyone can write must never take the gateway down, at start or on a reload. A
+ * parser that ended in an error is therefore not destroyed: it is parked here, still
+ * reachable (so leak checkers stay quiet), at a cost of a few KiB per refused file. The park is
+ * bounded; past it a refused file's parser is destroyed as before.
+ */
+#define PARKED_PARSERS_MAX 4096
+
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+/* volatile: never read, so without it the compiler may drop the stores, and the parked
+ * parsers would look lost to a leak checker. */
+static struct fy_parser *volatile parked[PARKED_PARSERS_MAX];
+static unsigned n_parked;
+
+static bool park(struct fy_parser *p)
+{
+    pthread_mutex_lock(&parked_lock);
+    bool room = n_parked < PARKED_PARSERS_MAX;
+    if (room)
+        parked[n_parked++] = p;
+    pthread_mutex_unlock(&parked_lock);
+    return room;
+}
+
 void cw_yaml_reader_deinit(struct cw_yaml_reader *r)
 {
-    if (r->parser)
+    if (r->parser && !(fy_parser_get_stream_error(r->parser) && park(r->parser)))
         fy_parser_destroy(r->parser);
     free(r->stack);
     cw_arena_deinit(&r->arena);

@@ -501,9 +501,27 @@ static void empty_collections_are_documents_like_any_other(void **state)
     only_good_loaded(&l);
 }
 
+/* Found by fuzz_yaml: libfyaml 0.7.12 crashed destroying its parser after these (a complex key,
+ * ':' and a tab): the loader refuses them with their position, and a thousand of them in a row
+ * (a reload loop of a bad file) neither crash nor grow without bound. */
+static void a_file_that_crashed_libfyaml_is_refused_with_its_position(void **state)
+{
+    (void)state;
+    static const char *const crashers[] = {"? 4:\t-", "? 4:\t- x\n", "? a: b\n? 4:\t-"};
+    for (size_t i = 0; i < sizeof(crashers) / sizeof(crashers[0]); i++) {
+        char *text = diags_of(crashers[i], strlen(crashers[i]));
+        assert_true(cwt_contains(text, "bad.yaml:"));
+        assert_true(cwt_contains(text, "error:"));
+        free(text);
+    }
+    for (int i = 0; i < 1000; i++)
+        free(diags_of(crashers[0], strlen(crashers[0])));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_file_that_crashed_libfyaml_is_refused_with_its_position),
         cmocka_unit_test(aliases_and_merge_keys_work),
         cmocka_unit_test(alias_errors_have_positions),
         cmocka_unit_test(alias_bomb_is_refused_quickly_and_small),
