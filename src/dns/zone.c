@@ -47,7 +47,9 @@ static void add_routes(struct cw_dns_zone *z, const struct cw_route *routes, uin
         for (uint32_t h = 0; routes[r].table && h < routes[r].table->hosts.n; h++)
             add(z, routes[r].table->hosts.v[h]);
         for (uint32_t c = 0; c < routes[r].clusters.n; c++) {
-            const struct cw_external_service *es = routes[r].clusters.v[c].cluster->service;
+            /* A destination translation could not resolve has no cluster (the route fails). */
+            const struct cw_cluster *cl = routes[r].clusters.v[c].cluster;
+            const struct cw_external_service *es = cl ? cl->service : NULL;
             for (uint32_t h = 0; es && h < es->hosts.n; h++)
                 add(z, es->hosts.v[h]);
         }

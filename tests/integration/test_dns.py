@@ -248,6 +248,30 @@ def test_two_names_in_two_localities_fail_over_like_two_addresses(stack, dns, ba
     assert [served_by(43006)[1] for _ in range(6)] == [BACKENDS[1]] * 6
 
 
+def test_an_address_that_leaves_finishes_its_in_flight_request(stack, dns):
+    """A request in flight on .11 when the record moves to .12 is answered by .11 (its
+    generation keeps the old host) while new requests go to .12."""
+    import threading
+    from backends import SlowHTTPServer
+    slow = stack.server(SlowHTTPServer, BACKENDS[0], BACKEND_PORT, 2.0)
+    stack.server(WhoAmI, BACKENDS[1], BACKEND_PORT)
+    d = dns([(BACKENDS[0], "api.dns.test")])
+    gw = stack.gateway(api(43007, [("one", "api.dns.test", None)]), [43007], bind=GW,
+                       args=RESOLVER)
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=get(43007, "/", host=HOST, addr=GW,
+                                                            timeout=10)))
+    t.start()
+    try:
+        assert slow.got_request.wait(5), gw.output()
+        d.set([(BACKENDS[1], "api.dns.test")])
+        wait_served_by(43007, BACKENDS[1], TTL + 2.0, gw)
+    finally:
+        t.join(10)
+    r = result.get("r")
+    assert r is not None and (r.status, r.text) == (200, "slow but sure\n"), r
+
+
 # ---- the responder -------------------------------------------------------------------------
 
 RESPONDER = ["--dns-listen", f"{GW}:{RESPONDER_PORT}", "--advertise-address", GW,
