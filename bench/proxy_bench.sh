@@ -224,13 +224,18 @@ if [ "${DNS_NAMES:-0}" -gt 0 ]; then
   sleep 1 # dnsmasq reads 10,000 hosts before it answers
   CW_DNS_ARGS=(-c "$RUN/dns" --dns-server 127.0.0.53:29053)
 fi
+# A causeway with an admin API (default 127.0.0.1:9901) gets none here: two of them (under test
+# and baseline) would want the same port; an older binary without --admin gets nothing.
+admin_off() { if "$1" run --help 2>/dev/null | grep -q -- '--admin'; then echo --admin off; fi; }
 start causeway "$PROXY_CPU" "$RUN/causeway.log" "$RUN/cw-under-test" run -c "$CW_MANIFESTS" \
-  --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1 ${CW_DNS_ARGS[@]+"${CW_DNS_ARGS[@]}"}
+  --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1 \
+  $(admin_off "$RUN/cw-under-test") ${CW_DNS_ARGS[@]+"${CW_DNS_ARGS[@]}"}
 CW_STARTED_NS=$(date +%s%N)
 if [ -n "${BASELINE:-}" ]; then
   cp "$BASELINE" "$RUN/cw-baseline"
   start baseline "$PROXY_CPU" "$RUN/baseline.log" "$RUN/cw-baseline" run -c "$CW_MANIFESTS" \
-    --namespace gw --labels app=c-gateway --bind "${ADDR[baseline]}" --workers 1
+    --namespace gw --labels app=c-gateway --bind "${ADDR[baseline]}" --workers 1 \
+    $(admin_off "$RUN/cw-baseline")
 fi
 start haproxy "$PROXY_CPU" "$RUN/haproxy.log" haproxy -db -f "$RUN/haproxy.cfg"
 start nginx "$PROXY_CPU" "$RUN/nginx-proxy.log" \
