@@ -298,3 +298,13 @@ uint16_t cw_sockaddr_port(const struct sockaddr_storage *peer)
         return ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
     return 0;
 }
+
+void cw_sockaddr_ip(const struct sockaddr_storage *peer, char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    if (peer->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, out, (socklen_t)size);
+    else if (peer->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, out,
+                  (socklen_t)size);
+}

@@ -53,6 +53,9 @@ struct cw_access_record {
 #define CW_CLIENT_TEXT 56
 void cw_client_text(char *out, const char *ip, uint16_t port);
 
+/* The address of <peer> as text into <out> ("unknown" for another family). */
+void cw_sockaddr_ip(const struct sockaddr_storage *peer, char *out, size_t size);
+
 /* The port of <peer> (IPv4 or IPv6), 0 for another family. */
 uint16_t cw_sockaddr_port(const struct sockaddr_storage *peer);
 

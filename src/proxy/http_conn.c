@@ -920,14 +920,8 @@ static void forward(struct http_conn *c, const struct cw_http_decision *d, struc
 
 static void client_address(struct http_conn *c, const struct sockaddr_storage *peer)
 {
-    strcpy(c->client_ip, "unknown");
+    cw_sockaddr_ip(peer, c->client_ip, sizeof(c->client_ip));
     c->client_port = cw_sockaddr_port(peer);
-    if (peer->ss_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->client_ip,
-                  sizeof(c->client_ip));
-    else if (peer->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->client_ip,
-                  sizeof(c->client_ip));
 }
 
 void cw_http_accept(struct cw_worker_listener *wl, int fd, const struct sockaddr_storage *peer)

@@ -652,11 +652,8 @@ static void start_tunnel(struct tunnel *t, const struct cw_cluster *c)
 /* "ip:port" of <peer> into <out> (CW_CLIENT_TEXT bytes). */
 void cw_peer_text(char *out, const struct sockaddr_storage *peer)
 {
-    char ip[INET6_ADDRSTRLEN] = "unknown";
-    if (peer->ss_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
-    else if (peer->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip, sizeof(ip));
+    char ip[INET6_ADDRSTRLEN];
+    cw_sockaddr_ip(peer, ip, sizeof(ip));
     cw_client_text(out, ip, cw_sockaddr_port(peer));
 }
 
