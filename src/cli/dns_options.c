@@ -16,6 +16,7 @@ void cw_dns_options_init(struct cw_dns_options *o)
     o->settings = (struct cw_dns_settings){
         .min_ttl_ms = 1000, .max_ttl_ms = 300000, .stale_for_ms = 600000};
     o->answer_ttl_s = 5;
+    o->hosts_file = "/etc/hosts";
 }
 
 static bool parse_advertised(const char *v, struct cw_dns_address *a)
@@ -54,6 +55,10 @@ static int resolution_option(struct cw_dns_options *o, const char *arg, const ch
                     why);
             return -1;
         }
+        return 1;
+    }
+    if (!strcmp(arg, "--dns-hosts-file")) {
+        o->hosts_file = strcmp(v, "none") ? v : NULL;
         return 1;
     }
     if (strcmp(arg, "--dns-server") != 0)
@@ -141,7 +146,10 @@ void cw_dns_options_help(FILE *out, bool responder)
 {
     fputs("      --dns-server ADDR[:PORT]\n"
           "                           resolver for endpoint names (repeatable; default: the\n"
-          "                           nameservers of /etc/resolv.conf)\n",
+          "                           nameservers of /etc/resolv.conf)\n"
+          "      --dns-hosts-file PATH\n"
+          "                           names it lists are not asked of DNS (default /etc/hosts;\n"
+          "                           none: DNS only); read again when it changes\n",
           out);
     if (!responder)
         return;
@@ -165,6 +173,7 @@ struct cw_dns_resolver_config cw_dns_resolver_config_of(const struct cw_dns_opti
 {
     return (struct cw_dns_resolver_config){.servers = o->servers,
                                            .n_servers = o->n_servers,
+                                           .hosts_file = o->hosts_file,
                                            .settings = o->settings,
                                            .events = events};
 }

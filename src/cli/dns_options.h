@@ -15,6 +15,7 @@
 struct cw_dns_options {
     const char *servers[CW_DNS_MAX_SERVERS]; /* --dns-server */
     unsigned n_servers;
+    const char *hosts_file;                  /* --dns-hosts-file; NULL: none */
     struct cw_dns_settings settings;         /* --dns-min-ttl, --dns-max-ttl, --dns-stale-for */
     const char *listen;                      /* --dns-listen ADDR:PORT, NULL: no responder */
     struct cw_dns_address advertised[CW_DNS_MAX_ADVERTISED]; /* --advertise-address */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/hosts_file.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
@@ -19,6 +20,10 @@
  * together would otherwise leave as one burst that overflows the resolver's (and our own
  * socket's) queues and comes back as timeouts. */
 #define MAX_IN_FLIGHT 128
+/* Refreshes due within one such step of each other start together (refresh_delay). */
+#define REFRESH_GRID_MS 100
+/* How often the hosts file's modification time is looked at, at most. */
+#define HOSTS_FILE_CHECK_MS 1000
 /* Answers that change address sets within this long make one new generation. */
 #define CHANGE_COALESCE_MS 100
 
@@ -54,6 +59,7 @@ struct cw_dns_resolver {
     bool closing;
     struct cw_dns_settings settings;
     FILE *events;
+    struct cw_hosts_file *hosts; /* NULL: no hosts file */
     void (*on_change)(void *data);
     void *change_data;
 };
@@ -70,7 +76,8 @@ static void on_socket_ready(uv_poll_t *p, int status, int events)
     bool readable = status < 0 || (events & UV_READABLE);
     ares_process_fd(r->channel, readable ? pl->fd : ARES_SOCKET_BAD,
                     events & UV_WRITABLE ? pl->fd : ARES_SOCKET_BAD);
-    rearm_ares_timer(r);
+    /* An answer only ends queries, so the armed timeout can only be early, never late: it is
+     * not recomputed here (ares_timeout walks every query in flight, ~10 % of the thread). */
 }
 
 static void free_poller(uv_handle_t *h)
@@ -122,6 +129,14 @@ static void rearm_ares_timer(struct cw_dns_resolver *r)
     }
     uint64_t ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
     uv_timer_start(&r->ares_timer, on_ares_timeout, ms ? ms : 1, 0);
+}
+
+/* A new query times out after every query already in flight: the armed timer stays right, and
+ * only an idle one needs arming. */
+static void arm_ares_timer(struct cw_dns_resolver *r)
+{
+    if (!uv_is_active((uv_handle_t *)&r->ares_timer))
+        rearm_ares_timer(r);
 }
 
 /* ---- events ---- */
@@ -248,6 +263,43 @@ static uint32_t collect(const struct ares_addrinfo *res, struct sockaddr_storage
     return n;
 }
 
+/* How long until a name due at <due_ms> is looked up again. Refreshes are put on a grid of
+ * REFRESH_GRID_MS so that names due close together start together: one wake-up of the control
+ * thread for a burst of lookups, not one per name (thousands of names at TTL 1 s made the
+ * thread sleep and wake 4,000 times a second). Rounded down, so no name is served past its
+ * TTL because of the grid. */
+static uint64_t refresh_delay(uint64_t due_ms, uint64_t now_ms)
+{
+    if (due_ms > now_ms + REFRESH_GRID_MS)
+        due_ms -= due_ms % REFRESH_GRID_MS;
+    return due_ms > now_ms ? due_ms - now_ms : 0;
+}
+
+/* A lookup's outcome: <failure> NULL with <n> addresses and their smallest TTL, or the reason it
+ * failed. Logs what changed, schedules a rebuild when an address set changed, and the refresh. */
+static void record_outcome(struct entry *e, const struct sockaddr_storage *got, uint32_t n,
+                           uint32_t ttl, const char *failure)
+{
+    struct cw_dns_resolver *r = e->r;
+    bool first = e->n.state == CW_DNS_PENDING;
+    struct sockaddr_storage before[CW_DNS_MAX_ADDRESSES];
+    uint32_t n_before = e->n.n_addrs;
+    memcpy(before, e->n.addrs, n_before * sizeof(*before));
+    uint64_t now = uv_now(r->loop);
+    struct cw_dns_change c = failure ? cw_dns_name_failed(&e->n, &r->settings, failure, now)
+                                     : cw_dns_name_answered(&e->n, &r->settings, got, n, ttl, now);
+    if (first && e->wanted)
+        r->unanswered--;
+    bool rebuild = c.addresses;
+    if (first)
+        c.addresses = false; /* a name's first addresses are no event (thousands at start) */
+    log_change(r, &e->n, &c, before, n_before);
+    if (rebuild && !uv_is_active((uv_handle_t *)&r->coalesce))
+        uv_timer_start(&r->coalesce, on_coalesced, CHANGE_COALESCE_MS, 0);
+    if (e->wanted)
+        uv_timer_start(&e->refresh, on_refresh_due, refresh_delay(e->n.refresh_at_ms, now), 0);
+}
+
 static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
     (void)timeouts;
@@ -259,30 +311,15 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
         ares_freeaddrinfo(res);
         return;
     }
-    bool first = e->n.state == CW_DNS_PENDING;
-    struct sockaddr_storage before[CW_DNS_MAX_ADDRESSES], got[CW_DNS_MAX_ADDRESSES * 2];
-    uint32_t n_before = e->n.n_addrs;
-    memcpy(before, e->n.addrs, n_before * sizeof(*before));
-    uint64_t now = uv_now(r->loop);
-    struct cw_dns_change c;
     if (status == ARES_SUCCESS) {
+        struct sockaddr_storage got[CW_DNS_MAX_ADDRESSES * 2];
         uint32_t ttl;
         uint32_t n = collect(res, got, CW_DNS_MAX_ADDRESSES * 2, &ttl);
-        c = cw_dns_name_answered(&e->n, &r->settings, got, n, ttl, now);
+        record_outcome(e, got, n, ttl, NULL);
     } else {
-        c = cw_dns_name_failed(&e->n, &r->settings, failure_reason(status), now);
+        record_outcome(e, NULL, 0, 0, failure_reason(status));
     }
     ares_freeaddrinfo(res);
-    if (first && e->wanted)
-        r->unanswered--;
-    bool rebuild = c.addresses;
-    if (first)
-        c.addresses = false; /* a name's first addresses are no event (thousands at start) */
-    log_change(r, &e->n, &c, before, n_before);
-    if (rebuild && !uv_is_active((uv_handle_t *)&r->coalesce))
-        uv_timer_start(&r->coalesce, on_coalesced, CHANGE_COALESCE_MS, 0);
-    if (e->wanted)
-        uv_timer_start(&e->refresh, on_refresh_due, e->n.refresh_at_ms - now, 0);
     start_waiting_lookups(r);
 }
 
@@ -306,6 +343,16 @@ static void start_lookup(struct entry *e)
     if (e->in_flight || e->queued || r->closing)
         return;
     uv_timer_stop(&e->refresh);
+    /* The hosts file first, as the system's resolver does; its answers are looked at again
+     * after the minimum TTL, so an edit to the file is followed. */
+    struct sockaddr_storage listed_addrs[CW_DNS_MAX_ADDRESSES];
+    uint32_t listed_n = r->hosts ? cw_hosts_file_lookup(r->hosts, e->n.name, uv_now(r->loop),
+                                                        listed_addrs, CW_DNS_MAX_ADDRESSES)
+                                 : 0;
+    if (listed_n) {
+        record_outcome(e, listed_addrs, listed_n, 0, NULL);
+        return;
+    }
     if (r->running >= MAX_IN_FLIGHT) {
         e->queued = true;
         if (r->queue_tail)
@@ -319,7 +366,7 @@ static void start_lookup(struct entry *e)
     e->in_flight = true;
     struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC, .ai_flags = ARES_AI_NOSORT};
     ares_getaddrinfo(e->r->channel, e->n.name, NULL, &hints, on_answer, e);
-    rearm_ares_timer(e->r);
+    arm_ares_timer(e->r);
 }
 
 static struct entry *add_entry(struct cw_dns_resolver *r, const char *name)
@@ -440,7 +487,7 @@ void cw_dns_resolver_forward(struct cw_dns_resolver *r, const uint8_t *msg, size
     f->arg = arg;
     memcpy(f->id, msg, 2);
     ares_send(r->channel, msg, (int)len, on_forwarded, f);
-    rearm_ares_timer(r);
+    arm_ares_timer(r);
 }
 
 /* ---- lifecycle ---- */
@@ -475,8 +522,10 @@ int cw_dns_resolver_new(struct cw_dns_resolver **out, uv_loop_t *loop,
     struct ares_options opts = {.sock_state_cb = on_socket_state,
                                 .sock_state_cb_data = r,
                                 .timeout = QUERY_TIMEOUT_MS,
-                                .tries = QUERY_TRIES};
-    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+                                .tries = QUERY_TRIES,
+                                /* DNS only: the hosts file is ours (hosts_file.h) */
+                                .lookups = (char *)"b"};
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
     int rc = ares_init_options(&r->channel, &opts, mask);
     if (rc != ARES_SUCCESS) {
         snprintf(why, size, "cannot start the resolver: %s", ares_strerror(rc));
@@ -489,6 +538,8 @@ int cw_dns_resolver_new(struct cw_dns_resolver **out, uv_loop_t *loop,
         return -1;
     }
     cw_strmap_init(&r->by_name);
+    if (cfg->hosts_file)
+        r->hosts = cw_hosts_file_new(cfg->hosts_file, HOSTS_FILE_CHECK_MS);
     uv_timer_init(loop, &r->ares_timer);
     uv_timer_init(loop, &r->coalesce);
     r->ares_timer.data = r->coalesce.data = r;
@@ -511,6 +562,7 @@ static void free_resolver(struct cw_dns_resolver *r)
     }
     free(r->entries);
     cw_strmap_deinit(&r->by_name);
+    cw_hosts_file_free(r->hosts);
     free(r);
 }
 

@@ -20,6 +20,7 @@
 struct cw_dns_resolver_config {
     const char *const *servers; /* "ADDR[:PORT]" ("[v6]:PORT"); none: /etc/resolv.conf */
     unsigned n_servers;
+    const char *hosts_file; /* consulted before DNS (/etc/hosts); NULL: none */
     struct cw_dns_settings settings;
     FILE *events; /* event=dns-... lines; NULL: none */
 };

@@ -10,6 +10,7 @@
 
 #include "tls/session_slot.h"
 #include "upstream/outlier.h"
+#include "util/netaddr.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
@@ -68,23 +69,6 @@ static void fill_host(struct cw_upstream_cluster *uc, struct cw_host *h, const s
     format_host(h);
 }
 
-/* The address of an IP-literal endpoint; false when it is not one (translation checked it). */
-static bool literal_address(const char *text, struct sockaddr_storage *out)
-{
-    memset(out, 0, sizeof(*out));
-    struct sockaddr_in *in = (struct sockaddr_in *)out;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-    if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
-        out->ss_family = AF_INET;
-        return true;
-    }
-    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-        out->ss_family = AF_INET6;
-        return true;
-    }
-    return false;
-}
-
 /*
  * Appends the hosts of endpoint <e> to <uc> (<cap>: the room left): its address, or every
  * address <names> has for its name. Sets *<unresolved> when its name has none.
@@ -96,7 +80,7 @@ static uint32_t add_endpoint_hosts(struct cw_upstream_cluster *uc, const struct 
     struct sockaddr_storage addrs[MAX_ADDRESSES_PER_NAME];
     int n = 0;
     if (!e->is_hostname) {
-        n = literal_address(e->address, &addrs[0]) ? 1 : 0;
+        n = cw_ip_literal_sockaddr(e->address, &addrs[0]) ? 1 : 0;
         if (!n)
             cw_diags_add(diags, CW_SEV_WARNING, NULL, 0, 0, uc->cluster->name, NULL,
                          "endpoint %s is not an IP address", e->address);

@@ -1,6 +1,7 @@
 #include "util/netaddr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,22 @@ char *cw_ip_prefix_format(const struct cw_ip_prefix *p, char *buf)
 bool cw_ip_prefix_is_host(const struct cw_ip_prefix *p)
 {
     return p->len == (p->family == 4 ? 32 : 128);
+}
+
+bool cw_ip_literal_sockaddr(const char *text, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+        out->ss_family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+        out->ss_family = AF_INET6;
+        return true;
+    }
+    return false;
 }
 
 bool cw_ip_literal(const char *text)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct cw_ip_prefix {
     uint8_t family; /* 4 or 6 */
@@ -35,6 +36,9 @@ bool cw_ip_prefix_is_host(const struct cw_ip_prefix *p);
 
 /* True when <text> is a plain IPv4 or IPv6 literal without a prefix length. */
 bool cw_ip_literal(const char *text);
+
+/* The address <text> (IPv4 or IPv6, port 0) as a socket address; false when it is neither. */
+bool cw_ip_literal_sockaddr(const char *text, struct sockaddr_storage *out);
 
 /* Clears the bits of <p> beyond <len> and sets p->len = len. */
 void cw_ip_prefix_truncate(struct cw_ip_prefix *p, uint8_t len);

@@ -232,6 +232,35 @@ def test_a_name_with_two_records_gives_two_hosts(stack, dns, backends, causeway,
     assert {r["locality"] for r in recs} == {"us-east-1/us-east-1a"}, recs
 
 
+def test_the_hosts_file_answers_before_dns_and_is_followed(stack, dns, backends, causeway,
+                                                          tmp_path):
+    """A name the hosts file lists is not asked of DNS (the system resolver's order); an edit
+    to the file moves traffic without a reload; `--dns-hosts-file none` asks DNS only."""
+    dns([(BACKENDS[2], "files.dns.test")])
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"# test hosts file\n{BACKENDS[0]}  other.dns.test Files.DNS.test\n")
+    manifests = api(43006, [("files", "files.dns.test", None)])
+    (tmp_path / "m.yaml").write_text(manifests)
+    v = causeway.validate(tmp_path / "m.yaml", output="table", plan=True,
+                          extra=[*RESOLVER, "--dns-hosts-file", str(hosts)])
+    line = [l for l in v.plan_lines() if l.startswith("dns files.dns.test ")]
+    assert line and line[0].split()[2] == BACKENDS[0], v
+    gw = stack.gateway(manifests, [43006], bind=GW,
+                       args=[*RESOLVER, "--dns-hosts-file", str(hosts)])
+    assert served_by(43006) == (200, BACKENDS[0])
+    # Rewritten in place, then replaced by a rename (how editors and config tools write it).
+    hosts.write_text(f"{BACKENDS[1]} files.dns.test\n")
+    wait_served_by(43006, BACKENDS[1], 5, gw)
+    tmp = tmp_path / "hosts.new"
+    tmp.write_text("# the name is gone: DNS answers it\n")
+    tmp.rename(hosts)
+    wait_served_by(43006, BACKENDS[2], 5, gw)
+    gw2 = stack.gateway(api(43007, [("files", "files.dns.test", None)]), [43007], bind=GW,
+                        args=[*RESOLVER, "--dns-hosts-file", "none"])
+    hosts.write_text(f"{BACKENDS[0]} files.dns.test\n")
+    assert served_by(43007) == (200, BACKENDS[2]), gw2.output()[-2000:]
+
+
 def test_two_names_in_two_localities_fail_over_like_two_addresses(stack, dns, backends):
     """local.dns.test in the gateway's locality, remote.dns.test in another, outlier detection
     and a failover mapping: everything goes to the local name's host; when it dies, traffic
