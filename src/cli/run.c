@@ -26,6 +26,7 @@
 #include "snapshot/snapshot.h"
 #include "translate/translate.h"
 #include "upstream/outlier.h"
+#include "util/cpu_list.h"
 #include "util/event_log.h"
 #include "util/stats.h"
 #include "util/text.h"
@@ -41,9 +42,14 @@ struct run_options {
     uint64_t shutdown_delay_ms; /* not ready, yet accepting, this long before draining */
     bool strict;                /* --strict: nothing INVALID is started or reloaded */
     struct cw_dns_options dns;
+    bool workers_given;            /* --workers */
+    struct cw_cpu_list worker_cpus; /* --worker-cpus; n 0: not pinned */
+    struct cw_cpu_list control_cpus; /* --control-cpus; n 0: not pinned */
+    const char *worker_cpus_text, *control_cpus_text; /* as given */
 };
 
 #define DEFAULT_ADMIN "127.0.0.1:9901"
+#define MAX_WORKERS 256
 
 static void usage(FILE *out)
 {
@@ -61,7 +67,11 @@ static void usage(FILE *out)
           "Options:\n",
           out);
     cw_common_options_help(out);
-    fputs("      --workers N          worker threads (default: online CPUs)\n"
+    fputs("      --workers N          worker threads (default: the CPUs this process may run\n"
+          "                           on, or those of --worker-cpus)\n"
+          "      --worker-cpus LIST   pin worker i to the i-th CPU of LIST (\"0-3,6\")\n"
+          "      --control-cpus LIST  run the control thread (reloads, DNS lookups, the admin\n"
+          "                           API) on LIST only, e.g. apart from the workers' CPUs\n"
           "      --bind ADDR          address the listeners bind (default 0.0.0.0)\n"
           "      --access-log FILE|-  one line per request or TCP connection (default: none)\n"
           "      --log-format F       access log as text (default) or json\n"
@@ -172,8 +182,18 @@ static int parse_args(struct run_options *o, int argc, char **argv)
         }
         if (matched)
             continue;
-        if (!strcmp(arg, "--workers") && v && atoi(v) > 0 && atoi(v) <= 256) {
+        if (!strcmp(arg, "--workers") && v && atoi(v) > 0 && atoi(v) <= MAX_WORKERS) {
             o->proxy.workers = (unsigned)atoi(v);
+            o->workers_given = true;
+        } else if ((!strcmp(arg, "--worker-cpus") || !strcmp(arg, "--control-cpus")) && v) {
+            char why[512];
+            bool workers = !strcmp(arg, "--worker-cpus");
+            struct cw_cpu_list *list = workers ? &o->worker_cpus : &o->control_cpus;
+            *(workers ? &o->worker_cpus_text : &o->control_cpus_text) = v;
+            if (cw_cpu_list_parse(v, list, why, sizeof(why)) != 0) {
+                fprintf(stderr, "causeway run: %s: %s\n", arg, why);
+                return 2;
+            }
         } else if (!strcmp(arg, "--max-request-body") && v) {
             if (parse_size(v, &o->proxy.max_request_body) != 0) {
                 fprintf(stderr,
@@ -495,6 +515,10 @@ static void print_listeners(const struct run_options *o, const struct cw_snapsho
 {
     fprintf(stderr, "causeway: serving %u listener(s) on %s with %u worker(s)\n", snap->listeners.n,
             o->proxy.bind, o->proxy.workers);
+    if (o->worker_cpus.n || o->control_cpus.n)
+        fprintf(stderr, "causeway: workers on CPUs %s, control thread on CPUs %s\n",
+                o->worker_cpus.n ? o->worker_cpus_text : "(not pinned)",
+                o->control_cpus.n ? o->control_cpus_text : "(not pinned)");
     for (uint32_t i = 0; i < snap->listeners.n; i++)
         fprintf(stderr, "causeway: listener %u %s\n", snap->listeners.v[i]->port,
                 cw_snapshot_listener_kind(snap->listeners.v[i]));
@@ -622,6 +646,17 @@ static void warn_unresolved(void *data, const struct cw_external_service *es, co
             es->obj.meta.name, name, reason ? " does not resolve: " : "", reason ? reason : "");
 }
 
+/* --control-cpus, once the workers run: they were started with the process's CPUs (a thread
+ * inherits its creator's), so only the control thread moves. */
+static void pin_control_thread(const struct run_options *o)
+{
+    if (!o->control_cpus.n)
+        return;
+    int err = cw_cpu_pin_self(&o->control_cpus, NULL);
+    if (err)
+        fprintf(stderr, "causeway run: --control-cpus: %s\n", strerror(err));
+}
+
 static int serve(struct run_options *o, struct served *first)
 {
     cw_stats_init(o->proxy.workers + 1); /* before the hosts: they have a slot per thread */
@@ -686,6 +721,7 @@ static int serve(struct run_options *o, struct served *first)
         return 1;
     }
     srv.admin.serving = true;
+    pin_control_thread(o);
     print_listeners(o, first->gen.snapshot);
     cw_generation_ref(&first->gen); /* the caller's reference stays with the caller */
     control_run(&srv, &control);
@@ -713,12 +749,16 @@ int cw_cli_run(int argc, char **argv)
         return 2;
     }
     cw_dns_options_init(&o.dns);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    o.proxy.workers = cpus > 0 ? (unsigned)cpus : 1;
+    o.proxy.workers = cw_cpu_allowed_count() < MAX_WORKERS ? cw_cpu_allowed_count() : MAX_WORKERS;
     int rc = parse_args(&o, argc, argv);
     if (rc >= 0) {
         cw_common_options_deinit(&o.common);
         return rc;
+    }
+    if (o.worker_cpus.n) {
+        o.proxy.worker_cpus = &o.worker_cpus;
+        if (!o.workers_given)
+            o.proxy.workers = o.worker_cpus.n < MAX_WORKERS ? o.worker_cpus.n : MAX_WORKERS;
     }
     struct served *first = load_served(&o);
     const struct cw_snapshot *snap = first->gen.snapshot;

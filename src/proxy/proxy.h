@@ -53,10 +53,13 @@ static inline void cw_generation_unref(struct cw_generation *g)
         g->release(g);
 }
 
+struct cw_cpu_list;
+
 struct cw_proxy_config {
     struct cw_generation *generation; /* the first one served; each worker takes a reference */
     const char *bind;                 /* listen address, e.g. "0.0.0.0" or "127.0.0.1" */
     unsigned workers;
+    const struct cw_cpu_list *worker_cpus; /* worker i runs on cpu[i % n]; NULL: not pinned */
     struct cw_timeouts timeouts;
     uint64_t max_request_body;        /* bytes; a larger request body gets 413; 0 = no limit */
     uint64_t max_connections;         /* client connections at once; 0 = no cap */

@@ -3,6 +3,7 @@
  * connections. The control thread talks to a worker only by setting stop_requested or next_gen
  * and waking its loop.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "proxy/proxy_int.h"
 #include "event/sock.h"
 #include "snapshot/snapshot.h"
+#include "util/cpu_list.h"
 #include "util/request_stats.h"
 #include "util/xalloc.h"
 
@@ -225,9 +227,26 @@ static void on_stop(struct cw_worker *w)
     cw_timer_start(&w->io, &w->drain_timer, w->cfg->timeouts.drain_ms, on_drain_timeout);
 }
 
+/* --worker-cpus: one CPU of the list per worker, in turn. */
+static void pin_worker(const struct cw_worker *w)
+{
+    const struct cw_cpu_list *cpus = w->cfg->worker_cpus;
+    if (!cpus || !cpus->n)
+        return;
+    const unsigned *cpu = &cpus->cpu[w->id % cpus->n];
+    int err = cw_cpu_pin_self(cpus, cpu);
+    if (err)
+        fprintf(stderr, "causeway: worker %u: cannot run on CPU %u only: %s\n", w->id, *cpu,
+                strerror(err));
+}
+
 static void *run_worker(void *arg)
 {
     struct cw_worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "cw-worker-%u", w->id);
+    pthread_setname_np(pthread_self(), name); /* what top -H and perf show */
+    pin_worker(w);
     cw_stats_bind_thread(w->id + 1); /* slot 0 is the control thread's */
     cw_io_update_time(&w->io); /* the loop was made on the control thread a while ago */
     cw_h1_pools_init(&w->h1_pools, &w->io, &w->blocks, w->gen->upstreams, w->cfg->timeouts.idle_ms);

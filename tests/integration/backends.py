@@ -363,10 +363,11 @@ class Gateway:
         self.access_log = self.workdir / "access.log"
         self.out_path = self.workdir / "causeway.out"
         self.log_format = log_format
-        self.workers = workers
+        self.workers = workers or 1  # None: no --workers (causeway's default count)
         self.drain_timeout = drain_timeout
         self.argv = [str(binary), "run", "-c", str(self.config), *IDENTITY, "--bind", bind,
-                     "--workers", str(workers), "--access-log", str(self.access_log),
+                     *(["--workers", str(workers)] if workers else []),
+                     "--access-log", str(self.access_log),
                      "--log-format", log_format, "--drain-timeout", drain_timeout,
                      # Without an admin address of its own, no admin port: gateways of one
                      # test (and helper processes) would otherwise share 127.0.0.1:9901.

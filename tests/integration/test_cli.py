@@ -81,6 +81,14 @@ USAGE_ERRORS = [
     (["run", "-c", "examples/set-a", "--busy-poll", "fast"], "--busy-poll"),
     (["run", "-c", "examples/set-a", "--busy-poll", "20000"], "--busy-poll"),
     (["run", "-c", "examples/set-a", "--busy-poll", "-5"], "--busy-poll"),
+    # CPU lists: the position of what is wrong, and no CPU this process may not run on
+    (["run", "-c", "examples/set-a", "--worker-cpus", "0,x"], "position 3 of \"0,x\""),
+    (["run", "-c", "examples/set-a", "--worker-cpus", ""], "--worker-cpus"),
+    (["run", "-c", "examples/set-a", "--worker-cpus", "0,"], "position 3"),
+    (["run", "-c", "examples/set-a", "--worker-cpus", "184467440737095516170"], "too large"),
+    (["run", "-c", "examples/set-a", "--worker-cpus", "1023"], "not one this process may run on"),
+    (["run", "-c", "examples/set-a", "--control-cpus", "1-0"], "--control-cpus"),
+    (["run", "-c", "examples/set-a", "--control-cpus", "0-"], "the end of a range"),
 ]
 
 
