@@ -1,6 +1,6 @@
 /*
- * The TLS transport (tls.h): struct cw_transport_ops over an OpenSSL connection whose socket
- * BIO reads and writes the descriptor of the cw_sock underneath.
+ * The TLS transport (tls.h): struct cw_transport_ops over an OpenSSL connection whose BIO
+ * (sock_bio.h) reads and writes the descriptor of the cw_sock underneath.
  */
 #include "event/tls.h"
 
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event/sock_bio.h"
 #include "util/intern.h"
 #include "util/stats.h"
 #include "util/xalloc.h"
@@ -176,6 +177,16 @@ static bool step_handshake(struct cw_transport *t)
 
 /* ---- reading ---- */
 
+/* Nothing left to read until the socket's next event: OpenSSL holds no plaintext and no record
+ * bytes, and the BIO's last recv() emptied the socket (read-ahead takes all there is). Not so
+ * once the peer's FIN or an error came: no event will repeat it. */
+static bool socket_emptied(struct cw_transport *t)
+{
+    SSL *ssl = st(t)->ssl;
+    return SSL_pending(ssl) == 0 && !SSL_has_pending(ssl) &&
+           cw_sock_bio_drained(SSL_get_rbio(ssl)) && !t->sock.end_seen;
+}
+
 static void read_some(struct cw_transport *t)
 {
     struct tls_state *ts = st(t);
@@ -203,8 +214,14 @@ static void read_some(struct cw_transport *t)
             }
             if (SSL_read_ex(ts->ssl, buf.base, buf.len, &got)) {
                 ts->read_wants_write = false;
+                bool emptied = socket_emptied(t);
                 t->read_cb(t, (ssize_t)got, &buf);
-                continue;
+                if (!emptied)
+                    continue;
+                /* As sock.c after a short read: no recv() just to hear EAGAIN. */
+                if (!t->sock.closing)
+                    cw_sock_blocked(&t->sock, CW_READABLE);
+                return;
             }
         }
         int e = SSL_get_error(ts->ssl, 0);
@@ -440,7 +457,7 @@ static void tls_taken(struct cw_transport *t)
 {
     struct tls_state *ts = st(t);
     ts->reading = ts->read_wants_write = ts->write_wants_read = false;
-    if (SSL_pending(ts->ssl) > 0)
+    if (SSL_pending(ts->ssl) > 0 || SSL_has_pending(ts->ssl))
         t->sock.readable = true;
 }
 
@@ -465,6 +482,18 @@ static const struct cw_transport_ops tls_ops = {
 };
 
 /* ---- starting one ---- */
+
+/* <ssl> reads and writes <fd> through the BIO that knows when a read emptied the socket, with
+ * read-ahead: one recv() takes every record there is, not a header and then its body. */
+static bool attach_socket(SSL *ssl, int fd)
+{
+    BIO *bio = cw_sock_bio_new(fd);
+    if (!bio)
+        return false;
+    SSL_set_bio(ssl, bio, bio);
+    SSL_set_read_ahead(ssl, 1);
+    return true;
+}
 
 static struct tls_state *attach(struct cw_transport *t, SSL *ssl, void *data, bool client)
 {
@@ -492,7 +521,7 @@ static void on_tcp_connected(struct cw_sock *s, int status)
         t->connect_cb(t, status);
         return;
     }
-    if (!SSL_set_fd(ts->ssl, s->fd)) {
+    if (!attach_socket(ts->ssl, s->fd)) {
         t->connect_cb(t, failed(ts, SSL_ERROR_SSL));
         return;
     }
@@ -518,7 +547,7 @@ int cw_tls_connect(struct cw_io_loop *loop, struct cw_transport *t, const struct
 int cw_tls_adopt(struct cw_io_loop *loop, struct cw_transport *t, int fd, SSL *ssl, void *data)
 {
     struct tls_state *ts = attach(t, ssl, data, false);
-    if (!SSL_set_fd(ssl, fd)) {
+    if (!attach_socket(ssl, fd)) {
         close(fd); /* as cw_sock_adopt does on its own failure */
         detach_failed(t);
         return CW_ENOMEM;
