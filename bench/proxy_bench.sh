@@ -33,12 +33,17 @@
 #   DNS_NAMES=N           (issue 14) the causeway under test also resolves N endpoint names of
 #                         an unrouted ExternalService against a local dnsmasq (127.0.0.53:29053,
 #                         on LOAD_CPU) with TTL DNS_TTL (default 1s): every name re-resolved
-#                         every second. The baseline does not: run with BASELINE= the same
-#                         binary to see what resolution costs the data plane; the control
+#                         every second. The baseline serves the same N endpoints given by
+#                         their addresses (DNS_BASELINE=none: without them): run with
+#                         BASELINE= the same binary to see what resolution costs; the control
 #                         thread's CPU over the run is printed at the end (dns.txt). With
 #                         DNS_NAMES the CPU columns of causeway and the baseline count their
 #                         worker threads only (the data plane); the control thread (the main
 #                         thread, which resolves) is reported apart.
+#   CONTROL_CPU=N         (with DNS_NAMES) causeway and the baseline run their worker on
+#                         PROXY_CPU (--worker-cpus) and their control thread on N
+#                         (--control-cpus; default LOAD_CPU), as one would deploy them;
+#                         CONTROL_CPU=$PROXY_CPU shares the worker's core (the old layout)
 #   PROXY_CPU=0 LOAD_CPU=1
 #   WRK_THREADS=1         wrk threads (the load core is one core: more threads only contend)
 #   QUIET_WAIT=60 QUIET_MAX=0.15   before each measurement wait up to QUIET_WAIT s for a second
@@ -213,29 +218,40 @@ start tcp_bulk "$LOAD_CPU" "$RUN/tcp_bulk.log" "$RUN/tcp_bulk" serve "${BACKEND_
 # causeway runs from a copy: a rebuild during the run cannot change what is measured, and a
 # `pkill causeway` aimed at another instance on a shared machine leaves this one alone.
 cp "$BUILD/causeway" "$RUN/cw-under-test"
-CW_DNS_ARGS=()
+CW_DNS_ARGS=() CW_BASELINE_DNS_ARGS=()
 if [ "${DNS_NAMES:-0}" -gt 0 ]; then
-  mkdir -p "$RUN/dns"
-  "$PY" bench/proxy/dns_names.py "$DNS_NAMES" "$RUN/dns/names.yaml" "$RUN/dns-hosts"
+  mkdir -p "$RUN/dns" "$RUN/dns-by-address"
+  "$PY" bench/proxy/dns_names.py "$DNS_NAMES" "$RUN/dns/names.yaml" "$RUN/dns-hosts" \
+    "$RUN/dns-by-address/addresses.yaml"
   start dnsmasq "$LOAD_CPU" "$RUN/dnsmasq.log" dnsmasq --keep-in-foreground \
     --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$RUN/dns-hosts" --bind-interfaces \
     --listen-address 127.0.0.53 --port 29053 --local=/bench.dns.test/ \
     --local-ttl="${DNS_TTL:-1}" --user=root --pid-file=
   sleep 1 # dnsmasq reads 10,000 hosts before it answers
   CW_DNS_ARGS=(-c "$RUN/dns" --dns-server 127.0.0.53:29053)
+  # The baseline serves the same endpoints by address: the same hosts, nothing to resolve.
+  [ "${DNS_BASELINE:-addresses}" != addresses ] || CW_BASELINE_DNS_ARGS=(-c "$RUN/dns-by-address")
 fi
 # A causeway with an admin API (default 127.0.0.1:9901) gets none here: two of them (under test
 # and baseline) would want the same port; an older binary without --admin gets nothing.
 admin_off() { if "$1" run --help 2>/dev/null | grep -q -- '--admin'; then echo --admin off; fi; }
-start causeway "$PROXY_CPU" "$RUN/causeway.log" "$RUN/cw-under-test" run -c "$CW_MANIFESTS" \
+# DNS_NAMES: the control thread on a core of its own (CONTROL_CPU), the worker on PROXY_CPU.
+CW_CPUS=$PROXY_CPU CW_PIN_ARGS=()
+if [ "${DNS_NAMES:-0}" -gt 0 ] && [ "${CONTROL_CPU:-$LOAD_CPU}" != "$PROXY_CPU" ]; then
+  CW_CPUS="$PROXY_CPU,${CONTROL_CPU:-$LOAD_CPU}"
+  CW_PIN_ARGS=(--worker-cpus "$PROXY_CPU" --control-cpus "${CONTROL_CPU:-$LOAD_CPU}")
+fi
+start causeway "$CW_CPUS" "$RUN/causeway.log" "$RUN/cw-under-test" run -c "$CW_MANIFESTS" \
   --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1 \
-  $(admin_off "$RUN/cw-under-test") ${CW_DNS_ARGS[@]+"${CW_DNS_ARGS[@]}"}
+  $(admin_off "$RUN/cw-under-test") ${CW_DNS_ARGS[@]+"${CW_DNS_ARGS[@]}"} \
+  ${CW_PIN_ARGS[@]+"${CW_PIN_ARGS[@]}"}
 CW_STARTED_NS=$(date +%s%N)
 if [ -n "${BASELINE:-}" ]; then
   cp "$BASELINE" "$RUN/cw-baseline"
-  start baseline "$PROXY_CPU" "$RUN/baseline.log" "$RUN/cw-baseline" run -c "$CW_MANIFESTS" \
+  start baseline "$CW_CPUS" "$RUN/baseline.log" "$RUN/cw-baseline" run -c "$CW_MANIFESTS" \
     --namespace gw --labels app=c-gateway --bind "${ADDR[baseline]}" --workers 1 \
-    $(admin_off "$RUN/cw-baseline")
+    $(admin_off "$RUN/cw-baseline") ${CW_PIN_ARGS[@]+"${CW_PIN_ARGS[@]}"} \
+    ${CW_BASELINE_DNS_ARGS[@]+"${CW_BASELINE_DNS_ARGS[@]}"}
 fi
 start haproxy "$PROXY_CPU" "$RUN/haproxy.log" haproxy -db -f "$RUN/haproxy.cfg"
 start nginx "$PROXY_CPU" "$RUN/nginx-proxy.log" \
