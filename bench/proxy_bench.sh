@@ -40,6 +40,8 @@
 #                         DNS_NAMES the CPU columns of causeway and the baseline count their
 #                         worker threads only (the data plane); the control thread (the main
 #                         thread, which resolves) is reported apart.
+#                         While any other target is measured, the resolving causeway is
+#                         paused (SIGSTOP), so the baseline's figures carry no resolution.
 #   CONTROL_CPU=N         (with DNS_NAMES) causeway and the baseline run their worker on
 #                         PROXY_CPU (--worker-cpus) and their control thread on N
 #                         (--control-cpus; default LOAD_CPU), as one would deploy them;
@@ -234,7 +236,8 @@ if [ "${DNS_NAMES:-0}" -gt 0 ]; then
 fi
 # A causeway with an admin API (default 127.0.0.1:9901) gets none here: two of them (under test
 # and baseline) would want the same port; an older binary without --admin gets nothing.
-admin_off() { if "$1" run --help 2>/dev/null | grep -q -- '--admin'; then echo --admin off; fi; }
+# (The help is read whole: `grep -q` would close the pipe early and, with pipefail, say no.)
+admin_off() { case "$("$1" run --help 2>/dev/null)" in *--admin*) echo --admin off ;; esac; }
 # DNS_NAMES: the control thread on a core of its own (CONTROL_CPU), the worker on PROXY_CPU.
 CW_CPUS=$PROXY_CPU CW_PIN_ARGS=()
 if [ "${DNS_NAMES:-0}" -gt 0 ] && [ "${CONTROL_CPU:-$LOAD_CPU}" != "$PROXY_CPU" ]; then
@@ -270,7 +273,7 @@ for t in causeway haproxy nginx ${BASELINE:+baseline}; do
   fi
 done
 # (DNS_NAMES: a name still unanswered after the first wait is a WARNING, not a broken setup.)
-if grep -E 'INVALID|WARNING' "$RUN/causeway.log" | grep -v 'does not resolve' >&2; then
+if grep -E 'INVALID|WARNING' "$RUN/causeway.log" | grep -v -E 'does not resolve|do not resolve' >&2; then
   die "causeway rejected part of bench/proxy/manifests (above)"
 fi
 
@@ -412,7 +415,9 @@ measure() {  # ROUND SCENARIO TARGET
   mapfile -t pids < <(pids_of "${PID[$t]}")
   mapfile -t all < <(for p in "${PIDS[@]}"; do pids_of "$p"; done)
   pidlist=$(IFS=,; echo "${pids[*]}")
-  t0=$(date +%s%N); c0=$(( $(cpu_ticks "${pids[@]}") - $(control_ticks "$t") ))
+  local k0 k1
+  k0=$(control_ticks "$t")
+  t0=$(date +%s%N); c0=$(( $(cpu_ticks "${pids[@]}") - k0 ))
   a0=$(cpu_ticks "${all[@]}")
   b0=$(stat_ticks "$PROXY_CPU"); s0=$(stat_ticks all); g0=$(tcp_out_segments)
   PERF_PID=""
@@ -453,7 +458,10 @@ measure() {  # ROUND SCENARIO TARGET
       ( taskset -c "$LOAD_CPU" "$RUN/tcp_bulk" "${scen#tcp-}" $(tcp_addr "$t") "$bytes" >"$raw" 2>&1
         rc=$?; times >"$raw.times"; exit $rc ) || log "tcp_bulk failed: $raw" ;;
   esac
-  t1=$(date +%s%N); c1=$(( $(cpu_ticks "${pids[@]}") - $(control_ticks "$t") ))
+  k1=$(control_ticks "$t")
+  t1=$(date +%s%N); c1=$(( $(cpu_ticks "${pids[@]}") - k1 ))
+  # The control thread's CPU while the resolving causeway was measured (it is paused otherwise).
+  [ "$t" != causeway ] || [ "${DNS_NAMES:-0}" -le 0 ] || echo "$((k1 - k0)) $((t1 - t0))" >>"$RUN/control.txt"
   a1=$(cpu_ticks "${all[@]}")
   b1=$(stat_ticks "$PROXY_CPU"); s1=$(stat_ticks all); g1=$(tcp_out_segments)
   echo $((g1 - g0)) >"$raw.segments"
@@ -523,7 +531,15 @@ for round in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
       # Rotate the order each round so no target always runs first or right after another.
       t=${targets[$(((i + round - 1) % n))]}
-      if runs_target "$scen" "$t"; then measure "$round" "$scen" "$t"; fi
+      if runs_target "$scen" "$t"; then
+        # DNS_NAMES: the resolving causeway is paused while another target is measured, so
+        # that target's figures carry no resolution at all (the control thread and dnsmasq
+        # would otherwise share cores with it too).
+        [ "${DNS_NAMES:-0}" -gt 0 ] && [ "$t" != causeway ] && kill -STOP "${PID[causeway]}"
+        measure "$round" "$scen" "$t"
+        [ "${DNS_NAMES:-0}" -gt 0 ] && [ "$t" != causeway ] && kill -CONT "${PID[causeway]}"
+        [ "${DNS_NAMES:-0}" -gt 0 ] && [ "$t" != causeway ] && sleep 2 # lookups catch up
+      fi
     done
   done
 done
@@ -533,14 +549,13 @@ cat "$RUN/machine.txt"
 echo
 "$PY" bench/proxy/summarise.py "$RUN"
 if [ "${DNS_NAMES:-0}" -gt 0 ]; then
-  # The control thread is causeway's main thread (its TID is the PID).
-  cw=${PID[causeway]}
-  ticks=$(sed 's/^.*) //' /proc/"$cw"/task/"$cw"/stat | awk '{ print $12 + $13 }')
-  secs=$(( ($(date +%s%N) - CW_STARTED_NS) / 1000000 ))
+  # The control thread (causeway's main thread) during causeway's own measurements.
+  ticks=$(awk '{ s += $1 } END { print s + 0 }' "$RUN/control.txt")
+  secs=$(awk '{ s += $2 } END { printf "%d", s / 1e6 }' "$RUN/control.txt")
   hz=$(getconf CLK_TCK)
   changes=$(grep -c 'event=dns-change' "$RUN/causeway.log" || true)
   awk -v t="$ticks" -v hz="$hz" -v ms="$secs" -v n="$DNS_NAMES" -v c="$changes" 'BEGIN {
-    printf "DNS: %d names, TTL %ss: control thread %.2f s CPU over %.1f s = %.1f %% of a core (%.1f us per lookup); %d dns-change events\n",
+    printf "DNS: %d names, TTL %ss: control thread %.2f s CPU over the %.1f s causeway was measured = %.1f %% of a core (%.1f us per lookup); %d dns-change events\n",
       n, ENVIRON["DNS_TTL"] ? ENVIRON["DNS_TTL"] : 1, t / hz, ms / 1000, 100 * t / hz / (ms / 1000),
       1e6 * (t / hz) / (n * ms / 1000 / (ENVIRON["DNS_TTL"] ? ENVIRON["DNS_TTL"] : 1)), c }' | tee "$RUN/dns.txt"
 fi
