@@ -21,6 +21,8 @@
 enum cw_reload_trigger { CW_RELOAD_SIGNAL, CW_RELOAD_FILES, CW_RELOAD_TRIGGERS };
 
 /* What the admin API shows, kept up to date by `causeway run` on the control thread. */
+struct cw_dns_resolver;
+
 struct cw_admin_source {
     struct cw_generation *gen;       /* being served */
     const struct cw_config *cfg;     /* the manifests <gen> was made from */
@@ -31,6 +33,7 @@ struct cw_admin_source {
     uint64_t reloads[CW_RELOAD_TRIGGERS];        /* applied */
     uint64_t reload_failures[CW_RELOAD_TRIGGERS]; /* rejected */
     struct cw_event_log *events;
+    const struct cw_dns_resolver *resolver; /* endpoint names; NULL: none */
 };
 
 struct cw_admin;

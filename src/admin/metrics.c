@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin/admin_int.h"
+#include "dns/resolver.h"
 #include "util/request_stats.h"
 
 /* ---- writing ---- */
@@ -432,6 +433,43 @@ static void services(FILE *out, const struct cw_admin_source *src)
     }
 }
 
+/* ---- endpoint names (DNS) ---- */
+
+static void dns(FILE *out, const struct cw_dns_resolver *r)
+{
+    static const char *const states[] = {
+        [CW_DNS_PENDING] = "pending", [CW_DNS_RESOLVED] = "resolved",
+        [CW_DNS_STALE] = "stale", [CW_DNS_FAILED] = "failed"};
+    struct cw_dns_stats st;
+    cw_dns_resolver_stats(r, &st);
+    family(out, "causeway_dns_names", "gauge",
+           "Endpoint names the configuration needs, by state: resolved, stale (serving the "
+           "last-known-good addresses while lookups fail), failed (no address), pending.");
+    for (int i = CW_DNS_PENDING; i <= CW_DNS_FAILED; i++)
+        sample(out, "causeway_dns_names", (const char *[]){"state", states[i], NULL},
+               st.names[i]);
+    family(out, "causeway_dns_lookups_total", "counter",
+           "Lookups of endpoint names, by where the answer came from (dns or the hosts file).");
+    sample(out, "causeway_dns_lookups_total", (const char *[]){"source", "dns", NULL},
+           st.lookups_dns);
+    sample(out, "causeway_dns_lookups_total", (const char *[]){"source", "hosts_file", NULL},
+           st.lookups_hosts_file);
+    family(out, "causeway_dns_lookup_failures_total", "counter",
+           "DNS lookups that failed, by reason.");
+    for (int k = 0; k < CW_DNS_FAIL_KINDS; k++)
+        sample(out, "causeway_dns_lookup_failures_total",
+               (const char *[]){"reason", cw_dns_failure_kind_name(k), NULL}, st.failures[k]);
+    family(out, "causeway_dns_address_changes_total", "counter",
+           "Lookups that changed a name's address set (each is an event=dns-change line).");
+    sample(out, "causeway_dns_address_changes_total", NULL, st.address_changes);
+    family(out, "causeway_dns_lookups_in_flight", "gauge",
+           "Lookups running now (at most 128), and waiting for a slot.");
+    sample(out, "causeway_dns_lookups_in_flight", (const char *[]){"phase", "running", NULL},
+           st.in_flight);
+    sample(out, "causeway_dns_lookups_in_flight", (const char *[]){"phase", "queued", NULL},
+           st.queued);
+}
+
 /* ---- configuration ---- */
 
 static void configuration(FILE *out, const struct cw_admin_source *src)
@@ -463,4 +501,6 @@ void cw_admin_metrics(const struct cw_admin_source *src, struct cw_admin_reply *
     tls(r->out);
     endpoints(r->out, src, uv_now(r->loop));
     services(r->out, src);
+    if (src->resolver)
+        dns(r->out, src->resolver);
 }

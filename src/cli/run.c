@@ -704,7 +704,8 @@ static int serve(struct run_options *o, struct served *first)
                          .current = first,
                          .held = held,
                          .access_log = o->access_log ? &log : NULL,
-                         .admin = {.generation = 1, .events = cw_event_log_new()},
+                         .admin = {.generation = 1, .events = cw_event_log_new(),
+                                   .resolver = resolver},
                          .resolver = resolver,
                          .responder = responder};
     show_served(&srv, first);

@@ -56,6 +56,8 @@ struct cw_dns_resolver {
     uint32_t running;      /* lookups in flight */
     struct entry *queue_head, *queue_tail; /* lookups waiting for a slot, oldest first */
     uint32_t unanswered;   /* wanted names without a first answer */
+    uint64_t lookups_dns, lookups_hosts_file, address_changes; /* for the metrics */
+    uint64_t failures[CW_DNS_FAIL_KINDS];
     bool closing;
     struct cw_dns_settings settings;
     FILE *events;
@@ -222,6 +224,31 @@ static void on_refresh_due(uv_timer_t *t)
     start_lookup(t->data);
 }
 
+static enum cw_dns_failure_kind failure_kind(int status)
+{
+    switch (status) {
+    case ARES_ENOTFOUND:
+        return CW_DNS_FAIL_NXDOMAIN;
+    case ARES_ENODATA:
+        return CW_DNS_FAIL_NO_ADDRESS;
+    case ARES_ESERVFAIL:
+        return CW_DNS_FAIL_SERVFAIL;
+    case ARES_EREFUSED:
+        return CW_DNS_FAIL_REFUSED;
+    case ARES_ETIMEOUT:
+        return CW_DNS_FAIL_TIMEOUT;
+    default:
+        return CW_DNS_FAIL_OTHER;
+    }
+}
+
+const char *cw_dns_failure_kind_name(enum cw_dns_failure_kind k)
+{
+    static const char *const names[CW_DNS_FAIL_KINDS] = {
+        "nxdomain", "no_address", "servfail", "refused", "timeout", "other"};
+    return k < CW_DNS_FAIL_KINDS ? names[k] : "other";
+}
+
 static const char *failure_reason(int status)
 {
     switch (status) {
@@ -291,6 +318,7 @@ static void record_outcome(struct entry *e, const struct sockaddr_storage *got, 
     if (first && e->wanted)
         r->unanswered--;
     bool rebuild = c.addresses;
+    r->address_changes += c.addresses && !first;
     if (first)
         c.addresses = false; /* a name's first addresses are no event (thousands at start) */
     log_change(r, &e->n, &c, before, n_before);
@@ -311,6 +339,9 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
         ares_freeaddrinfo(res);
         return;
     }
+    r->lookups_dns++;
+    if (status != ARES_SUCCESS)
+        r->failures[failure_kind(status)]++;
     if (status == ARES_SUCCESS) {
         struct sockaddr_storage got[CW_DNS_MAX_ADDRESSES * 2];
         uint32_t ttl;
@@ -350,6 +381,7 @@ static void start_lookup(struct entry *e)
                                                         listed_addrs, CW_DNS_MAX_ADDRESSES)
                                  : 0;
     if (listed_n) {
+        r->lookups_hosts_file++;
         record_outcome(e, listed_addrs, listed_n, 0, NULL);
         return;
     }
@@ -446,6 +478,21 @@ int cw_dns_resolver_addresses(void *resolver, const char *name, struct sockaddr_
     uint32_t k = n->n_addrs < cap ? n->n_addrs : cap;
     memcpy(out, n->addrs, k * sizeof(*out));
     return (int)k;
+}
+
+void cw_dns_resolver_stats(const struct cw_dns_resolver *r, struct cw_dns_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (uint32_t i = 0; i < r->n_entries; i++)
+        if (r->entries[i]->wanted)
+            out->names[r->entries[i]->n.state]++;
+    out->lookups_dns = r->lookups_dns;
+    out->lookups_hosts_file = r->lookups_hosts_file;
+    memcpy(out->failures, r->failures, sizeof(out->failures));
+    out->address_changes = r->address_changes;
+    out->in_flight = r->running;
+    for (const struct entry *e = r->queue_head; e; e = e->next)
+        out->queued++;
 }
 
 uint64_t cw_dns_resolver_now(const struct cw_dns_resolver *r)

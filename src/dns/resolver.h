@@ -56,6 +56,32 @@ const struct cw_dns_name *cw_dns_resolver_find(const struct cw_dns_resolver *r, 
 int cw_dns_resolver_addresses(void *resolver, const char *name, struct sockaddr_storage *out,
                               uint32_t cap);
 
+/* Why lookups failed, as the metrics count them. */
+enum cw_dns_failure_kind {
+    CW_DNS_FAIL_NXDOMAIN,
+    CW_DNS_FAIL_NO_ADDRESS,
+    CW_DNS_FAIL_SERVFAIL,
+    CW_DNS_FAIL_REFUSED,
+    CW_DNS_FAIL_TIMEOUT,
+    CW_DNS_FAIL_OTHER, /* connection refused, a malformed answer, ... */
+    CW_DNS_FAIL_KINDS
+};
+
+/* What the resolver has done and holds now, for the admin API's metrics. */
+struct cw_dns_stats {
+    uint32_t names[CW_DNS_FAILED + 1];  /* wanted names, by enum cw_dns_state */
+    uint64_t lookups_dns;               /* answered or failed by DNS */
+    uint64_t lookups_hosts_file;        /* answered from the hosts file */
+    uint64_t failures[CW_DNS_FAIL_KINDS];
+    uint64_t address_changes;           /* lookups that changed a name's address set */
+    uint32_t in_flight, queued;         /* lookups running, and waiting for a slot */
+};
+
+void cw_dns_resolver_stats(const struct cw_dns_resolver *r, struct cw_dns_stats *out);
+
+/* The metrics' label of a failure kind ("nxdomain", "timeout", ...). */
+const char *cw_dns_failure_kind_name(enum cw_dns_failure_kind k);
+
 /* Monotonic milliseconds of the loop (the clock names.h's times are on). */
 uint64_t cw_dns_resolver_now(const struct cw_dns_resolver *r);
 

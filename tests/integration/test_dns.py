@@ -261,6 +261,43 @@ def test_the_hosts_file_answers_before_dns_and_is_followed(stack, dns, backends,
     assert served_by(43007) == (200, BACKENDS[2]), gw2.output()[-2000:]
 
 
+def test_resolution_is_counted_in_the_metrics(stack, dns, backends, tmp_path):
+    """/metrics shows the names by state, lookups by source, failures by reason and address
+    changes, so a dashboard sees a name go stale before anyone reads the log."""
+    import http.client
+    from test_admin import port_accepts, sample
+
+    def metrics():
+        c = http.client.HTTPConnection(GW, 43088, timeout=5)
+        try:
+            c.request("GET", "/metrics")
+            return c.getresponse().read().decode()
+        finally:
+            c.close()
+
+    d = dns([(BACKENDS[0], "api.dns.test")])
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"{BACKENDS[1]} files.dns.test\n")
+    stack.gateway(api(43008, [("one", "api.dns.test", None), ("files", "files.dns.test", None)]),
+                  [43008], bind=GW, admin=f"{GW}:43088",
+                  args=[*RESOLVER, "--dns-hosts-file", str(hosts)])
+    wait_until(lambda: port_accepts(GW, 43088), 5, what="the admin API")
+    text = metrics()
+    assert sample(text, "causeway_dns_names", state="resolved") == 2, text
+    assert sample(text, "causeway_dns_lookups_total", source="dns") >= 1
+    assert sample(text, "causeway_dns_lookups_total", source="hosts_file") >= 1
+    assert sample(text, "causeway_dns_lookup_failures_total", reason="nxdomain") == 0
+    d.set([])  # NXDOMAIN: stale, serving the last addresses
+    wait_until(lambda: sample(metrics(), "causeway_dns_names", state="stale") == 1 and
+               sample(metrics(), "causeway_dns_lookup_failures_total", reason="nxdomain") >= 1,
+               5, what="the stale name and its NXDOMAIN counted")
+    assert sample(metrics(), "causeway_dns_address_changes_total") == 0
+    d.set([(BACKENDS[2], "api.dns.test")])  # back, elsewhere
+    wait_until(lambda: sample(metrics(), "causeway_dns_names", state="resolved") == 2 and
+               sample(metrics(), "causeway_dns_address_changes_total") == 1, 10,
+               what="the name resolved again and its change counted")
+
+
 def test_two_names_in_two_localities_fail_over_like_two_addresses(stack, dns, backends):
     """local.dns.test in the gateway's locality, remote.dns.test in another, outlier detection
     and a failover mapping: everything goes to the local name's host; when it dies, traffic
