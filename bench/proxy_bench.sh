@@ -248,7 +248,6 @@ start causeway "$CW_CPUS" "$RUN/causeway.log" "$RUN/cw-under-test" run -c "$CW_M
   --namespace gw --labels app=c-gateway --bind 127.0.0.1 --workers 1 \
   $(admin_off "$RUN/cw-under-test") ${CW_DNS_ARGS[@]+"${CW_DNS_ARGS[@]}"} \
   ${CW_PIN_ARGS[@]+"${CW_PIN_ARGS[@]}"}
-CW_STARTED_NS=$(date +%s%N)
 if [ -n "${BASELINE:-}" ]; then
   cp "$BASELINE" "$RUN/cw-baseline"
   start baseline "$CW_CPUS" "$RUN/baseline.log" "$RUN/cw-baseline" run -c "$CW_MANIFESTS" \

@@ -9,7 +9,8 @@
  *
  * Lines are "ADDRESS NAME [ALIAS...]" with '#' comments; names match without regard to case; a
  * name on several lines gets every address (at most CW_DNS_MAX_ADDRESSES). A line whose first
- * field is not an IPv4 or IPv6 address is skipped. Control thread only.
+ * field is not an IPv4 or IPv6 address is skipped, and so is a file over 16 MiB (names then go
+ * to DNS). Control thread only.
  */
 #ifndef CW_DNS_HOSTS_FILE_H
 #define CW_DNS_HOSTS_FILE_H

@@ -67,6 +67,7 @@ struct cw_dns_resolver {
 };
 
 static void rearm_ares_timer(struct cw_dns_resolver *r);
+static void arm_ares_timer(struct cw_dns_resolver *r);
 
 /* ---- c-ares sockets and timeouts on the loop ---- */
 
@@ -78,8 +79,9 @@ static void on_socket_ready(uv_poll_t *p, int status, int events)
     bool readable = status < 0 || (events & UV_READABLE);
     ares_process_fd(r->channel, readable ? pl->fd : ARES_SOCKET_BAD,
                     events & UV_WRITABLE ? pl->fd : ARES_SOCKET_BAD);
-    /* An answer only ends queries, so the armed timeout can only be early, never late: it is
-     * not recomputed here (ares_timeout walks every query in flight, ~10 % of the thread). */
+    /* Not recomputed after every answer (ares_timeout walks every query in flight: ~10 % of
+     * the thread): only when a query c-ares sent now (a retry over TCP) could be due first. */
+    arm_ares_timer(r);
 }
 
 static void free_poller(uv_handle_t *h)
@@ -133,11 +135,13 @@ static void rearm_ares_timer(struct cw_dns_resolver *r)
     uv_timer_start(&r->ares_timer, on_ares_timeout, ms ? ms : 1, 0);
 }
 
-/* A new query times out after every query already in flight: the armed timer stays right, and
- * only an idle one needs arming. */
+/* After queries may have been sent. A query sent now is due QUERY_TIMEOUT_MS from now at the
+ * earliest (retries wait longer), so an armed timer due no later than that is still right and
+ * the walk over every query in flight (rearm_ares_timer) is skipped. */
 static void arm_ares_timer(struct cw_dns_resolver *r)
 {
-    if (!uv_is_active((uv_handle_t *)&r->ares_timer))
+    if (!uv_is_active((uv_handle_t *)&r->ares_timer) ||
+        uv_timer_get_due_in(&r->ares_timer) > QUERY_TIMEOUT_MS)
         rearm_ares_timer(r);
 }
 
@@ -249,24 +253,15 @@ const char *cw_dns_failure_kind_name(enum cw_dns_failure_kind k)
     return k < CW_DNS_FAIL_KINDS ? names[k] : "other";
 }
 
+/* The reason an event line gives for a failed lookup. */
 static const char *failure_reason(int status)
 {
-    switch (status) {
-    case ARES_ENOTFOUND:
-        return "NXDOMAIN";
-    case ARES_ENODATA:
-        return "no address";
-    case ARES_ESERVFAIL:
-        return "SERVFAIL";
-    case ARES_EREFUSED:
-        return "REFUSED";
-    case ARES_ETIMEOUT:
-        return "timeout";
-    case ARES_ECONNREFUSED:
-        return "connection refused";
-    default:
-        return ares_strerror(status);
-    }
+    static const char *const reasons[CW_DNS_FAIL_KINDS] = {
+        "NXDOMAIN", "no address", "SERVFAIL", "REFUSED", "timeout", NULL};
+    enum cw_dns_failure_kind k = failure_kind(status);
+    if (reasons[k])
+        return reasons[k];
+    return status == ARES_ECONNREFUSED ? "connection refused" : ares_strerror(status);
 }
 
 /* The addresses and smallest TTL of an answer. */
@@ -318,9 +313,9 @@ static void record_outcome(struct entry *e, const struct sockaddr_storage *got, 
     if (first && e->wanted)
         r->unanswered--;
     bool rebuild = c.addresses;
-    r->address_changes += c.addresses && !first;
     if (first)
         c.addresses = false; /* a name's first addresses are no event (thousands at start) */
+    r->address_changes += c.addresses;
     log_change(r, &e->n, &c, before, n_before);
     if (rebuild && !uv_is_active((uv_handle_t *)&r->coalesce))
         uv_timer_start(&r->coalesce, on_coalesced, CHANGE_COALESCE_MS, 0);

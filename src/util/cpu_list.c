@@ -22,17 +22,6 @@ unsigned cw_cpu_allowed_count(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-void cw_cpu_list_allowed(struct cw_cpu_list *out)
-{
-    cpu_set_t set;
-    out->n = 0;
-    if (!allowed_set(&set))
-        return;
-    for (unsigned c = 0; c < CPU_SETSIZE && out->n < CW_CPU_LIST_MAX; c++)
-        if (CPU_ISSET(c, &set))
-            out->cpu[out->n++] = c;
-}
-
 void cw_cpu_list_allowed_text(char *out, size_t size)
 {
     cpu_set_t set;

@@ -24,10 +24,7 @@ struct cw_cpu_list {
  */
 int cw_cpu_list_parse(const char *text, struct cw_cpu_list *out, char *why, size_t size);
 
-/* The CPUs this process may run on now, as a list. */
-void cw_cpu_list_allowed(struct cw_cpu_list *out);
-
-/* The same as text ("0-1"), into <out>. */
+/* The CPUs this process may run on now, as text ("0-1"), into <out>. */
 void cw_cpu_list_allowed_text(char *out, size_t size);
 
 /* How many CPUs this process may run on (at least 1). */

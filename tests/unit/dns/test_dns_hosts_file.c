@@ -66,9 +66,16 @@ static void a_file_is_read_and_followed(void **state)
     assert_int_equal(cw_hosts_file_lookup(h, "db.example.test", 6000, out, 16), 1);
     assert_string_equal(text_of(&out[0], ip, sizeof(ip)), "10.0.0.6");
 
+    /* A file grown past 16 MiB is not read: its names go to DNS. */
+    assert_int_equal(truncate(path, 17 << 20), 0);
+    assert_int_equal(cw_hosts_file_lookup(h, "db.example.test", 6500, out, 16), 1); /* not due */
+    assert_int_equal(cw_hosts_file_lookup(h, "db.example.test", 7000, out, 16), 0);
+    rewrite(path, "10.0.0.6 db.example.test\n");
+    assert_int_equal(cw_hosts_file_lookup(h, "db.example.test", 8000, out, 16), 1);
+
     /* A removed file names nothing (DNS answers instead). */
     unlink(path);
-    assert_int_equal(cw_hosts_file_lookup(h, "db.example.test", 7000, out, 16), 0);
+    assert_int_equal(cw_hosts_file_lookup(h, "db.example.test", 9000, out, 16), 0);
     cw_hosts_file_free(h);
     free(path);
 }
