@@ -285,6 +285,35 @@ def route_table(name, hosts, body):
         """) + "  hosts:\n" + hs + textwrap.indent(_y(body), "  "))
 
 
+def forward_all_routes(name, hosts, es, port):
+    """RouteTable gw/<name>: every request for `hosts` goes to ExternalService `es`:`port`."""
+    return route_table(name, hosts, f"""
+        http:
+        - name: all
+          matchers:
+          - uri:
+              prefix: /
+          forwardTo:
+            destinations:
+            {dest(es, port)}
+    """)
+
+
+def versioned_routes(version, es, port):
+    """RouteTable gw/web for web.example.com: GET /version answers `version <version>` from
+    causeway itself (which configuration is served), everything else goes to `es`:`port`."""
+    return route_table("web", ["web.example.com"], f"""
+        http:
+        - name: version
+          matchers: [{{uri: {{exact: /version}}}}]
+          directResponse: {{status: 200, body: "version {version}"}}
+        - name: all
+          forwardTo:
+            destinations:
+            {dest(es, port)}
+    """)
+
+
 def join(*docs):
     return "---\n".join(d if d.endswith("\n") else d + "\n" for d in docs)
 

@@ -26,6 +26,11 @@ def threads(pid):
     return out
 
 
+def workers(pid):
+    """threads(pid), the workers only."""
+    return {n: v for n, v in threads(pid).items() if n.startswith("cw-worker-")}
+
+
 def cpu_text(cpus):
     return ",".join(map(str, cpus))
 
@@ -59,9 +64,8 @@ def test_workers_and_control_thread_are_pinned_apart(stack):
                        workers=2, args=["--worker-cpus", str(w), "--control-cpus", str(c)])
     assert get(43101, "/", host="hello.example.com", addr=GW).status == 200
     # Two workers on a one-CPU list: both on it, in turn (each pins itself as it starts).
-    t = wait_until(lambda: (lambda t: t if t.get("cw-worker-0") == [str(w)] and
-                            t.get("cw-worker-1") == [str(w)] else None)(threads(gw.pid)), 5,
-                   what="both workers pinned")
+    want = {"cw-worker-0": [str(w)], "cw-worker-1": [str(w)]}
+    wait_until(lambda: workers(gw.pid) == want, 5, what=f"both workers pinned: {want}")
     main = Path(f"/proc/{gw.pid}/status").read_text()
     assert f"Cpus_allowed_list:\t{c}\n" in main, main
     assert f"causeway: workers on CPUs {w}, control thread on CPUs {c}" in gw.output()
@@ -72,8 +76,8 @@ def test_without_a_count_there_is_a_worker_per_listed_cpu(stack):
                        workers=None, args=["--worker-cpus", cpu_text(ALLOWED)])
     assert get(43102, "/", host="hello.example.com", addr=GW).status == 200
     want = {f"cw-worker-{i}": [str(cpu)] for i, cpu in enumerate(ALLOWED)}
-    wait_until(lambda: {n: v for n, v in threads(gw.pid).items() if n.startswith("cw-")} == want,
-               5, what=f"one worker per listed CPU, each on its own: {want}")
+    wait_until(lambda: workers(gw.pid) == want, 5,
+               what=f"one worker per listed CPU, each on its own: {want}")
     # The control thread was not pinned: it keeps every CPU the process had.
     main = Path(f"/proc/{gw.pid}/status").read_text()
     assert f"Cpus_allowed_list:\t{cpu_text_of_set(ALLOWED)}\n" in main, main

@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from backends import (Deadline, Postgres, _ThreadServer, _read_head, _tail, base_manifests, dest,
-                      external_endpoint, external_service, failover_policy, gateway_events, get,
-                      join, outlier_detection_policy, psql, route_table, stop_process, tcp_route,
-                      wait_port, wait_until)
+from backends import (Deadline, Postgres, _ThreadServer, _read_head, base_manifests,
+                      external_endpoint, external_service, failover_policy, forward_all_routes,
+                      gateway_events, get, join, outlier_detection_policy, psql, route_table,
+                      stop_process, tcp_route, wait_until)
 
 GW = "127.0.8.90"
 DNS = "127.0.8.53"
@@ -113,16 +113,8 @@ def api(port, endpoints, *policies):
     for name, addr, loc in endpoints:
         docs.append(external_endpoint(f"api-{name}", addr, BACKEND_PORT, {"app": "api"},
                                       port_name="http", locality=loc))
-    return join(base_manifests([(port, "http")]), *docs, route_table("api", [HOST], f"""
-        http:
-        - name: all
-          matchers:
-          - uri:
-              prefix: /
-          forwardTo:
-            destinations:
-            {dest("api", 80)}
-    """), *policies)
+    return join(base_manifests([(port, "http")]), *docs,
+                forward_all_routes("api", [HOST], "api", 80), *policies)
 
 
 def served_by(port):

@@ -9,7 +9,7 @@ Ports: gateway listeners 34301-34319 on 127.0.0.90, backend 34330 on 127.0.0.41.
 import os
 import time
 
-from backends import (DALLAS, base_manifests, dest, external_service, get, join, route_table,
+from backends import (DALLAS, base_manifests, external_service, get, join, versioned_routes,
                       wait_until)
 
 CHANGED = "causeway: configuration or certificate files changed, reloading"
@@ -23,16 +23,7 @@ def base(port):
 
 def routes(version):
     """RouteTable gw/web: GET /version answers `version <version>` directly."""
-    return route_table("web", ["web.example.com"], f"""
-        http:
-        - name: version
-          matchers: [{{uri: {{exact: /version}}}}]
-          directResponse: {{status: 200, body: "version {version}"}}
-        - name: dc
-          forwardTo:
-            destinations:
-            {dest("dallas", 34330)}
-    """)
+    return versioned_routes(version, "dallas", 34330)
 
 
 def config(port, version):

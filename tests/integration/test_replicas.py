@@ -10,10 +10,9 @@ backend nginx 127.0.10.20:45120.
 import os
 import signal
 import subprocess
-import time
 
-from backends import (Deadline, HttpLoad, base_manifests, dest, external_service, join,
-                      route_table, stop_process, wait_port, wait_until)
+from backends import (HttpLoad, base_manifests, external_service, join, stop_process,
+                      versioned_routes, wait_port, wait_until)
 
 REPLICAS = ["127.0.10.1", "127.0.10.2", "127.0.10.3"]
 LB = "127.0.10.9"
@@ -28,16 +27,7 @@ def base():
 
 def routes(version):
     """The RouteTable in the shared folder: GET /version answers `version <version>`."""
-    return route_table("web", ["web.example.com"], f"""
-        http:
-        - name: version
-          matchers: [{{uri: {{exact: /version}}}}]
-          directResponse: {{status: 200, body: "version {version}"}}
-        - name: all
-          forwardTo:
-            destinations:
-            {dest("web", BACKEND[1])}
-    """)
+    return versioned_routes(version, "web", BACKEND[1])
 
 
 def haproxy_config():

@@ -19,14 +19,14 @@ import json
 import socket
 import ssl
 import subprocess
-import threading
 import time
 
 import pytest
 
 from backends import (Deadline, SilentServer, _ThreadServer, base_manifests, dest,
-                      external_endpoint, gateway_events, get, join, outlier_detection_policy,
-                      route_table, stop_process, tcp_route, wait_port, wait_until)
+                      external_endpoint, forward_all_routes, gateway_events, get, join,
+                      outlier_detection_policy, route_table, stop_process, tcp_route, wait_port,
+                      wait_until)
 from tls_pki import PKI, secret_dir
 
 GWA = "127.0.6.1"
@@ -85,16 +85,8 @@ def tls_service(name, tls, endpoints, hosts=(NAME,), protocol="HTTPS", number=44
 
 def http_api(port, es="backend", es_port=443, *more):
     """Listener `port` (HTTP) and RouteTable gw/api: every path of api.test to `es`."""
-    return join(base_manifests([(port, "http")]), route_table("api", [HOST], f"""
-        http:
-        - name: all
-          matchers:
-          - uri:
-              prefix: /
-          forwardTo:
-            destinations:
-            {dest(es, es_port)}
-    """), *more)
+    return join(base_manifests([(port, "http")]), forward_all_routes("api", [HOST], es, es_port),
+                *more)
 
 
 def ca_tls(pki, **more):
