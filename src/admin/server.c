@@ -9,8 +9,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "admin/admin_int.h"
+#include "util/netaddr.h"
 #include "util/event_log.h"
 #include "util/xalloc.h"
 
@@ -193,11 +195,55 @@ static void serve_path(struct admin_conn *c, const char *path, bool head_only)
     answer_text(c, 404, "not found; see / for the admin endpoints\n", head_only);
 }
 
+/*
+ * Whether the Host header of <headers> (the head after the request line) names this server by
+ * address: an IP literal ("127.0.0.1:9901", "[::1]:9901") or localhost, or no Host at all
+ * (HTTP/1.0 probes). A name is refused: a web page the operator opens could point its own name
+ * at 127.0.0.1 (DNS rebinding) and read /config_dump through the operator's browser, which
+ * always sends the page's name as Host.
+ */
+static bool host_allowed(const char *headers)
+{
+    const char *h = headers;
+    while ((h = strchr(h, '\n')) != NULL) {
+        h++;
+        if (strncasecmp(h, "host:", 5) != 0)
+            continue;
+        h += 5;
+        h += strspn(h, " \t");
+        size_t len = strcspn(h, " \t\r\n");
+        char host[300];
+        if (len == 0 || len >= sizeof(host))
+            return false;
+        memcpy(host, h, len);
+        host[len] = '\0';
+        char *name = host;
+        if (host[0] == '[') { /* [v6]:port */
+            char *close = strchr(host, ']');
+            if (!close || (close[1] != '\0' && close[1] != ':'))
+                return false;
+            *close = '\0';
+            name = host + 1;
+        } else {
+            char *colon = strchr(host, ':');
+            if (colon)
+                *colon = '\0';
+        }
+        return cw_ip_literal(name) || !strcasecmp(name, "localhost");
+    }
+    return true;
+}
+
 /* The request line of a complete head: "GET /path?query HTTP/1.1". */
 static void serve(struct admin_conn *c)
 {
     char method[8], target[1024], version[16];
     char *line_end = memchr(c->head, '\n', c->len);
+    if (!host_allowed(line_end)) {
+        answer_text(c, 403, "the admin API answers requests for an IP address or localhost "
+                            "only (Host), not for a name\n", false);
+        return;
+    }
     *line_end = '\0';
     if (sscanf(c->head, "%7s %1023s %15s", method, target, version) != 3 ||
         strncmp(version, "HTTP/1.", 7) != 0 || target[0] != '/') {

@@ -167,6 +167,31 @@ def test_ready_healthz_and_what_is_not_an_endpoint(stack):
     assert admin(gw, "/ready?verbose=1").status == 200  # a query string is ignored
 
 
+def test_a_request_for_a_name_is_refused_against_dns_rebinding(stack):
+    """A web page can point its own name at 127.0.0.1 and make the operator's browser fetch the
+    admin API: a Host that is a name (not an IP address or localhost) gets 403. Probes and
+    scrapers that address the port by IP, and HTTP/1.0 requests without Host, are answered."""
+    backends(stack, 44022)
+    gateway(stack, 44002, 44022, 44081)
+
+    def status(host_line):
+        with socket.create_connection((GW, 44081), timeout=5) as s:
+            s.sendall(b"GET /config_dump HTTP/1.1\r\n" + host_line + b"\r\n")
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        return int(answer.split(b" ", 2)[1])
+
+    for host in (b"evil.example", b"evil.example:44081", b"127.0.0.1.evil.example",
+                 b"[::1].evil.example", b"[::1", b"", b"a" * 400):
+        assert status(b"Host: " + host + b"\r\n") == 403, host
+    assert status(b"HOST:\tattacker.test\r\n") == 403
+    for host in (b"127.0.0.1", f"{GW}:44081".encode(), b"localhost:44081", b"LocalHost",
+                 b"[::1]:44081"):
+        assert status(b"Host: " + host + b"\r\n") == 200, host
+    assert status(b"") == 200  # no Host at all (HTTP/1.0 style probes)
+
+
 def test_metrics_count_requests_by_route_service_and_status_class(stack, tmp_path):
     backends(stack, 44023)
     gw = gateway(stack, 44002, 44023, 44081)
