@@ -15,7 +15,10 @@
 #define MAX_MESSAGE 65535
 #define MAX_TCP_CONNECTIONS 64     /* more wait in the kernel's backlog */
 #define TCP_IDLE_MS 10000          /* RFC 7766 §6.2.3 suggests seconds, not minutes */
-#define ANSWER_ROOM 1024           /* a question and up to 8 + 8 addresses fit easily */
+/* Answers being written (or forwarded queries) per TCP connection before it is read no more:
+ * a client that sends queries without reading the answers cannot make them pile up. */
+#define TCP_MAX_PENDING 64
+#define ANSWER_ROOM 1024           /* a question and the (at most 8) addresses fit easily */
 
 struct tcp_conn;
 
@@ -41,6 +44,7 @@ struct tcp_conn {
     size_t have;
     unsigned handles_open; /* tcp and idle */
     unsigned pending;      /* writes and forwarded queries not finished: they use it */
+    bool paused;           /* not read while TCP_MAX_PENDING answers are on their way */
     bool closed;
 };
 
@@ -60,6 +64,8 @@ struct forwarded_query {
 };
 
 static void free_if_done(struct tcp_conn *c);
+static void finished_one(struct tcp_conn *c);
+static void on_conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
 /* ---- sending ---- */
 
@@ -68,8 +74,7 @@ static void on_written(uv_write_t *w, int status)
     (void)status;
     struct tcp_conn *c = w->data;
     free(w);
-    c->pending--;
-    free_if_done(c);
+    finished_one(c);
 }
 
 static void send_answer(const struct reply_to *to, const uint8_t *msg, size_t len)
@@ -113,10 +118,8 @@ static void on_forward_answer(void *arg, const uint8_t *answer, size_t len)
     }
     if (answer && !f->to.r->closing)
         send_answer(&f->to, answer, len);
-    if (f->to.conn) {
-        f->to.conn->pending--;
-        free_if_done(f->to.conn);
-    }
+    if (f->to.conn)
+        finished_one(f->to.conn);
     free(f);
 }
 
@@ -220,20 +223,44 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)c->buf + c->have, (unsigned)(sizeof(c->buf) - c->have));
 }
 
-/* Answers every complete message in the buffer; keeps a partial one for the next read. */
-static void answer_frames(struct tcp_conn *c)
+/* Answers the complete messages in the buffer while fewer than TCP_MAX_PENDING answers are on
+ * their way (then stops reading until half of them are out); keeps the rest for later. Returns
+ * how many it answered. */
+static unsigned answer_frames(struct tcp_conn *c)
 {
     size_t at = 0;
-    while (c->have - at >= 2) {
+    unsigned answered = 0;
+    while (c->have - at >= 2 && c->pending < TCP_MAX_PENDING && !c->closed) {
         size_t len = (size_t)c->buf[at] << 8 | c->buf[at + 1];
         if (c->have - at - 2 < len)
             break;
         struct reply_to to = {.r = c->r, .conn = c};
         answer(&to, c->buf + at + 2, len);
         at += 2 + len;
+        answered++;
     }
     memmove(c->buf, c->buf + at, c->have - at);
     c->have -= at;
+    if (c->pending >= TCP_MAX_PENDING && !c->paused && !c->closed) {
+        c->paused = true;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
+    return answered;
+}
+
+/* An answer went out (or a forwarded query ended): a paused connection reads again once half
+ * of its answers are out. */
+static void finished_one(struct tcp_conn *c)
+{
+    c->pending--;
+    if (c->paused && !c->closed && c->pending <= TCP_MAX_PENDING / 2) {
+        c->paused = false;
+        if (answer_frames(c) > 0)
+            uv_timer_again(&c->idle);
+        if (!c->paused)
+            uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, on_conn_read);
+    }
+    free_if_done(c);
 }
 
 static void on_conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -245,8 +272,10 @@ static void on_conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     c->have += (size_t)n;
-    uv_timer_again(&c->idle);
-    answer_frames(c);
+    /* Only an answered query keeps the connection: a client trickling a message a byte at a
+     * time is closed TCP_IDLE_MS after its last complete one, not kept for ever. */
+    if (answer_frames(c) > 0)
+        uv_timer_again(&c->idle);
 }
 
 static void on_connection(uv_stream_t *server, int status)

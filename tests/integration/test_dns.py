@@ -19,7 +19,7 @@ import pytest
 from backends import (Deadline, Postgres, _ThreadServer, _read_head, base_manifests,
                       external_endpoint, external_service, failover_policy, forward_all_routes,
                       gateway_events, get, join, outlier_detection_policy, psql, route_table,
-                      stop_process, tcp_route, wait_until)
+                      stop_process, tcp_route, vm_rss_kb, wait_until)
 
 GW = "127.0.8.90"
 DNS = "127.0.8.53"
@@ -436,6 +436,54 @@ def test_responder_refuses_other_names_and_survives_hostile_queries(stack, postg
     finally:
         t.close()
     assert answers("database.external") == [GW]
+    assert answers("database.external", "+tcp") == [GW]
+
+
+def test_responder_tcp_clients_cannot_hold_it_or_pile_up_answers(stack, postgres_db):
+    """A TCP client trickling a message a byte at a time is closed about 10 s after it connected
+    (only answered queries keep a connection); a client that pipelines queries and never reads
+    the answers is read no more once 64 answers wait, so the gateway's memory stays flat."""
+    import struct
+    gw = stack.gateway(database(PG_PORT), [43060, 43061], bind=GW, args=RESPONDER)
+    question = b"\x08database\x08external\x00\x00\x01\x00\x01"
+    query = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + question
+    frame = struct.pack(">H", len(query)) + query
+
+    # Pipelined queries, answers never read: the sender blocks once the kernel's buffers fill.
+    greedy = socket.create_connection((GW, RESPONDER_PORT), timeout=2)
+    before = vm_rss_kb(gw.pid)
+    sent = 0
+    try:
+        batch = frame * 1000
+        while sent < 200 * len(batch):
+            greedy.sendall(batch)
+            sent += len(batch)
+    except socket.timeout:
+        pass
+    assert sent < 200 * len(batch), "the responder kept reading a client that never reads"
+    grown = vm_rss_kb(gw.pid) - before
+    assert grown < 8 * 1024, f"{grown} KiB more after {sent // len(frame)} unread queries"
+    assert answers("database.external", "+tcp") == [GW]  # others are served meanwhile
+
+    # A trickle: a 300-byte message, one byte every 2 s, never completed.
+    slow = socket.create_connection((GW, RESPONDER_PORT), timeout=1)
+    start = time.monotonic()
+    slow.sendall(b"\x01\x2c")
+    closed_after, next_byte = None, start + 2
+    while closed_after is None and time.monotonic() - start < 16:
+        try:
+            if time.monotonic() >= next_byte:
+                slow.sendall(b"a")
+                next_byte += 2
+            if slow.recv(1) == b"":
+                closed_after = time.monotonic() - start
+        except socket.timeout:
+            pass
+        except OSError:  # reset, or a send after the close
+            closed_after = time.monotonic() - start
+    slow.close()
+    greedy.close()
+    assert closed_after is not None and closed_after < 12, closed_after
     assert answers("database.external", "+tcp") == [GW]
 
 
