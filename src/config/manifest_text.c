@@ -77,8 +77,8 @@ static size_t first_unprintable(const char *text, size_t len, unsigned *code)
 }
 
 /*
- * The offset of a tab on a line that starts (after spaces) with YAML's explicit-key indicator
- * "? ", or <len>. libfyaml 0.7.12 crashes destroying its parser after such a line ("? 4:\t-",
+ * The offset of a tab on a line that starts (after spaces and any "- " sequence entries) with
+ * YAML's explicit-key indicator "? ", or <len>. libfyaml 0.7.12 crashes destroying its parser after such a line ("? 4:\t-",
  * found by fuzz_yaml); Kubernetes manifests have string keys and never need "?" keys, let alone
  * tabs in them.
  */
@@ -86,7 +86,10 @@ static size_t tab_on_explicit_key_line(const char *text, size_t len)
 {
     size_t i = 0;
     while (i < len) {
-        while (i < len && text[i] == ' ')
+        /* "  - - ? 4:\t-" crashes the same way: the key opens a sequence entry's mapping */
+        while (i < len && (text[i] == ' ' ||
+                           (text[i] == '-' && i + 1 < len && (text[i + 1] == ' ' ||
+                                                              text[i + 1] == '\t'))))
             i++;
         bool explicit_key = i < len && text[i] == '?' && (i + 1 == len || text[i + 1] == ' ' ||
                                                           text[i + 1] == '\t');
