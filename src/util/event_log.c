@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 struct cw_event_log {
@@ -27,18 +28,15 @@ void cw_event_log_free(struct cw_event_log *log)
     free(log);
 }
 
-/* The length of the UTF-8 sequence at <p> (1..4), or 0 when it is not one. */
+/* The length of the UTF-8 sequence at <p> (1..4), or 0 when it is not a valid one (overlong
+ * forms, surrogates and code points past U+10FFFF are not: util/utf8.h). */
 static size_t utf8_length(const unsigned char *p)
 {
     if (p[0] < 0x80)
         return 1;
-    size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
-    if (p[0] >= 0xF8)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
+    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : 2;
+    const char *c = (const char *)p;
+    return strnlen(c, n) == n && cw_utf8_valid_prefix(c, n) == n ? n : 0;
 }
 
 void cw_json_string(FILE *out, const char *s)
