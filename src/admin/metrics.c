@@ -10,6 +10,7 @@
 #include "admin/admin_int.h"
 #include "dns/resolver.h"
 #include "util/request_stats.h"
+#include "util/xalloc.h"
 
 /* ---- writing ---- */
 
@@ -121,10 +122,10 @@ static struct merged *merge_requests(size_t *n_out)
     for (unsigned i = 0; i < cw_stats_slots(); i++)
         if (cw_stats_slot(i)->requests)
             total += cw_request_table_count(cw_stats_slot(i)->requests);
-    const struct cw_request_series **all = calloc(total ? total : 1, sizeof(*all));
-    struct merged *m = calloc(total ? total : 1, sizeof(*m));
+    const struct cw_request_series **all = cw_xcalloc(total ? total : 1, sizeof(*all));
+    struct merged *m = cw_xcalloc(total ? total : 1, sizeof(*m));
     size_t n = 0;
-    for (unsigned i = 0; i < cw_stats_slots() && all && m; i++) {
+    for (unsigned i = 0; i < cw_stats_slots(); i++) {
         const struct cw_request_table *t = cw_stats_slot(i)->requests;
         uint32_t count = t ? cw_request_table_count(t) : 0;
         for (uint32_t j = 0; j < count && n < total; j++)

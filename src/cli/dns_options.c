@@ -149,15 +149,15 @@ void cw_dns_options_help(FILE *out, bool responder)
           "                           nameservers of /etc/resolv.conf)\n"
           "      --dns-hosts-file PATH\n"
           "                           names it lists are not asked of DNS (default /etc/hosts;\n"
-          "                           none: DNS only); read again when it changes\n",
+          "                           none: DNS only); read again when it changes\n"
+          "      --dns-min-ttl D      re-resolve a name no sooner than D (default 1s)\n"
+          "      --dns-max-ttl D      ... and no later than D (default 300s), whatever its TTL\n"
+          "      --dns-stale-for D    a name whose lookups fail keeps its last addresses for D\n"
+          "                           (default 10m)\n",
           out);
     if (!responder)
         return;
-    fputs("      --dns-min-ttl D      re-resolve a name no sooner than D (default 1s)\n"
-          "      --dns-max-ttl D      ... and no later than D (default 300s), whatever its TTL\n"
-          "      --dns-stale-for D    a name whose lookups fail keeps its last addresses for D\n"
-          "                           (default 10m)\n"
-          "      --dns-listen ADDR:PORT\n"
+    fputs("      --dns-listen ADDR:PORT\n"
           "                           answer A/AAAA queries (UDP and TCP) for the hostnames this\n"
           "                           gateway serves with the --advertise-address(es)\n"
           "      --advertise-address IP\n"

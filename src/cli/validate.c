@@ -142,6 +142,8 @@ int cw_cli_validate(int argc, char **argv)
     cw_dns_options_init(&dns);
     bool plan = false, resolve = true;
     int rc = parse_args(&o, &dns, &plan, &resolve, argc, argv);
+    if (rc < 0 && cw_dns_options_check(&dns, "validate") != 0)
+        rc = 2;
     if (rc >= 0) {
         cw_common_options_deinit(&o);
         return rc;

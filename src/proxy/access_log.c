@@ -31,7 +31,7 @@ int cw_access_log_reopen(struct cw_access_log *log, const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    /* dup2 swaps the file under the same descriptor at once: a worker's write goes wholly to
+    /* dup3 swaps the file under the same descriptor at once: a worker's write goes wholly to
      * the old file or wholly to the new one, and nobody holds a descriptor that goes away. */
     int rc = dup3(fd, log->fd, O_CLOEXEC) < 0 ? -errno : 0;
     close(fd);

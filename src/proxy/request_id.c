@@ -1,7 +1,6 @@
 #include "proxy/request_id.h"
 
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -38,7 +37,7 @@ static bool client_id(const struct cw_http_head *h, char *out)
     const struct cw_span *found = NULL;
     for (uint32_t i = 0; i < h->n_headers; i++) {
         const struct cw_span *n = &h->headers[i].name;
-        if (n->len != 12 || strncasecmp(n->p, "x-request-id", 12) != 0)
+        if (!cw_span_is_lower(*n, "x-request-id", 12))
             continue;
         if (found)
             return false; /* two ids: neither is trusted */

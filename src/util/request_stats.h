@@ -6,8 +6,9 @@
  *
  * Series are appended, never moved or removed, and published with a release store of their
  * count: the scrape (another thread) reads [0, count) with an acquire load and relaxed loads of
- * the counters (util/stats.h). Past CW_REQUEST_SERIES_MAX label sets, requests are counted in
- * one last series labelled "(other)".
+ * the counters (util/stats.h). Past CW_REQUEST_SERIES_MAX - 1 label sets, requests (HTTP and
+ * TCP alike) are counted in one last series labelled "(other)", with no listener, status class
+ * or protocol of its own.
  */
 #ifndef CW_UTIL_REQUEST_STATS_H
 #define CW_UTIL_REQUEST_STATS_H

@@ -73,6 +73,8 @@ USAGE_ERRORS = [
     (["validate", "-c", "examples/set-a", "-o", "xml"], "-o"),
     (["validate", "-c", "examples/set-a", "-o"], "-o"),
     (["validate", "-c", "examples/set-a", "--output=csv"], "-o"),
+    (["validate", "-c", "examples/set-a", "--dns-min-ttl", "10s", "--dns-max-ttl", "1s"],
+     "--dns-min-ttl"),
     # run's numeric options: nothing a typo or a hostile value can make mean "unlimited"
     (["run", "-c", "examples/set-a", "--max-connections", "0"], "--max-connections"),
     (["run", "-c", "examples/set-a", "--max-connections", "-1"], "--max-connections"),
