@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import pytest
+from conftest import SANITIZED
 
 from backends import (Deadline, Postgres, _ThreadServer, _read_head, base_manifests,
                       external_endpoint, external_service, failover_policy, forward_all_routes,
@@ -462,7 +463,8 @@ def test_responder_tcp_clients_cannot_hold_it_or_pile_up_answers(stack, postgres
         pass
     assert sent < 200 * len(batch), "the responder kept reading a client that never reads"
     grown = vm_rss_kb(gw.pid) - before
-    assert grown < 8 * 1024, f"{grown} KiB more after {sent // len(frame)} unread queries"
+    # (Not under ASan: its quarantine keeps freed memory resident, bounded or not.)
+    assert SANITIZED or grown < 8 * 1024, f"{grown} KiB more after {sent // len(frame)} queries"
     assert answers("database.external", "+tcp") == [GW]  # others are served meanwhile
 
     # A trickle: a 300-byte message, one byte every 2 s, never completed.
